@@ -1,0 +1,27 @@
+import type { Vendor } from "../model/index.js";
+
+/**
+ * Environment variables the functions read. They carry names, URLs and ARNs, never secret values:
+ * secrets are fetched from Secrets Manager by name and cached.
+ */
+export const ENV = {
+  sdkAppId: "CHATPUSH_SDK_APP_ID",
+  tableName: "CHATPUSH_TABLE_NAME",
+  ingestQueueUrl: "CHATPUSH_INGEST_QUEUE_URL",
+  /** Secret holding the callback authentication token (plain string); unset = callback auth off. */
+  callbackTokenSecret: "CHATPUSH_CALLBACK_TOKEN_SECRET",
+  /** Secret holding the app's UserSig secret key (plain string). */
+  userSigKeySecret: "CHATPUSH_USERSIG_KEY_SECRET",
+  /** Worker: its own queue (retries are re-enqueued there) and dead-letter queue. */
+  vendorQueueUrl: "CHATPUSH_VENDOR_QUEUE_URL",
+  vendorDlqUrl: "CHATPUSH_VENDOR_DLQ_URL",
+  /** Worker: secret with the vendor's credential list (JSON array). */
+  credentialsSecret: "CHATPUSH_CREDENTIALS_SECRET",
+  /** Local runtime only: read secrets from this JSON file instead of Secrets Manager. */
+  secretsFile: "CHATPUSH_SECRETS_FILE",
+} as const;
+
+/** Router: the queue URL of each vendor, e.g. CHATPUSH_QUEUE_URL_APNS. */
+export function vendorQueueEnv(vendor: Vendor): string {
+  return `CHATPUSH_QUEUE_URL_${vendor.toUpperCase()}`;
+}

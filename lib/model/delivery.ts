@@ -1,0 +1,28 @@
+import type { ApnsEnvironment } from "./device.js";
+import type { Notification } from "./notification.js";
+import type { Vendor } from "./vendor.js";
+
+/** One device a job delivers to: everything the worker needs, so it never reads the device table. */
+export interface DeliveryTarget {
+  userId: string;
+  deviceId: string;
+  token: string;
+  certificateId?: number;
+  appId?: string;
+  environment?: ApnsEnvironment;
+}
+
+/**
+ * The body of one message on a vendor queue: one notification for many targets, so a group message
+ * costs one SQS message per vendor per few hundred recipients rather than one per recipient.
+ */
+export interface DeliveryJob {
+  version: 1;
+  vendor: Vendor;
+  notification: Notification;
+  targets: DeliveryTarget[];
+  /** How many times this job (or the job it was split from) has already been tried. */
+  attempt: number;
+  /** Epoch ms the callback that caused it was accepted. */
+  acceptedAt: number;
+}

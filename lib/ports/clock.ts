@@ -1,0 +1,6 @@
+export interface Clock {
+  /** Epoch ms. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

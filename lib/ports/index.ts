@@ -1,0 +1,3 @@
+export * from "./clock.js";
+export * from "./sender.js";
+export * from "./stores.js";

@@ -1,0 +1,74 @@
+import type { Vendor } from "../../lib/model/index.js";
+
+/** What a simulator received, as `GET /_local/deliveries` shows it. */
+export interface SimulatedDelivery {
+  vendor: Vendor;
+  token: string;
+  /** ISO time the request arrived. */
+  at: string;
+  /** HTTP status the simulator answered with. */
+  status: number;
+  request: { headers: Record<string, string>; body: unknown };
+  /** Vendor-specific extras, e.g. APNs "sandbox" | "production". */
+  environment?: string;
+}
+
+/** `POST /_local/faults`: fail the next `count` requests of `vendor` (for `token`, when given). */
+export interface FaultRule {
+  vendor: Vendor;
+  token?: string;
+  /** HTTP status to answer with; 200 with `delayMs` makes a slow success. */
+  status: number;
+  reason?: string;
+  /** Seconds, sent as the Retry-After header. */
+  retryAfter?: number;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  count: number;
+}
+
+/** Shared by every simulator: the delivery log and the fault book. */
+export class SimulatorHub {
+  private readonly deliveries: SimulatedDelivery[] = [];
+  private readonly faults: FaultRule[] = [];
+  private readonly listeners = new Set<(d: SimulatedDelivery) => void>();
+
+  record(delivery: SimulatedDelivery): void {
+    this.deliveries.push(delivery);
+    for (const listener of this.listeners) listener(delivery);
+  }
+
+  /** Oldest first. */
+  list(): SimulatedDelivery[] {
+    return [...this.deliveries];
+  }
+
+  clear(): void {
+    this.deliveries.length = 0;
+  }
+
+  onDelivery(listener: (d: SimulatedDelivery) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  addFault(rule: FaultRule): void {
+    if (rule.count > 0) this.faults.push({ ...rule });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /** The first armed fault matching this request, consuming one of its `count`. */
+  takeFault(vendor: Vendor, token: string): FaultRule | undefined {
+    const index = this.faults.findIndex(
+      (f) => f.vendor === vendor && (f.token === undefined || f.token === token),
+    );
+    if (index < 0) return undefined;
+    const rule = this.faults[index]!;
+    rule.count -= 1;
+    if (rule.count <= 0) this.faults.splice(index, 1);
+    return { ...rule };
+  }
+}
