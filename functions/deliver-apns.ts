@@ -1,2 +1,11 @@
-// Wired in the walking-skeleton issue; see lib/ for the logic.
-export const handler = async (): Promise<void> => {};
+import { ApnsSender } from "../lib/vendors/apns.js";
+import type { ApnsCredential } from "../lib/vendors/credentials.js";
+import { makeDeliverHandler } from "./shared/deliver.js";
+import { lazyAsync } from "./shared/env.js";
+import { workerFromEnv } from "./shared/worker-from-env.js";
+
+/** APNs queue → Apple, through @parse/node-apn (token auth, HTTP/2). */
+export const handler = makeDeliverHandler(
+  "apns",
+  lazyAsync(() => workerFromEnv<ApnsCredential>("apns", (credentials) => new ApnsSender({ credentials }))),
+);

@@ -1,2 +1,11 @@
-// Wired in the walking-skeleton issue; see lib/ for the logic.
-export const handler = async (): Promise<void> => {};
+import type { FcmCredential } from "../lib/vendors/credentials.js";
+import { FcmSender } from "../lib/vendors/fcm.js";
+import { makeDeliverHandler } from "./shared/deliver.js";
+import { lazyAsync } from "./shared/env.js";
+import { workerFromEnv } from "./shared/worker-from-env.js";
+
+/** FCM queue → Google, through firebase-admin (HTTP v1). */
+export const handler = makeDeliverHandler(
+  "fcm",
+  lazyAsync(() => workerFromEnv<FcmCredential>("fcm", (credentials) => new FcmSender({ credentials }))),
+);

@@ -1,2 +1,22 @@
-// Wired in the walking-skeleton issue; see lib/ for the logic.
-export const handler = async (): Promise<void> => {};
+import { SqsIngestQueue } from "../lib/adapters/sqs/queues.js";
+import { ENV } from "../lib/config/env-names.js";
+import { systemClock } from "../lib/ports/index.js";
+import { awsClients, userStoreFromEnv } from "./shared/deps.js";
+import { readSecret, requireEnv } from "./shared/env.js";
+import { makeHttpHandler } from "./shared/http.js";
+
+/** Function URL: POST /callback (Tencent Chat) and the device API (/v1/...). */
+export const handler = makeHttpHandler(() => {
+  const callbackTokenSecret = process.env[ENV.callbackTokenSecret];
+  const userSigKeySecret = requireEnv(ENV.userSigKeySecret);
+  const users = userStoreFromEnv();
+  return {
+    sdkAppId: requireEnv(ENV.sdkAppId),
+    callbackToken: async () => (callbackTokenSecret ? readSecret(callbackTokenSecret) : undefined),
+    userSigKey: () => readSecret(userSigKeySecret),
+    ingest: new SqsIngestQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
+    devices: users,
+    presence: users,
+    clock: systemClock,
+  };
+});

@@ -17,8 +17,6 @@ export const ENV = {
   vendorDlqUrl: "CHATPUSH_VENDOR_DLQ_URL",
   /** Worker: secret with the vendor's credential list (JSON array). */
   credentialsSecret: "CHATPUSH_CREDENTIALS_SECRET",
-  /** Local runtime only: read secrets from this JSON file instead of Secrets Manager. */
-  secretsFile: "CHATPUSH_SECRETS_FILE",
 } as const;
 
 /** Router: the queue URL of each vendor, e.g. CHATPUSH_QUEUE_URL_APNS. */

@@ -1,3 +1,5 @@
 export * from "./clock.js";
+export * from "./journal.js";
+export * from "./queues.js";
 export * from "./sender.js";
 export * from "./stores.js";

@@ -1,0 +1,35 @@
+import type { SQSRecord } from "aws-lambda";
+import type { JobReport } from "../../lib/delivery/worker.js";
+import type { DeliveryJob, Vendor } from "../../lib/model/index.js";
+import { makeSqsBatchHandler } from "./sqs-batch.js";
+
+export class MalformedJobError extends Error {
+  override name = "MalformedJobError";
+}
+
+export function parseJob(body: string, vendor: Vendor): DeliveryJob {
+  const job = JSON.parse(body) as Partial<DeliveryJob>;
+  if (
+    job.version !== 1 ||
+    job.vendor !== vendor ||
+    !Array.isArray(job.targets) ||
+    job.notification === undefined
+  ) {
+    throw new MalformedJobError(`not a version-1 ${vendor} delivery job`);
+  }
+  return job as DeliveryJob;
+}
+
+/**
+ * Vendor queue consumer. The worker settles each target itself (delivered, token removed, re-enqueued
+ * with a delay, or dead-lettered with its reason); a record fails only when settling fails, and then
+ * SQS redelivers it and, after maxReceiveCount, moves it to the dead-letter queue.
+ */
+export type Worker = (job: DeliveryJob) => Promise<JobReport>;
+
+export function makeDeliverHandler(vendor: Vendor, worker: () => Worker | Promise<Worker>) {
+  return makeSqsBatchHandler(async (record: SQSRecord) => {
+    const deliver = await worker();
+    await deliver(parseJob(record.body, vendor));
+  });
+}

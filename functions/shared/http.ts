@@ -1,0 +1,73 @@
+import type { LambdaFunctionURLEvent } from "aws-lambda";
+import { makeDeviceApi } from "../../lib/devices/device-api.js";
+import { makeHttpApp } from "../../lib/http/app.js";
+import type { HttpRequest } from "../../lib/http/types.js";
+import { makeCallbackRoute } from "../../lib/ingest/callback-route.js";
+import type { Clock, DeviceStore, IngestQueue, PresenceStore } from "../../lib/ports/index.js";
+import { logger } from "./powertools.js";
+
+export interface HttpDeps {
+  sdkAppId: string;
+  callbackToken: () => Promise<string | undefined>;
+  userSigKey: () => Promise<string>;
+  ingest: IngestQueue;
+  devices: DeviceStore;
+  presence: PresenceStore;
+  clock: Clock;
+}
+
+/** The structured function URL response (the plain-string form is never used). */
+export interface FunctionUrlResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function toHttpRequest(event: LambdaFunctionURLEvent): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (value !== undefined) query[name] = value;
+  }
+  const raw = event.body ?? "";
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
+    query,
+    headers,
+    body: event.isBase64Encoded ? Buffer.from(raw, "base64").toString("utf8") : raw,
+  };
+}
+
+/** The function URL handler: Tencent's callback and the device API, one function, the same routes locally. */
+export function makeHttpHandler(deps: () => HttpDeps) {
+  let app: ReturnType<typeof makeHttpApp> | undefined;
+  return async (event: LambdaFunctionURLEvent): Promise<FunctionUrlResponse> => {
+    if (app === undefined) {
+      const d = deps();
+      app = makeHttpApp(
+        [
+          makeCallbackRoute({
+            sdkAppId: d.sdkAppId,
+            callbackToken: d.callbackToken,
+            queue: d.ingest,
+            clock: d.clock,
+          }),
+          makeDeviceApi({
+            devices: d.devices,
+            presence: d.presence,
+            clock: d.clock,
+            sdkAppId: Number(d.sdkAppId),
+            userSigKey: d.userSigKey,
+          }),
+        ],
+        { onError: (error, request) => logger.error("request failed", { error, path: request.path }) },
+      );
+    }
+    const response = await app(toHttpRequest(event));
+    return { statusCode: response.status, headers: response.headers ?? {}, body: response.body };
+  };
+}

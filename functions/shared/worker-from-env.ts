@@ -1,0 +1,37 @@
+import { SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
+import { ENV } from "../../lib/config/env-names.js";
+import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
+import type { Vendor } from "../../lib/model/index.js";
+import type { VendorSender } from "../../lib/ports/index.js";
+import { VENDOR_SETTINGS } from "../../lib/vendors/settings.js";
+import type { Worker } from "./deliver.js";
+import { awsClients, userStoreFromEnv } from "./deps.js";
+import { ConfigError, readSecret, requireEnv } from "./env.js";
+import { logJournal } from "./powertools.js";
+
+/**
+ * A vendor worker as deployed: credentials from the vendor's secret (a JSON array of certificates),
+ * its own queue for retries and its dead-letter queue. Built once per execution environment, so the
+ * sender's connections and auth tokens live across invocations.
+ */
+export async function workerFromEnv<C>(
+  vendor: Vendor,
+  makeSender: (credentials: C[]) => VendorSender,
+): Promise<Worker> {
+  const secretName = requireEnv(ENV.credentialsSecret);
+  const credentials = JSON.parse(await readSecret(secretName)) as unknown;
+  if (!Array.isArray(credentials) || credentials.length === 0) {
+    throw new ConfigError(`secret ${secretName} must hold a non-empty JSON array of ${vendor} credentials`);
+  }
+  return makeDeliveryWorker({
+    sender: makeSender(credentials as C[]),
+    devices: userStoreFromEnv(),
+    retries: new SqsRetryQueue(
+      awsClients().sqs,
+      requireEnv(ENV.vendorQueueUrl),
+      requireEnv(ENV.vendorDlqUrl),
+    ),
+    journal: logJournal,
+    maxAttempts: VENDOR_SETTINGS[vendor].maxAttempts,
+  });
+}

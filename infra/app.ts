@@ -1,0 +1,12 @@
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { ChatpushStack } from "./chatpush-stack.js";
+
+const app = new App();
+// A placeholder: every team MUST deploy with its own SDKAppID, `npx cdk deploy -c sdkAppId=1400123456`.
+const sdkAppId = String(app.node.tryGetContext("sdkAppId") ?? "1400000000");
+const secretPrefix: string | undefined = app.node.tryGetContext("secretPrefix");
+// Env-agnostic: account and region come from the credentials that deploy it.
+new ChatpushStack(app, "Chatpush", { sdkAppId, secretPrefix });
+// Findings are fixed or acknowledged one by one, next to the resource that causes them.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

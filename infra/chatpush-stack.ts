@@ -1,0 +1,144 @@
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Token, Validations } from "aws-cdk-lib";
+import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { type FunctionUrl, FunctionUrlAuthType } from "aws-cdk-lib/aws-lambda";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import type { Construct } from "constructs";
+import { ENV, vendorQueueEnv } from "../lib/config/env-names.js";
+import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
+import { DurableQueue } from "./constructs/durable-queue.js";
+import { PushFunction } from "./constructs/push-function.js";
+import { VendorChannel } from "./constructs/vendor-channel.js";
+
+export type ActiveVendor = (typeof ACTIVE_VENDORS)[number];
+
+export interface ChatpushStackProps extends StackProps {
+  /** The app's SDKAppID from the Tencent Cloud Chat console (digits only). */
+  sdkAppId: string;
+  /** Secrets are named `<secretPrefix>/callback-token`, `/usersig-key`, `/<vendor>`. Default "chatpush". */
+  secretPrefix?: string;
+}
+
+/** Paths of the HTTP function's routes, appended to the function URL (which ends in "/"). */
+const CALLBACK_PATH = "callback";
+const DEVICE_API_PATH = "v1/devices";
+
+/**
+ * Tencent callback → HttpApi (function URL) → ingest queue → RouteEvents → one queue per vendor →
+ * deliver-<vendor> workers. One table holds devices, presence and profiles.
+ */
+export class ChatpushStack extends Stack {
+  readonly table: Table;
+  readonly callbackTokenSecret: Secret;
+  readonly userSigKeySecret: Secret;
+  readonly ingest: DurableQueue;
+  readonly httpApi: PushFunction;
+  readonly functionUrl: FunctionUrl;
+  readonly routeEvents: PushFunction;
+  readonly channels: Record<ActiveVendor, VendorChannel>;
+
+  constructor(scope: Construct, id: string, props: ChatpushStackProps) {
+    super(scope, id, props);
+    if (!Token.isUnresolved(props.sdkAppId) && !/^\d+$/.test(props.sdkAppId)) {
+      throw new Error(`sdkAppId must be the numeric SDKAppID from the Chat console, got "${props.sdkAppId}"`);
+    }
+    const secretPrefix = props.secretPrefix ?? "chatpush";
+
+    // Table rather than TableV2: it synthesises to AWS::DynamoDB::Table, the only type cdk-nag's
+    // DDB3 (point-in-time recovery) inspects; replicas are not needed.
+    this.table = new Table(this, "Table", {
+      partitionKey: { name: "pk", type: AttributeType.STRING },
+      sortKey: { name: "sk", type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: "expiresAt",
+      // AWS-owned key: encrypted at rest with no KMS key to grant or pay for.
+      encryption: TableEncryption.DEFAULT,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const callbackTokenName = `${secretPrefix}/callback-token`;
+    this.callbackTokenSecret = new Secret(this, "CallbackTokenSecret", {
+      secretName: callbackTokenName,
+      description:
+        "chatpush: the callback authentication token; set the same value in the Chat console (Callback configuration).",
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+    });
+    Validations.of(this.callbackTokenSecret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason: "The callback token must equal the one entered in the Tencent Chat console, which has no API we could rotate it through; it is changed by hand in both places.",
+    });
+    const userSigKeyName = `${secretPrefix}/usersig-key`;
+    this.userSigKeySecret = new Secret(this, "UserSigKeySecret", {
+      secretName: userSigKeyName,
+      description:
+        "chatpush: the app's UserSig secret key from the Chat console; replace the generated placeholder.",
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(this.userSigKeySecret).acknowledge({
+      id: "AwsSolutions-SMG4",
+      reason: "The UserSig key is issued by Tencent Cloud Chat per SDKAppID and can only be changed in its console; a rotation Lambda cannot generate a valid one.",
+    });
+
+    const routeTimeout = Duration.seconds(60);
+    // Store-and-forward: the callback answers OK once the event is on this queue.
+    this.ingest = new DurableQueue(this, "Ingest", { consumerTimeout: routeTimeout, maxReceiveCount: 5 });
+
+    this.httpApi = new PushFunction(this, "HttpApi", {
+      entry: "functions/http-api.ts",
+      description: "chatpush: Tencent callbacks and the device API",
+      timeout: Duration.seconds(10),
+      memorySize: 512,
+      environment: { [ENV.sdkAppId]: props.sdkAppId },
+    })
+      .bindTable(ENV.tableName, this.table)
+      .bindQueueSender(ENV.ingestQueueUrl, this.ingest.queue)
+      .bindSecret(ENV.callbackTokenSecret, this.callbackTokenSecret, callbackTokenName)
+      .bindSecret(ENV.userSigKeySecret, this.userSigKeySecret, userSigKeyName);
+    // Public on purpose: Tencent's callback carries no AWS signature and the apps authenticate with
+    // UserSig; both are checked inside the function. No CORS: callers are servers and native apps.
+    this.functionUrl = this.httpApi.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+
+    const channels: Partial<Record<ActiveVendor, VendorChannel>> = {};
+    for (const vendor of ACTIVE_VENDORS) {
+      channels[vendor] = new VendorChannel(this, `${pascal(vendor)}Channel`, {
+        vendor,
+        settings: VENDOR_SETTINGS[vendor],
+        table: this.table,
+        credentialsSecretName: `${secretPrefix}/${vendor}`,
+      });
+    }
+    this.channels = channels as Record<ActiveVendor, VendorChannel>;
+
+    this.routeEvents = new PushFunction(this, "RouteEvents", {
+      entry: "functions/route-events.ts",
+      description: "chatpush: turns callback events into vendor delivery jobs",
+      timeout: routeTimeout,
+    })
+      .bindTable(ENV.tableName, this.table)
+      .consume(this.ingest.queue, { batchSize: 10, maxConcurrency: 20 });
+    for (const channel of Object.values(this.channels)) {
+      this.routeEvents.bindQueueSender(vendorQueueEnv(channel.vendor), channel.jobs.queue);
+    }
+
+    new CfnOutput(this, "CallbackUrl", {
+      description: "Paste into the Chat console: Callback configuration > Callback URL",
+      value: Fn.join("", [this.functionUrl.url, CALLBACK_PATH]),
+    });
+    new CfnOutput(this, "DeviceApiUrl", {
+      description: "Base URL of the device API the apps call",
+      value: Fn.join("", [this.functionUrl.url, DEVICE_API_PATH]),
+    });
+    new CfnOutput(this, "TableName", { value: this.table.tableName });
+    new CfnOutput(this, "IngestQueueUrl", { value: this.ingest.queue.queueUrl });
+    new CfnOutput(this, "IngestDeadLetterQueueUrl", { value: this.ingest.deadLetterQueue.queueUrl });
+    for (const channel of Object.values(this.channels)) {
+      const name = pascal(channel.vendor);
+      new CfnOutput(this, `${name}QueueUrl`, { value: channel.jobs.queue.queueUrl });
+      new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: channel.jobs.deadLetterQueue.queueUrl });
+    }
+  }
+}
+
+function pascal(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

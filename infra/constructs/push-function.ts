@@ -1,0 +1,158 @@
+import { fileURLToPath } from "node:url";
+import { type Duration, Validations } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import { Grant, type IGrantable, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { BUNDLING } from "../bundling.js";
+
+/** The repository root: entries are resolved from here and esbuild runs here. */
+export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * Item-level DynamoDB actions the functions use (transactions are authorised through these too). No
+ * Scan, no stream or control-plane actions: a function that needs more gets it added here, reviewed.
+ */
+export const TABLE_DATA_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:BatchGetItem",
+  "dynamodb:Query",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:BatchWriteItem",
+  "dynamodb:ConditionCheckItem",
+] as const;
+
+export interface PushFunctionProps {
+  /** Entry file relative to the repository root, e.g. "functions/http-api.ts". */
+  entry: string;
+  description: string;
+  timeout: Duration;
+  /** Default 512 MB. */
+  memorySize?: number;
+  /** Default "chatpush". */
+  serviceName?: string;
+  /** Extra environment variables (names, URLs and ARNs only; never secret values). */
+  environment?: Record<string, string>;
+}
+
+export interface ConsumeOptions {
+  batchSize: number;
+  /** ESM maximum concurrency, 2–1000. */
+  maxConcurrency: number;
+}
+
+/**
+ * Every chatpush function: Node.js 22 on arm64, bundled by the local esbuild with `BUNDLING`, its own
+ * log group (one month), X-Ray tracing, and a role that starts empty apart from writing its own logs.
+ * Access comes only through the `bind*` / `consume` methods, each of which sets the environment
+ * variable naming the resource and grants exactly the actions that use it.
+ */
+export class PushFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: PushFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, "LogGroup", { retention: RetentionDays.ONE_MONTH });
+    // Our own role instead of AWSLambdaBasicExecutionRole, whose logs:* actions cover every log group.
+    this.role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `${props.description} (${props.entry})`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, "Function", {
+      entry: `${PROJECT_ROOT}${props.entry}`,
+      handler: "handler",
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: Tracing.ACTIVE,
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? "chatpush",
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        target: BUNDLING.target,
+        format: BUNDLING.format === "esm" ? OutputFormat.ESM : OutputFormat.CJS,
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourcemap,
+        sourcesContent: BUNDLING.sourcesContent,
+        externalModules: [...BUNDLING.external],
+        banner: BUNDLING.banner,
+      },
+    });
+
+    // X-Ray's PutTraceSegments / PutTelemetryRecords, added by `tracing: ACTIVE`, take no resource ARN.
+    Validations.of(this.role).acknowledge({
+      id: "AwsSolutions-IAM5[Resource::*]",
+      reason: "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; they are the only statement on '*'.",
+    });
+    Validations.of(this.function).acknowledge({
+      id: "AwsSolutions-L1",
+      reason: "Pinned to Node.js 22 on purpose: bundles target node22 and the project is tested on that line; moving to a newer runtime is a deliberate, tested upgrade.",
+    });
+  }
+
+  /** Read/write items of the table (TABLE_DATA_ACTIONS); `envName` receives its name. */
+  bindTable(envName: string, table: ITable): this {
+    this.function.addEnvironment(envName, table.tableName);
+    table.grant(this.function, ...TABLE_DATA_ACTIONS);
+    return this;
+  }
+
+  /** sqs:SendMessage on the queue and nothing else; `envName` receives its URL. */
+  bindQueueSender(envName: string, queue: IQueue): this {
+    this.function.addEnvironment(envName, queue.queueUrl);
+    queue.grant(this.function, "sqs:SendMessage");
+    return this;
+  }
+
+  /** secretsmanager:GetSecretValue on the secret; `envName` receives its name (never its value). */
+  bindSecret(envName: string, secret: ISecret, secretName: string): this {
+    this.function.addEnvironment(envName, secretName);
+    grantGetSecretValue(this.function, secret);
+    return this;
+  }
+
+  /**
+   * Consumes the queue with partial batch responses (handlers return `batchItemFailures`, STYLE.md 7).
+   * SqsEventSource grants the receive / delete / change-visibility actions the poller needs.
+   */
+  consume(queue: IQueue, options: ConsumeOptions): this {
+    this.function.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: options.batchSize,
+        maxConcurrency: options.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    return this;
+  }
+}
+
+function grantGetSecretValue(grantee: IGrantable, secret: ISecret): void {
+  // ISecret.grantRead also grants DescribeSecret, which the functions never call.
+  Grant.addToPrincipal({
+    grantee,
+    actions: ["secretsmanager:GetSecretValue"],
+    resourceArns: [secret.secretArn],
+  });
+}

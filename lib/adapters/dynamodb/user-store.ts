@@ -1,0 +1,327 @@
+import { createHash } from "node:crypto";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { Device, Vendor } from "../../model/index.js";
+import type {
+  AppState,
+  ConnectionChange,
+  DeviceStore,
+  Presence,
+  PresenceStore,
+  ProfileStore,
+  RecipientReader,
+  UserRecord,
+} from "../../ports/index.js";
+import { applyConnectionChange } from "../../routing/presence.js";
+
+/**
+ * One item per user holds their nickname, presence and devices, so routing reads everything about
+ * a recipient in one GetItem, and a group fan-out reads 100 recipients per BatchGetItem.
+ * A second item per vendor token records which device owns it.
+ *
+ *   pk USER#<userId>            sk USER   nickname, presence fields, devices: {<deviceId>: {...}}
+ *   pk TOKEN#<vendor>#<sha256>  sk OWNER  userId, deviceId
+ */
+
+/** Devices kept per user; the least recently registered is dropped beyond this. */
+export const MAX_DEVICES_PER_USER = 20;
+const BATCH_GET_LIMIT = 100;
+
+type StoredDevice = Omit<Device, "userId" | "deviceId">;
+
+interface UserItem extends Presence {
+  pk: string;
+  sk: string;
+  userId: string;
+  nickname?: string;
+  nicknameAt?: number;
+  unreadAt?: number;
+  devices?: Record<string, StoredDevice>;
+}
+
+const userKey = (userId: string) => ({ pk: `USER#${userId}`, sk: "USER" });
+const tokenKey = (vendor: Vendor, token: string) => ({
+  pk: `TOKEN#${vendor}#${createHash("sha256").update(token).digest("hex")}`,
+  sk: "OWNER",
+});
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === "ConditionalCheckFailedException"
+  );
+}
+
+function toRecord(userId: string, item: UserItem | undefined): UserRecord {
+  const devices = Object.entries(item?.devices ?? {})
+    .map(([deviceId, d]) => ({ ...d, userId, deviceId }))
+    .sort((a, b) => a.updatedAt - b.updatedAt);
+  const presence: Presence = {};
+  if (item) {
+    for (const key of [
+      "connected",
+      "connectionAt",
+      "loggedOut",
+      "kickedAt",
+      "appState",
+      "appStateAt",
+      "unreadCount",
+    ] as const) {
+      if (item[key] !== undefined) (presence as Record<string, unknown>)[key] = item[key];
+    }
+  }
+  return { userId, presence, devices, ...(item?.nickname !== undefined ? { nickname: item.nickname } : {}) };
+}
+
+export class DynamoUserStore implements DeviceStore, PresenceStore, ProfileStore, RecipientReader {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private async getItem(userId: string): Promise<UserItem | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: userKey(userId), ConsistentRead: true }),
+    );
+    return Item as UserItem | undefined;
+  }
+
+  async getUsers(userIds: readonly string[]): Promise<Map<string, UserRecord>> {
+    const unique = [...new Set(userIds)];
+    const items = new Map<string, UserItem>();
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = unique.slice(i, i + BATCH_GET_LIMIT).map(userKey);
+      for (let round = 0; keys.length > 0; round += 1) {
+        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
+        if (round > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+        const result = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+        );
+        for (const item of (result.Responses?.[this.tableName] ?? []) as UserItem[])
+          items.set(item.userId, item);
+        keys = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return new Map(unique.map((id) => [id, toRecord(id, items.get(id))]));
+  }
+
+  async getNicknames(userIds: readonly string[]): Promise<Map<string, string>> {
+    const users = await this.getUsers(userIds);
+    const names = new Map<string, string>();
+    for (const [id, user] of users) if (user.nickname !== undefined) names.set(id, user.nickname);
+    return names;
+  }
+
+  async list(userId: string): Promise<Device[]> {
+    return toRecord(userId, await this.getItem(userId)).devices;
+  }
+
+  async put(device: Device): Promise<void> {
+    const { userId, deviceId, vendor, token } = device;
+    const owner = tokenKey(vendor, token);
+    const { Item: previousOwner } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: owner, ConsistentRead: true }),
+    );
+    if (previousOwner && (previousOwner.userId !== userId || previousOwner.deviceId !== deviceId)) {
+      // The phone changed hands (or the app reinstalled under a new device id): the old registration goes.
+      await this.remove(previousOwner.userId as string, previousOwner.deviceId as string, token);
+    }
+
+    const stored: StoredDevice = {
+      vendor,
+      token,
+      updatedAt: device.updatedAt,
+      ...(device.certificateId !== undefined ? { certificateId: device.certificateId } : {}),
+      ...(device.appId !== undefined ? { appId: device.appId } : {}),
+      ...(device.environment !== undefined ? { environment: device.environment } : {}),
+    };
+    const before = await this.setDevice(userId, deviceId, stored);
+    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { ...owner, userId, deviceId } }));
+
+    const replaced = before?.devices?.[deviceId];
+    if (replaced && (replaced.token !== token || replaced.vendor !== vendor)) {
+      await this.deleteOwner(replaced.vendor, replaced.token, userId, deviceId);
+    }
+    const others = Object.entries(before?.devices ?? {}).filter(([id]) => id !== deviceId);
+    if (others.length + 1 > MAX_DEVICES_PER_USER) {
+      const oldest = others
+        .sort(([, a], [, b]) => a.updatedAt - b.updatedAt)
+        .slice(0, others.length + 1 - MAX_DEVICES_PER_USER);
+      for (const [id, d] of oldest) await this.remove(userId, id, d.token);
+    }
+  }
+
+  /** Sets devices.<id>, creating the map on a user's first device. Returns the item as it was. */
+  private async setDevice(
+    userId: string,
+    deviceId: string,
+    device: StoredDevice,
+  ): Promise<UserItem | undefined> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(userId),
+          UpdateExpression: "SET devices.#d = :d, userId = :u",
+          ConditionExpression: "attribute_exists(devices)",
+          ExpressionAttributeNames: { "#d": deviceId },
+          ExpressionAttributeValues: { ":d": device, ":u": userId },
+          ReturnValues: "ALL_OLD",
+        }),
+      );
+      return Attributes as UserItem | undefined;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(userId),
+          UpdateExpression: "SET devices = :m, userId = :u",
+          ConditionExpression: "attribute_not_exists(devices)",
+          ExpressionAttributeValues: { ":m": { [deviceId]: device }, ":u": userId },
+          ReturnValues: "ALL_OLD",
+        }),
+      );
+      return Attributes as UserItem | undefined;
+    } catch (error) {
+      // Another registration created the map in between: the first form works now.
+      if (!isConditionFailure(error)) throw error;
+      return this.setDevice(userId, deviceId, device);
+    }
+  }
+
+  async remove(userId: string, deviceId: string, onlyIfToken?: string): Promise<boolean> {
+    let removed: StoredDevice | undefined;
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(userId),
+          UpdateExpression: "REMOVE devices.#d",
+          ConditionExpression:
+            onlyIfToken === undefined ? "attribute_exists(devices.#d)" : "devices.#d.#token = :token",
+          ExpressionAttributeNames: {
+            "#d": deviceId,
+            ...(onlyIfToken === undefined ? {} : { "#token": "token" }),
+          },
+          ...(onlyIfToken === undefined ? {} : { ExpressionAttributeValues: { ":token": onlyIfToken } }),
+          ReturnValues: "UPDATED_OLD",
+        }),
+      );
+      removed = (Attributes as UserItem | undefined)?.devices?.[deviceId];
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    if (removed) await this.deleteOwner(removed.vendor, removed.token, userId, deviceId);
+    return true;
+  }
+
+  private async deleteOwner(vendor: Vendor, token: string, userId: string, deviceId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: tokenKey(vendor, token),
+          ConditionExpression: "userId = :u AND deviceId = :d",
+          ExpressionAttributeValues: { ":u": userId, ":d": deviceId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // already owned by someone else: leave it
+    }
+  }
+
+  async applyConnection(userId: string, change: ConnectionChange): Promise<void> {
+    // Read, decide with the pure rule, write only if nobody wrote in between (callbacks can race).
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const item = await this.getItem(userId);
+      const current = toRecord(userId, item).presence;
+      const next = applyConnectionChange(current, change);
+      if (next === undefined) return;
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: userKey(userId),
+            UpdateExpression:
+              "SET userId = :u, connected = :c, connectionAt = :at, loggedOut = :lo" +
+              (next.kickedAt !== undefined ? ", kickedAt = :k" : ""),
+            ConditionExpression:
+              current.connectionAt === undefined
+                ? "attribute_not_exists(connectionAt)"
+                : "connectionAt = :prev",
+            ExpressionAttributeValues: {
+              ":u": userId,
+              ":c": next.connected ?? false,
+              ":at": next.connectionAt,
+              ":lo": next.loggedOut ?? false,
+              ...(next.kickedAt !== undefined ? { ":k": next.kickedAt } : {}),
+              ...(current.connectionAt !== undefined ? { ":prev": current.connectionAt } : {}),
+            },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    throw new Error(`presence of ${userId} kept changing under us`);
+  }
+
+  async applyAppState(userId: string, state: AppState, at: number, unreadCount?: number): Promise<void> {
+    await this.setIfNewer(userId, "appStateAt", at, {
+      appState: state,
+      ...(unreadCount !== undefined ? { unreadCount, unreadAt: at } : {}),
+    });
+  }
+
+  async setUnreadCount(userId: string, unreadCount: number, at: number): Promise<void> {
+    await this.setIfNewer(userId, "unreadAt", at, { unreadCount });
+  }
+
+  async setNickname(userId: string, nickname: string, at: number): Promise<void> {
+    await this.setIfNewer(userId, "nicknameAt", at, { nickname });
+  }
+
+  /** Sets `fields` and `stampField = at` unless a newer write already happened. */
+  private async setIfNewer(
+    userId: string,
+    stampField: string,
+    at: number,
+    fields: Record<string, unknown>,
+  ): Promise<void> {
+    const all = { ...fields, [stampField]: at, userId };
+    const names = Object.fromEntries(Object.keys(all).map((k, i) => [`#f${i}`, k]));
+    const values = Object.fromEntries(Object.values(all).map((v, i) => [`:v${i}`, v]));
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(userId),
+          UpdateExpression: `SET ${Object.keys(names)
+            .map((n, i) => `${n} = :v${i}`)
+            .join(", ")}`,
+          ConditionExpression: "attribute_not_exists(#stamp) OR #stamp <= :stamp",
+          ExpressionAttributeNames: { ...names, "#stamp": stampField },
+          ExpressionAttributeValues: { ...values, ":stamp": at },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // a newer report already won
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { VENDORS } from "../model/index.js";
+
+/**
+ * Request bodies of the device API, mirroring the push plugin's calls: uploadToken, doBackground /
+ * doForeground, setBadgeNum. Objects are strict so a misspelt key is a 400, not a silent default.
+ */
+
+export const deviceIdSchema = z
+  .string()
+  .min(1, "deviceId must not be empty")
+  .max(128, "deviceId must be at most 128 characters")
+  .regex(/^[A-Za-z0-9._:-]+$/, "deviceId may only contain A-Z a-z 0-9 . _ : -");
+
+const APNS_TOKEN = /^[0-9A-Fa-f]{64,200}$/;
+
+/** "x is required" when absent, `invalid` otherwise: the client learns which mistake it made. */
+function expected(field: string, invalid: string) {
+  return {
+    error: (issue: { input?: unknown }) => (issue.input === undefined ? `${field} is required` : invalid),
+  };
+}
+
+/** The body-level messages: not an object, or a key the schema does not know (usually a typo). */
+const bodyErrors = {
+  error: (issue: { code?: string; keys?: string[] }) =>
+    issue.code === "unrecognized_keys"
+      ? `unknown field ${(issue.keys ?? []).map((key) => JSON.stringify(key)).join(", ")}`
+      : "body must be a JSON object",
+};
+
+/** uploadToken: `PUT /v1/devices/{deviceId}`. */
+export const deviceRegistrationSchema = z
+  .strictObject(
+    {
+      vendor: z.enum(VENDORS, expected("vendor", `vendor must be one of ${VENDORS.join(", ")}`)),
+      token: z
+        .string(expected("token", "token must be a string"))
+        .min(1, "token must not be empty")
+        .max(4096, "token must be at most 4096 characters"),
+      certificateId: z
+        .int({ error: "certificateId must be an integer" })
+        .positive("certificateId must be a positive integer")
+        .optional(),
+      appId: z
+        .string({ error: "appId must be a string" })
+        .min(1, "appId must not be empty")
+        .max(255, "appId must be at most 255 characters")
+        .optional(),
+      environment: z
+        .enum(["sandbox", "production"], { error: 'environment must be "sandbox" or "production"' })
+        .optional(),
+    },
+    bodyErrors,
+  )
+  .superRefine((body, ctx) => {
+    if (body.vendor === "apns" && !APNS_TOKEN.test(body.token)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["token"],
+        message: "an APNs token must be 64 to 200 hexadecimal characters",
+      });
+    }
+    if (body.vendor !== "apns" && body.environment !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["environment"], message: "environment is only valid for apns" });
+    }
+  })
+  .transform(({ environment, ...body }) =>
+    body.vendor === "apns"
+      ? // APNs tokens are hex and case-insensitive; one spelling keeps token ownership checks exact.
+        { ...body, token: body.token.toLowerCase(), environment: environment ?? "production" }
+      : body,
+  );
+export type DeviceRegistrationInput = z.input<typeof deviceRegistrationSchema>;
+export type DeviceRegistration = z.output<typeof deviceRegistrationSchema>;
+
+const unreadCount = z
+  .int(expected("unreadCount", "unreadCount must be an integer"))
+  .min(0, "unreadCount must be between 0 and 99999")
+  .max(99_999, "unreadCount must be between 0 and 99999");
+
+/** doBackground(unreadCount) / doForeground(): `PUT /v1/presence`. */
+export const presenceUpdateSchema = z.strictObject(
+  {
+    state: z.enum(
+      ["foreground", "background"],
+      expected("state", 'state must be "foreground" or "background"'),
+    ),
+    unreadCount: unreadCount.optional(),
+  },
+  bodyErrors,
+);
+export type PresenceUpdate = z.output<typeof presenceUpdateSchema>;
+
+/** setBadgeNum(unreadCount): `PUT /v1/badge`. */
+export const badgeUpdateSchema = z.strictObject({ unreadCount }, bodyErrors);
+export type BadgeUpdate = z.output<typeof badgeUpdateSchema>;

@@ -1,0 +1,45 @@
+import type { DeliveryJob, DeliveryTarget, Device, Notification, Vendor } from "../model/index.js";
+
+export function toTarget(device: Device): DeliveryTarget {
+  return {
+    userId: device.userId,
+    deviceId: device.deviceId,
+    token: device.token,
+    ...(device.certificateId !== undefined ? { certificateId: device.certificateId } : {}),
+    ...(device.appId !== undefined ? { appId: device.appId } : {}),
+    ...(device.environment !== undefined ? { environment: device.environment } : {}),
+  };
+}
+
+/**
+ * One job per vendor per `maxTargetsPerJob` devices: the fewest SQS messages the vendor's multicast
+ * limit allows.
+ */
+export function packJobs(
+  notification: Notification,
+  devices: readonly Device[],
+  acceptedAt: number,
+  maxTargetsPerJob: (vendor: Vendor) => number,
+): DeliveryJob[] {
+  const byVendor = new Map<Vendor, DeliveryTarget[]>();
+  for (const device of devices) {
+    const targets = byVendor.get(device.vendor) ?? [];
+    targets.push(toTarget(device));
+    byVendor.set(device.vendor, targets);
+  }
+  const jobs: DeliveryJob[] = [];
+  for (const [vendor, targets] of byVendor) {
+    const size = Math.max(1, maxTargetsPerJob(vendor));
+    for (let i = 0; i < targets.length; i += size) {
+      jobs.push({
+        version: 1,
+        vendor,
+        notification,
+        targets: targets.slice(i, i + size),
+        attempt: 0,
+        acceptedAt,
+      });
+    }
+  }
+  return jobs;
+}

@@ -1,0 +1,90 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+
+/**
+ * Callback authentication (tencent-chat.md §1.3): when a token is set in the console, Chat appends
+ * `RequestTime` (unix seconds) and `Sign = lowercase_hex(sha256(token + RequestTime))` to every
+ * callback URL. It is a plain hash of the concatenation, not an HMAC.
+ */
+export function callbackSign(token: string, requestTime: string): string {
+  return createHash("sha256")
+    .update(token + requestTime, "utf8")
+    .digest("hex");
+}
+
+export interface CallbackAuthInput {
+  /** Our SDKAppID, as a decimal string. */
+  sdkAppId: string;
+  /** The callback token; undefined = callback authentication is off in the console. */
+  token?: string;
+  /** The callback URL's query parameters. */
+  query: Record<string, string>;
+  /** Epoch ms. */
+  nowMs: number;
+  /** How far RequestTime may be from now; Tencent's CN doc says to reject beyond 1 minute. */
+  maxSkewSeconds?: number;
+}
+
+export type CallbackAuthResult = { ok: true } | { ok: false; status: 401 | 403; error: string };
+
+const DEFAULT_MAX_SKEW_SECONDS = 60;
+const UNIX_SECONDS = /^\d{1,12}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Checks that a callback is for our app (the docs require comparing `SdkAppid`, casing as Tencent
+ * sends it) and, when a token is configured, that it is signed and fresh (replay protection).
+ */
+export function verifyCallbackAuth(input: CallbackAuthInput): CallbackAuthResult {
+  const { query } = input;
+  const sdkAppId = query.SdkAppid;
+  if (sdkAppId === undefined || sdkAppId === "") {
+    return { ok: false, status: 403, error: "SdkAppid query parameter is missing" };
+  }
+  if (sdkAppId !== input.sdkAppId) {
+    return { ok: false, status: 403, error: `SdkAppid ${JSON.stringify(sdkAppId)} does not match this app` };
+  }
+  if (input.token === undefined) return { ok: true };
+
+  const sign = query.Sign;
+  const requestTime = query.RequestTime;
+  if (sign === undefined || sign === "") {
+    return {
+      ok: false,
+      status: 401,
+      error: "Sign query parameter is missing (callback authentication is on)",
+    };
+  }
+  if (requestTime === undefined || requestTime === "") {
+    return {
+      ok: false,
+      status: 401,
+      error: "RequestTime query parameter is missing (callback authentication is on)",
+    };
+  }
+  if (!UNIX_SECONDS.test(requestTime)) {
+    return {
+      ok: false,
+      status: 401,
+      error: `RequestTime ${JSON.stringify(requestTime)} is not unix seconds`,
+    };
+  }
+  const maxSkewMs = (input.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS) * 1000;
+  const skewMs = Math.abs(input.nowMs - Number(requestTime) * 1000);
+  if (skewMs > maxSkewMs) {
+    return {
+      ok: false,
+      status: 401,
+      error: `RequestTime ${requestTime} is stale (${Math.round(skewMs / 1000)} s from now)`,
+    };
+  }
+  if (!signsEqual(callbackSign(input.token, requestTime), sign.toLowerCase())) {
+    return { ok: false, status: 401, error: "Sign does not match" };
+  }
+  return { ok: true };
+}
+
+/** Constant-time for any well-formed Sign; a malformed one is rejected on its shape alone. */
+function signsEqual(expected: string, given: string): boolean {
+  if (!SHA256_HEX.test(given)) return false;
+  return timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"));
+}

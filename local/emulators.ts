@@ -1,0 +1,95 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import dynalite from "dynalite";
+import { createSqsServer } from "local-aws-sqs";
+
+/** The emulators never check credentials, but the SDK insists on having some. */
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+const REGION = "us-east-1";
+
+export interface DynamoEmulator {
+  endpoint: string;
+  client: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+/** dynalite in-process: a real DynamoDB API server; `path` keeps data across restarts (LevelDB). */
+export async function startDynamo(path?: string): Promise<DynamoEmulator> {
+  const server = dynalite({ createTableMs: 0, ...(path !== undefined ? { path } : {}) });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
+  return {
+    endpoint,
+    client,
+    async close() {
+      client.destroy();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface SqsEmulator {
+  endpoint: string;
+  client: SQSClient;
+  close(): Promise<void>;
+}
+
+/** local-aws-sqs in-process: speaks the SQS JSON protocol, with visibility timeouts and DLQ redrive. */
+export async function startSqs(): Promise<SqsEmulator> {
+  const server = await createSqsServer({ port: 0, hostname: "127.0.0.1" });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new SQSClient({ endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
+  return {
+    endpoint,
+    client,
+    async close() {
+      client.destroy();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface QueuePair {
+  url: string;
+  arn: string;
+  dlqUrl: string;
+  dlqArn: string;
+}
+
+/** A queue and its dead-letter queue, as the CDK app declares them. */
+export async function createQueuePair(
+  sqs: SQSClient,
+  name: string,
+  options: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
+): Promise<QueuePair> {
+  const dlq = await sqs.send(
+    new CreateQueueCommand({ QueueName: `${name}-dlq`, Attributes: { MessageRetentionPeriod: "1209600" } }),
+  );
+  const dlqArn = await queueArn(sqs, dlq.QueueUrl!);
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: String(options.visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqArn,
+          maxReceiveCount: options.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  return { url: queue.QueueUrl!, arn: await queueArn(sqs, queue.QueueUrl!), dlqUrl: dlq.QueueUrl!, dlqArn };
+}
+
+async function queueArn(sqs: SQSClient, url: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
+  );
+  return Attributes?.QueueArn ?? url;
+}

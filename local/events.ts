@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { z } from "zod";
+import { deviceRegistrationSchema, presenceUpdateSchema } from "../lib/devices/device.schema.js";
+
+/**
+ * The sample files under events/, shared by replay, tests and the docs:
+ * - events/tencent/*.json: a callback as Tencent posts it (query parameters other than SdkAppid,
+ *   Sign and RequestTime, which are added when it is sent, plus the body);
+ * - events/devices/*.json: a device as the push plugin registers it, with its app state.
+ */
+
+export const callbackSampleSchema = z.object({
+  description: z.string(),
+  query: z.object({ CallbackCommand: z.string() }).catchall(z.string()),
+  body: z.record(z.string(), z.unknown()),
+});
+export type CallbackSample = z.infer<typeof callbackSampleSchema> & { file: string };
+
+export const deviceSampleSchema = z.object({
+  description: z.string(),
+  userId: z.string(),
+  deviceId: z.string(),
+  registration: deviceRegistrationSchema,
+  presence: presenceUpdateSchema.optional(),
+});
+export type DeviceSample = z.infer<typeof deviceSampleSchema> & { file: string };
+
+/** JSON files under `path` (or `path` itself), sorted by path so numbered samples replay in order. */
+export function jsonFiles(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path, { recursive: true, encoding: "utf8" })
+    .filter((name) => name.endsWith(".json"))
+    .map((name) => join(path, name))
+    .sort();
+}
+
+function load<T>(file: string, schema: z.ZodType<T>): T & { file: string } {
+  const parsed = schema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    throw new Error(`${relative(process.cwd(), file)}: ${z.prettifyError(parsed.error)}`);
+  }
+  return { ...parsed.data, file };
+}
+
+export function isDeviceSample(file: string): boolean {
+  return file.split(/[\\/]/).includes("devices");
+}
+
+export function loadCallbackSample(file: string): CallbackSample {
+  return load(file, callbackSampleSchema);
+}
+
+export function loadDeviceSample(file: string): DeviceSample {
+  return load(file, deviceSampleSchema);
+}

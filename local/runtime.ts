@@ -1,0 +1,377 @@
+import { mkdirSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import type { LambdaFunctionURLEvent } from "aws-lambda";
+import { makeDeliverHandler } from "../functions/shared/deliver.js";
+import { makeHttpHandler } from "../functions/shared/http.js";
+import { makeRouteEventsHandler } from "../functions/shared/route-events.js";
+import { documentClient, ensureTable } from "../lib/adapters/dynamodb/table.js";
+import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
+import {
+  REASON_ATTRIBUTE,
+  SqsDeliveryQueue,
+  SqsIngestQueue,
+  SqsRetryQueue,
+} from "../lib/adapters/sqs/queues.js";
+import { makeDeliveryWorker } from "../lib/delivery/worker.js";
+import type { DeliveryJob, Vendor } from "../lib/model/index.js";
+import { isVendor } from "../lib/model/index.js";
+import type { Journal, JournalEntry, VendorSender } from "../lib/ports/index.js";
+import { systemClock } from "../lib/ports/index.js";
+import { makeRouter } from "../lib/routing/router.js";
+import { ApnsSender } from "../lib/vendors/apns.js";
+import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
+import { FcmSender } from "../lib/vendors/fcm.js";
+import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
+import { simulatorCredentials } from "./credentials.js";
+import { createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulators.js";
+import { startApnsSimulator } from "./simulators/apns.js";
+import { startFcmSimulator } from "./simulators/fcm.js";
+import { type FaultRule, SimulatorHub } from "./simulators/hub.js";
+import { type SqsEventSource, startSqsEventSource } from "./sqs-event-source.js";
+
+export interface LocalRuntimeOptions {
+  sdkAppId: string;
+  /** Callback authentication token; undefined = authentication off, as in the console. */
+  callbackToken?: string;
+  /** The app's UserSig secret key. */
+  secretKey: string;
+  host?: string;
+  /** 0 = any free port. */
+  port?: number;
+  /** Folder for DynamoDB data and generated credentials; undefined = in memory (tests). */
+  dataDir?: string;
+  /** Real vendor credentials; undefined = the simulators with generated credentials. */
+  credentials?: CredentialsByVendor;
+  /** Called for each journal entry (the CLI prints them). */
+  onJournal?: (entry: TimedJournalEntry) => void;
+  onError?: (error: unknown) => void;
+  /** Table and queue name prefix. */
+  prefix?: string;
+}
+
+export interface TimedJournalEntry extends JournalEntry {
+  at: string;
+}
+
+export interface DeadLetter {
+  vendor: Vendor;
+  reason?: string;
+  job: DeliveryJob;
+}
+
+export interface LocalRuntime {
+  url: string;
+  hub: SimulatorHub;
+  journal: TimedJournalEntry[];
+  queues: { ingest: QueuePair } & Partial<Record<Vendor, QueuePair>>;
+  dynamodbEndpoint: string;
+  sqsEndpoint: string;
+  /** Reads (without consuming for long) what is parked in a vendor's dead-letter queue. */
+  deadLetters(vendor: Vendor): Promise<DeadLetter[]>;
+  stop(): Promise<void>;
+}
+
+const ROUTER_TIMEOUT_SECONDS = 60;
+const INGEST_MAX_RECEIVES = 5;
+
+/**
+ * The whole pipeline on one machine: DynamoDB (dynalite) and SQS (local-aws-sqs) APIs in-process,
+ * the vendor simulators, the same handlers Lambda runs fed the way Lambda's event sources feed them,
+ * and an HTTP server with the function URL's routes plus /healthz and /_local/*.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const prefix = options.prefix ?? "chatpush";
+  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+
+  try {
+    const dynamo = await startDynamo(
+      options.dataDir === undefined ? undefined : join(options.dataDir, "dynamodb"),
+    );
+    stops.push(dynamo.close);
+    const tableName = `${prefix}-table`;
+    await ensureTable(dynamo.client, tableName);
+    const users = new DynamoUserStore(documentClient(dynamo.client), tableName);
+
+    const sqs = await startSqs();
+    stops.push(sqs.close);
+    const ingestQueue = await createQueuePair(sqs.client, `${prefix}-ingest`, {
+      visibilityTimeoutSeconds: 6 * ROUTER_TIMEOUT_SECONDS,
+      maxReceiveCount: INGEST_MAX_RECEIVES,
+    });
+    const queues: LocalRuntime["queues"] = { ingest: ingestQueue };
+    for (const vendor of ACTIVE_VENDORS) {
+      const settings = VENDOR_SETTINGS[vendor];
+      queues[vendor] = await createQueuePair(sqs.client, `${prefix}-${vendor}`, {
+        visibilityTimeoutSeconds: 6 * settings.timeoutSeconds,
+        maxReceiveCount: settings.maxReceiveCount,
+      });
+    }
+
+    const hub = new SimulatorHub();
+    let credentials = options.credentials;
+    if (credentials === undefined) {
+      const apnsSim = await startApnsSimulator({ hub });
+      stops.push(() => apnsSim.close());
+      const fcmSim = await startFcmSimulator({ hub });
+      stops.push(() => fcmSim.close());
+      const generated = simulatorCredentials(options.dataDir);
+      apnsSim.addKey(generated.apnsKey);
+      apnsSim.allowTopic(generated.apns.bundleId);
+      fcmSim.addServiceAccount(generated.fcmAccount);
+      credentials = {
+        apns: [
+          {
+            ...generated.apns,
+            endpoint: { production: apnsSim.production, sandbox: apnsSim.sandbox, ca: apnsSim.ca },
+          },
+        ],
+        fcm: [{ ...generated.fcm, endpoint: { url: fcmSim.url } }],
+      };
+    }
+
+    const journal: TimedJournalEntry[] = [];
+    const journalPort: Journal = {
+      record(entry) {
+        const timed = { at: new Date().toISOString(), ...entry };
+        journal.push(timed);
+        options.onJournal?.(timed);
+      },
+    };
+    const onError = options.onError ?? (() => undefined);
+
+    const httpHandler = makeHttpHandler(() => ({
+      sdkAppId: options.sdkAppId,
+      callbackToken: async () => options.callbackToken,
+      userSigKey: async () => options.secretKey,
+      ingest: new SqsIngestQueue(sqs.client, ingestQueue.url),
+      devices: users,
+      presence: users,
+      clock: systemClock,
+    }));
+
+    const router = makeRouter({
+      users,
+      presence: users,
+      profiles: users,
+      queue: new SqsDeliveryQueue(
+        sqs.client,
+        Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, queues[v]!.url])),
+      ),
+      journal: journalPort,
+      clock: systemClock,
+      maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
+    });
+    const sources: SqsEventSource[] = [
+      startSqsEventSource({
+        sqs: sqs.client,
+        queueUrl: ingestQueue.url,
+        queueArn: ingestQueue.arn,
+        batchSize: 10,
+        maxConcurrency: 2,
+        handler: makeRouteEventsHandler(() => router),
+        onError,
+      }),
+    ];
+
+    const senders: Record<(typeof ACTIVE_VENDORS)[number], VendorSender> = {
+      apns: new ApnsSender({ credentials: credentials.apns }),
+      fcm: new FcmSender({ credentials: credentials.fcm }),
+    };
+    for (const vendor of ACTIVE_VENDORS) {
+      const pair = queues[vendor]!;
+      const settings = VENDOR_SETTINGS[vendor];
+      const worker = makeDeliveryWorker({
+        sender: senders[vendor],
+        devices: users,
+        retries: new SqsRetryQueue(sqs.client, pair.url, pair.dlqUrl),
+        journal: journalPort,
+        maxAttempts: settings.maxAttempts,
+      });
+      sources.push(
+        startSqsEventSource({
+          sqs: sqs.client,
+          queueUrl: pair.url,
+          queueArn: pair.arn,
+          batchSize: settings.batchSize,
+          // Two pollers per vendor locally: enough to overlap, few enough for a laptop.
+          maxConcurrency: Math.min(2, settings.maxConcurrency),
+          handler: makeDeliverHandler(vendor, () => worker),
+          onError,
+        }),
+      );
+    }
+    stops.push(async () => {
+      await Promise.all(sources.map((s) => s.stop()));
+      await Promise.all(Object.values(senders).map((s) => s.close()));
+    });
+
+    async function deadLetters(vendor: Vendor): Promise<DeadLetter[]> {
+      const pair = queues[vendor];
+      if (pair === undefined) return [];
+      const seen = new Map<string, DeadLetter>();
+      for (let round = 0; round < 20; round += 1) {
+        const { Messages = [] } = await sqs.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: pair.dlqUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 1,
+            MessageAttributeNames: ["All"],
+          }),
+        );
+        const fresh = Messages.filter((m) => !seen.has(m.MessageId ?? ""));
+        if (fresh.length === 0) break;
+        for (const m of fresh) {
+          const reason = m.MessageAttributes?.[REASON_ATTRIBUTE]?.StringValue;
+          seen.set(m.MessageId ?? "", {
+            vendor,
+            job: JSON.parse(m.Body ?? "{}") as DeliveryJob,
+            ...(reason !== undefined ? { reason } : { reason: "moved by SQS after maxReceiveCount" }),
+          });
+        }
+      }
+      return [...seen.values()];
+    }
+
+    const server = createServer((req, res) => {
+      serve(req, res).catch((error) => {
+        onError(error);
+        if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "internal error" }));
+      });
+    });
+
+    async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      const url = new URL(req.url ?? "/", "http://local");
+      const body = await readBody(req);
+      const send = (status: number, value?: unknown): undefined => {
+        res.writeHead(status, value === undefined ? {} : { "content-type": "application/json" });
+        res.end(value === undefined ? undefined : JSON.stringify(value));
+      };
+      const route = `${req.method} ${url.pathname}`;
+      switch (route) {
+        case "GET /healthz":
+          return send(200, { status: "ok" });
+        case "GET /_local/deliveries":
+          return send(200, hub.list());
+        case "DELETE /_local/deliveries":
+          hub.clear();
+          return send(204);
+        case "GET /_local/journal":
+          return send(200, journal);
+        case "DELETE /_local/journal":
+          journal.length = 0;
+          return send(204);
+        case "POST /_local/faults":
+          return addFault(body, send);
+        case "DELETE /_local/faults":
+          hub.clearFaults();
+          return send(204);
+      }
+      if (req.method === "GET" && url.pathname.startsWith("/_local/dead-letters/")) {
+        const vendor = url.pathname.slice("/_local/dead-letters/".length);
+        if (!isVendor(vendor)) return send(404, { error: `unknown vendor ${vendor}` });
+        return send(200, await deadLetters(vendor));
+      }
+      const result = await httpHandler(toFunctionUrlEvent(req, url, body));
+      res.writeHead(result.statusCode, result.headers);
+      res.end(result.body);
+    }
+
+    function addFault(body: string, send: (status: number, value?: unknown) => undefined): undefined {
+      let rule: Partial<FaultRule>;
+      try {
+        rule = JSON.parse(body) as Partial<FaultRule>;
+      } catch {
+        return send(400, { error: "body is not valid JSON", field: "body" });
+      }
+      if (!isVendor(rule.vendor))
+        return send(400, { error: "vendor must be a known vendor", field: "vendor" });
+      if (!Number.isInteger(rule.status))
+        return send(400, { error: "status must be an HTTP status", field: "status" });
+      const count = rule.count ?? 1;
+      if (!Number.isInteger(count) || count < 1)
+        return send(400, { error: "count must be ≥ 1", field: "count" });
+      hub.addFault({ ...(rule as FaultRule), count });
+      return send(204);
+    }
+
+    server.listen(options.port ?? 8787, options.host ?? "127.0.0.1");
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+    stops.unshift(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const address = server.address() as AddressInfo;
+
+    return {
+      url: `http://${options.host ?? "127.0.0.1"}:${address.port}`,
+      hub,
+      journal,
+      queues,
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      deadLetters,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The event a Lambda function URL hands the function (payload format 2.0). */
+function toFunctionUrlEvent(req: IncomingMessage, url: URL, body: string): LambdaFunctionURLEvent {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = value;
+  const now = new Date();
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: query,
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: "anonymous",
+      apiId: "local",
+      domainName: headers.host ?? "127.0.0.1",
+      domainPrefix: "local",
+      http: {
+        method: req.method ?? "GET",
+        path: url.pathname,
+        protocol: "HTTP/1.1",
+        sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+        userAgent: headers["user-agent"] ?? "",
+      },
+      requestId: crypto.randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+  };
+}
+
+export type { Server };

@@ -1,0 +1,123 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+
+export interface SqsEventSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  /** Records per invocation (Lambda's BatchSize); SQS hands out at most 10 per receive. */
+  batchSize: number;
+  /** Parallel invocations (Lambda's ScalingConfig.MaximumConcurrency). */
+  maxConcurrency: number;
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+  onError?: (error: unknown) => void;
+  region?: string;
+}
+
+export interface SqsEventSource {
+  /** Resolves when every poller has stopped after its current invocation. */
+  stop(): Promise<void>;
+}
+
+const RECEIVE_WAIT_SECONDS = 1;
+
+function toRecord(message: Message, options: SqsEventSourceOptions): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  const messageAttributes: SQSRecord["messageAttributes"] = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      dataType: value.DataType ?? "String",
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+    };
+  }
+  return {
+    messageId: message.MessageId ?? "",
+    receiptHandle: message.ReceiptHandle ?? "",
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: options.queueArn,
+    awsRegion: options.region ?? "us-east-1",
+  };
+}
+
+/**
+ * What Lambda's SQS event source mapping does, on one machine: long-poll the queue, invoke the
+ * handler with a batch, delete the records it did not report in `batchItemFailures`, and leave the
+ * rest to reappear after the visibility timeout (and to move to the dead-letter queue after
+ * maxReceiveCount, which the SQS server's redrive policy does). A handler that throws fails the whole
+ * batch, as on Lambda.
+ */
+export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSource {
+  let running = true;
+  const abort = new AbortController();
+
+  async function poll(): Promise<void> {
+    while (running) {
+      let messages: Message[] = [];
+      try {
+        const result = await options.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: Math.min(10, options.batchSize),
+            WaitTimeSeconds: RECEIVE_WAIT_SECONDS,
+            // local-aws-sqs reads only the deprecated AttributeNames (local-tooling.md §4).
+            AttributeNames: ["All"],
+            MessageSystemAttributeNames: ["All"],
+            MessageAttributeNames: ["All"],
+          }),
+          { abortSignal: abort.signal },
+        );
+        messages = result.Messages ?? [];
+      } catch (error) {
+        if (!running) return;
+        options.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      if (messages.length === 0) continue;
+
+      const records = messages.map((m) => toRecord(m, options));
+      let failed: Set<string>;
+      try {
+        const response = await options.handler({ Records: records });
+        failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      } catch (error) {
+        options.onError?.(error);
+        failed = new Set(records.map((r) => r.messageId));
+      }
+      const done = records.filter((r) => !failed.has(r.messageId));
+      if (done.length > 0) {
+        await options.sqs
+          .send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+            }),
+          )
+          .catch((error) => options.onError?.(error));
+      }
+    }
+  }
+
+  const pollers = Array.from({ length: Math.max(1, options.maxConcurrency) }, () => poll());
+  return {
+    async stop() {
+      running = false;
+      abort.abort();
+      await Promise.allSettled(pollers);
+    },
+  };
+}

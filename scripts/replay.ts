@@ -1,0 +1,194 @@
+import { existsSync } from "node:fs";
+import { relative } from "node:path";
+import { parseArgs } from "node:util";
+import { c2cMessageKey } from "../lib/routing/router.js";
+import { type C2CAfterSendMsg, isHandledCommand } from "../lib/tencent/callback.schema.js";
+import { ChatpushClient } from "../local/client.js";
+import { localSettings } from "../local/defaults.js";
+import {
+  type CallbackSample,
+  type DeviceSample,
+  isDeviceSample,
+  jsonFiles,
+  loadCallbackSample,
+  loadDeviceSample,
+} from "../local/events.js";
+import type { TimedJournalEntry } from "../local/runtime.js";
+import type { SimulatedDelivery } from "../local/simulators/hub.js";
+
+/**
+ * `npm run replay -- <file-or-dir>...`: seeds the sample devices, posts each sample callback (signed
+ * with the configured token) to the running local runtime, and shows what each phone received.
+ */
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    json: { type: "boolean", default: false },
+    url: { type: "string" },
+    devices: { type: "string", default: "events/devices" },
+    wait: { type: "string", default: "5000" },
+  },
+});
+
+const TERMINAL = new Set(["delivered", "token-removed", "dead-lettered", "retrying"]);
+
+interface DeviceReport {
+  userId: string;
+  deviceId?: string;
+  vendor?: string;
+  result: string;
+  reason?: string;
+  status?: number;
+  request?: SimulatedDelivery["request"];
+}
+
+async function main(): Promise<void> {
+  const settings = localSettings();
+  const client = new ChatpushClient({
+    baseUrl: values.url ?? `http://127.0.0.1:${settings.port}`,
+    sdkAppId: settings.sdkAppId,
+    callbackToken: settings.callbackToken,
+    secretKey: settings.secretKey,
+  });
+  if (!(await client.healthy())) {
+    throw new Error("chatpush is not running here: start it with `npm start` (same environment) first");
+  }
+  const files = (positionals.length > 0 ? positionals : ["events/"]).flatMap(jsonFiles);
+  const deviceFiles = files.filter(isDeviceSample);
+  if (deviceFiles.length === 0 && existsSync(values.devices)) deviceFiles.push(...jsonFiles(values.devices));
+
+  const devices = deviceFiles.map(loadDeviceSample);
+  for (const device of devices) await seed(client, device);
+  for (const file of files.filter((f) => !isDeviceSample(f))) {
+    await replay(client, loadCallbackSample(file), devices, Number(values.wait));
+  }
+}
+
+async function seed(client: ChatpushClient, device: DeviceSample): Promise<void> {
+  const registered = await client.registerDevice(device.userId, device.deviceId, device.registration);
+  if (registered.status !== 200) throw new Error(`${device.file}: registration failed: ${registered.body}`);
+  if (device.presence) {
+    const presence = await client.setPresence(device.userId, device.presence);
+    if (presence.status !== 204) throw new Error(`${device.file}: presence failed: ${presence.body}`);
+  }
+  print(
+    {
+      seeded: `${device.userId}/${device.deviceId}`,
+      vendor: device.registration.vendor,
+      presence: device.presence?.state,
+    },
+    () =>
+      `seeded ${device.userId}/${device.deviceId} (${device.registration.vendor}${device.presence ? `, app ${device.presence.state}` : ""})`,
+  );
+}
+
+/** Sample times are rewritten to now, so presence ordering and freshness behave as they would live. */
+function freshTimes(body: Record<string, unknown>): Record<string, unknown> {
+  const now = Date.now();
+  return {
+    ...body,
+    ...("EventTime" in body ? { EventTime: now } : {}),
+    ...("MsgTime" in body ? { MsgTime: Math.floor(now / 1000) } : {}),
+  };
+}
+
+async function replay(
+  client: ChatpushClient,
+  sample: CallbackSample,
+  devices: DeviceSample[],
+  waitMs: number,
+) {
+  const command = sample.query.CallbackCommand;
+  const seenJournal = (await client.journal()).length;
+  const startedAt = new Date().toISOString();
+  const body = freshTimes(sample.body);
+  const answer = await client.postCallback(sample.query, body);
+
+  const reports: DeviceReport[] = [];
+  if (answer.status === 200 && isHandledCommand(command)) {
+    const entries = await settle(client, seenJournal, command, body, waitMs);
+    const deliveries = (await client.deliveries()).filter((d) => d.at >= startedAt);
+    for (const entry of entries.filter((e) => e.stage !== "queued")) {
+      const device = devices.find((d) => d.deviceId === entry.deviceId && d.userId === entry.userId);
+      const request = device && deliveries.findLast((d) => d.token === device.registration.token)?.request;
+      reports.push({
+        userId: entry.userId ?? "",
+        ...(entry.deviceId !== undefined ? { deviceId: entry.deviceId } : {}),
+        ...(entry.vendor !== undefined ? { vendor: entry.vendor } : {}),
+        result: entry.stage === "delivered" ? "pushed" : entry.stage,
+        ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+        ...(entry.status !== undefined ? { status: entry.status } : {}),
+        ...(request !== undefined ? { request } : {}),
+      });
+    }
+  }
+
+  const name = relative(process.cwd(), sample.file);
+  print({ file: name, command, http: answer, devices: reports }, () => {
+    const lines = [
+      `\n▶ ${name}  ${command}  →  HTTP ${answer.status} ${answer.body}`,
+      `  ${sample.description}`,
+    ];
+    if (!isHandledCommand(command)) lines.push("  acknowledged; chatpush does not act on this command");
+    for (const r of reports) {
+      const who = [r.userId, r.deviceId].filter(Boolean).join("/");
+      lines.push(
+        `  ${r.result.padEnd(13)} ${who}${r.vendor ? ` (${r.vendor})` : ""}${r.status ? ` HTTP ${r.status}` : ""}${r.reason ? `  ${r.reason}` : ""}`,
+      );
+      if (r.request) lines.push(`      ${summarize(r.vendor, r.request.body)}`);
+    }
+    return lines.join("\n");
+  });
+}
+
+/** Waits until the journal shows what became of this callback, for every device it was queued for. */
+async function settle(
+  client: ChatpushClient,
+  seen: number,
+  command: string,
+  body: Record<string, unknown>,
+  waitMs: number,
+): Promise<TimedJournalEntry[]> {
+  const messageKey =
+    command === "C2C.CallbackAfterSendMsg" ? c2cMessageKey(body as C2CAfterSendMsg) : undefined;
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const entries = (await client.journal())
+      .slice(seen)
+      .filter((e) => messageKey === undefined || e.messageKey === messageKey);
+    const queued = entries.filter((e) => e.stage === "queued");
+    const finished = entries.filter((e) => TERMINAL.has(e.stage));
+    const done =
+      messageKey === undefined
+        ? entries.length > 0
+        : entries.some((e) => e.stage === "skipped") ||
+          (queued.length > 0 && finished.length >= queued.length);
+    if (done || Date.now() > deadline) return entries;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a quick look into vendor bodies of any shape, for display only
+type Loose = any;
+
+function summarize(vendor: string | undefined, body: unknown): string {
+  const b = body as Loose;
+  if (vendor === "apns") {
+    const aps = b?.aps ?? {};
+    return `title ${JSON.stringify(aps.alert?.title)} body ${JSON.stringify(aps.alert?.body)} badge ${aps.badge} sound ${aps.sound} ext ${b?.ext}`;
+  }
+  if (vendor === "fcm") {
+    const m = b?.message ?? {};
+    return `title ${JSON.stringify(m.notification?.title)} body ${JSON.stringify(m.notification?.body)} badge ${m.android?.notification?.notification_count} ext ${m.data?.ext}`;
+  }
+  return JSON.stringify(body);
+}
+
+function print(json: unknown, text: () => string): void {
+  console.log(values.json ? JSON.stringify(json) : text());
+}
+
+main().catch((error) => {
+  console.error(`replay: ${error instanceof Error ? error.message : error}`);
+  process.exit(1);
+});
