@@ -50,6 +50,8 @@ export interface LocalRuntimeOptions {
   onError?: (error: unknown) => void;
   /** Table and queue name prefix. */
   prefix?: string;
+  /** Overrides every vendor's maxAttempts (tests that exhaust retries quickly). */
+  maxAttempts?: number;
 }
 
 export interface TimedJournalEntry extends JournalEntry {
@@ -192,7 +194,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         devices: users,
         retries: new SqsRetryQueue(sqs.client, pair.url, pair.dlqUrl),
         journal: journalPort,
-        maxAttempts: settings.maxAttempts,
+        maxAttempts: options.maxAttempts ?? settings.maxAttempts,
       });
       sources.push(
         startSqsEventSource({

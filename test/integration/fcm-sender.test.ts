@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FcmSimulator, generateFcmCredential, startFcmSimulator } from "../../local/simulators/fcm.js";
-import { type SimulatedDelivery, SimulatorHub } from "../../local/simulators/hub.js";
 import type { DeliveryTarget, Notification, OutcomeKind } from "../../lib/model/index.js";
 import type { FcmCredential } from "../../lib/vendors/credentials.js";
 import { FcmSender } from "../../lib/vendors/fcm.js";
+import { type FcmSimulator, generateFcmCredential, startFcmSimulator } from "../../local/simulators/fcm.js";
+import { type SimulatedDelivery, SimulatorHub } from "../../local/simulators/hub.js";
 
 const PROJECT = "chatpush-it";
 
@@ -51,14 +51,29 @@ describe("FcmSender against the FCM simulator", () => {
       endpointUrl: sim.url,
     });
     credential = main.credential;
-    sim.addServiceAccount({ projectId: PROJECT, clientEmail: credential.clientEmail, publicKey: main.publicKey });
+    sim.addServiceAccount({
+      projectId: PROJECT,
+      clientEmail: credential.clientEmail,
+      publicKey: main.publicKey,
+    });
 
-    unknownAccount = generateFcmCredential({ certificateId: 20002, projectId: PROJECT, endpointUrl: sim.url })
-      .credential;
+    unknownAccount = generateFcmCredential({
+      certificateId: 20002,
+      projectId: PROJECT,
+      endpointUrl: sim.url,
+    }).credential;
 
-    const other = generateFcmCredential({ certificateId: 20003, projectId: "someone-else", endpointUrl: sim.url });
+    const other = generateFcmCredential({
+      certificateId: 20003,
+      projectId: "someone-else",
+      endpointUrl: sim.url,
+    });
     otherProject = other.credential;
-    sim.addServiceAccount({ projectId: PROJECT, clientEmail: otherProject.clientEmail, publicKey: other.publicKey });
+    sim.addServiceAccount({
+      projectId: PROJECT,
+      clientEmail: otherProject.clientEmail,
+      publicKey: other.publicKey,
+    });
 
     sender = new FcmSender({ credentials: [credential, unknownAccount, otherProject] });
   });
@@ -123,17 +138,42 @@ describe("FcmSender against the FCM simulator", () => {
     expect(body.message.notification.body.endsWith("…")).toBe(true);
   });
 
-  const faults: [string, { status: number; retryAfter?: number }, OutcomeKind, string, number | undefined][] = [
-    ["404 UNREGISTERED", { status: 404 }, "drop-token", "FCM 404 UNREGISTERED", undefined],
-    ["400 INVALID_ARGUMENT (not the token)", { status: 400 }, "bad-request", "FCM 400 INVALID_ARGUMENT", undefined],
-    ["403 SENDER_ID_MISMATCH", { status: 403 }, "drop-token", "FCM 403 SENDER_ID_MISMATCH", undefined],
-    ["429 QUOTA_EXCEEDED with Retry-After", { status: 429, retryAfter: 7 }, "quota", "FCM 429 QUOTA_EXCEEDED", 7],
-    ["429 QUOTA_EXCEEDED without Retry-After", { status: 429 }, "quota", "FCM 429 QUOTA_EXCEEDED", 60],
-    ["500 INTERNAL", { status: 500 }, "retry", "FCM 500 INTERNAL", undefined],
-    // Over 60 s firebase-admin does not retry itself either.
-    ["503 UNAVAILABLE with Retry-After", { status: 503, retryAfter: 120 }, "retry", "FCM 503 UNAVAILABLE", 120],
-    ["401 THIRD_PARTY_AUTH_ERROR", { status: 401 }, "bad-request", "FCM 401 THIRD_PARTY_AUTH_ERROR", undefined],
-  ];
+  const faults: [string, { status: number; retryAfter?: number }, OutcomeKind, string, number | undefined][] =
+    [
+      ["404 UNREGISTERED", { status: 404 }, "drop-token", "FCM 404 UNREGISTERED", undefined],
+      [
+        "400 INVALID_ARGUMENT (not the token)",
+        { status: 400 },
+        "bad-request",
+        "FCM 400 INVALID_ARGUMENT",
+        undefined,
+      ],
+      ["403 SENDER_ID_MISMATCH", { status: 403 }, "drop-token", "FCM 403 SENDER_ID_MISMATCH", undefined],
+      [
+        "429 QUOTA_EXCEEDED with Retry-After",
+        { status: 429, retryAfter: 7 },
+        "quota",
+        "FCM 429 QUOTA_EXCEEDED",
+        7,
+      ],
+      ["429 QUOTA_EXCEEDED without Retry-After", { status: 429 }, "quota", "FCM 429 QUOTA_EXCEEDED", 60],
+      ["500 INTERNAL", { status: 500 }, "retry", "FCM 500 INTERNAL", undefined],
+      // Over 60 s firebase-admin does not retry itself either.
+      [
+        "503 UNAVAILABLE with Retry-After",
+        { status: 503, retryAfter: 120 },
+        "retry",
+        "FCM 503 UNAVAILABLE",
+        120,
+      ],
+      [
+        "401 THIRD_PARTY_AUTH_ERROR",
+        { status: 401 },
+        "bad-request",
+        "FCM 401 THIRD_PARTY_AUTH_ERROR",
+        undefined,
+      ],
+    ];
 
   it.each(faults)("maps a %s fault", async (_name, fault, kind, reason, retryAfterSeconds) => {
     const device = target();
@@ -177,7 +217,10 @@ describe("FcmSender against the FCM simulator", () => {
     const [result] = await sender.send(notification, [device]);
 
     expect(Date.now() - started).toBeLessThan(900);
-    expect(result?.outcome).toEqual({ kind: "retry", reason: expect.stringContaining("FCM 503 UNAVAILABLE") });
+    expect(result?.outcome).toEqual({
+      kind: "retry",
+      reason: expect.stringContaining("FCM 503 UNAVAILABLE"),
+    });
     expect(sent(device.token).map((d) => d.status)).toEqual([503, 503]);
     // What the sender cannot stop: firebase-admin's own retry, 1 s later, in the background.
     await sleep(1_500);
@@ -224,7 +267,10 @@ describe("FcmSender against the FCM simulator", () => {
 
     const [result] = await sender.send(notification, [device]);
 
-    expect(result?.outcome).toEqual({ kind: "bad-request", reason: "FCM no credential for certificateId 99999" });
+    expect(result?.outcome).toEqual({
+      kind: "bad-request",
+      reason: "FCM no credential for certificateId 99999",
+    });
     expect(sent(device.token)).toEqual([]);
   });
 

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { documentClient, ensureTable } from "../../lib/adapters/dynamodb/table.js";
+import { DynamoUserStore, MAX_DEVICES_PER_USER } from "../../lib/adapters/dynamodb/user-store.js";
+import type { Device } from "../../lib/model/index.js";
+import { type DynamoEmulator, startDynamo } from "../../local/emulators.js";
+
+// Against a real DynamoDB API (dynalite in-process): conditional writes, nested map updates, BatchGetItem.
+let dynamo: DynamoEmulator;
+let store: DynamoUserStore;
+let table = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+beforeEach(async () => {
+  const name = `users-${++table}`;
+  await ensureTable(dynamo.client, name);
+  store = new DynamoUserStore(documentClient(dynamo.client), name);
+});
+
+const device = (userId: string, deviceId: string, token: string, extra: Partial<Device> = {}): Device => ({
+  userId,
+  deviceId,
+  vendor: "fcm",
+  token,
+  updatedAt: 1000,
+  ...extra,
+});
+
+describe("DynamoUserStore: devices", () => {
+  it("registers, refreshes, lists and removes devices", async () => {
+    await store.put(device("bob", "pixel", "t1", { appId: "com.example", certificateId: 3 }));
+    await store.put(
+      device("bob", "iphone", "a".repeat(64), { vendor: "apns", environment: "sandbox", updatedAt: 2000 }),
+    );
+    await store.put(device("bob", "pixel", "t2", { updatedAt: 3000 }));
+
+    expect(await store.list("bob")).toEqual([
+      device("bob", "iphone", "a".repeat(64), { vendor: "apns", environment: "sandbox", updatedAt: 2000 }),
+      device("bob", "pixel", "t2", { updatedAt: 3000 }),
+    ]);
+    expect(await store.remove("bob", "pixel")).toBe(true);
+    expect(await store.remove("bob", "pixel")).toBe(false);
+    expect((await store.list("bob")).map((d) => d.deviceId)).toEqual(["iphone"]);
+  });
+
+  it("moves a token to its new owner: a phone that changed hands stops getting the old owner's messages", async () => {
+    await store.put(device("alice", "phone", "shared-token"));
+    await store.put(device("bob", "phone-b", "shared-token", { updatedAt: 2000 }));
+    expect(await store.list("alice")).toEqual([]);
+    expect((await store.list("bob")).map((d) => d.token)).toEqual(["shared-token"]);
+  });
+
+  it("frees the old token when a device re-registers with a new one", async () => {
+    await store.put(device("alice", "phone", "old-token"));
+    await store.put(device("alice", "phone", "new-token", { updatedAt: 2000 }));
+    // Someone else may now register the old token without touching alice's device.
+    await store.put(device("carol", "phone", "old-token", { updatedAt: 3000 }));
+    expect((await store.list("alice")).map((d) => d.token)).toEqual(["new-token"]);
+  });
+
+  it("removes an invalid token only while the device still has it", async () => {
+    await store.put(device("bob", "pixel", "dead"));
+    await store.put(device("bob", "pixel", "fresh", { updatedAt: 2000 }));
+    expect(await store.remove("bob", "pixel", "dead")).toBe(false);
+    expect(await store.remove("bob", "pixel", "fresh")).toBe(true);
+    expect(await store.list("bob")).toEqual([]);
+  });
+
+  it(`keeps at most ${MAX_DEVICES_PER_USER} devices, dropping the least recently registered`, async () => {
+    for (let i = 0; i <= MAX_DEVICES_PER_USER; i += 1) {
+      await store.put(device("bob", `d${String(i).padStart(2, "0")}`, `tok${i}`, { updatedAt: 1000 + i }));
+    }
+    const ids = (await store.list("bob")).map((d) => d.deviceId);
+    expect(ids).toHaveLength(MAX_DEVICES_PER_USER);
+    expect(ids).not.toContain("d00");
+  });
+});
+
+describe("DynamoUserStore: presence and profiles", () => {
+  it("applies connection changes in event-time order, whatever order they arrive in", async () => {
+    await store.applyConnection("bob", { action: "Logout", at: 3000, kicked: false });
+    await store.applyConnection("bob", { action: "Login", at: 2000, kicked: false });
+    const bob = (await store.getUsers(["bob"])).get("bob")!;
+    expect(bob.presence).toEqual({ connected: false, connectionAt: 3000, loggedOut: true });
+  });
+
+  it("ignores the Logout echo of a multi-device kick", async () => {
+    await store.applyConnection("bob", { action: "Login", at: 5000, kicked: true });
+    await store.applyConnection("bob", { action: "Logout", at: 5200, kicked: false });
+    expect((await store.getUsers(["bob"])).get("bob")!.presence).toMatchObject({
+      connected: true,
+      loggedOut: false,
+      kickedAt: 5000,
+    });
+  });
+
+  it("keeps the newest app state, unread count and nickname", async () => {
+    await store.applyAppState("bob", "background", 2000, 4);
+    await store.applyAppState("bob", "foreground", 1000);
+    await store.setUnreadCount("bob", 9, 3000);
+    await store.setUnreadCount("bob", 1, 2500);
+    await store.setNickname("bob", "Bob", 2000);
+    await store.setNickname("bob", "Robert (old)", 1000);
+    const bob = (await store.getUsers(["bob"])).get("bob")!;
+    expect(bob.presence).toMatchObject({ appState: "background", appStateAt: 2000, unreadCount: 9 });
+    expect(bob.nickname).toBe("Bob");
+    expect(await store.getNicknames(["bob", "nobody"])).toEqual(new Map([["bob", "Bob"]]));
+  });
+
+  it("reads many users in batches of 100, unknown users included", async () => {
+    const ids = Array.from({ length: 250 }, (_, i) => `user${i}`);
+    for (const id of ids.slice(0, 5)) await store.put(device(id, "phone", `tok-${id}`));
+    const users = await store.getUsers([...ids, "user1"]);
+    expect(users.size).toBe(250);
+    expect(users.get("user3")!.devices).toHaveLength(1);
+    expect(users.get("user200")).toEqual({ userId: "user200", presence: {}, devices: [] });
+  });
+});
