@@ -1,10 +1,17 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { createPrivateKey, type KeyObject, sign } from "node:crypto";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { ClientRequest, IncomingMessage } from "node:http";
-import { Agent } from "node:https";
+import { Agent, request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import type { Duplex } from "node:stream";
-import { type App, cert, deleteApp, initializeApp } from "firebase-admin/app";
+import {
+  type App,
+  type Credential,
+  deleteApp,
+  type GoogleOAuthAccessToken,
+  initializeApp,
+} from "firebase-admin/app";
 import { getMessaging, type Messaging, type TokenMessage } from "firebase-admin/messaging";
 import type { DeliveryTarget, Notification, Outcome } from "../model/index.js";
 import type { SendResult, VendorSender } from "../ports/sender.js";
@@ -16,7 +23,7 @@ export const FCM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** FCM refuses a message over 4096 bytes (vendors.md §2 "Message JSON"). */
 export const FCM_MESSAGE_LIMIT_BYTES = 4096;
 /**
- * On the wire firebase-admin renames collapseKey, restrictedPackageName, channelId and notificationCount
+ * On the wire firebase-admin renames restrictedPackageName, channelId and notificationCount
  * to snake_case (one or two bytes longer each) and writes ttl as "604800s"; this covers the growth.
  */
 const WIRE_HEADROOM_BYTES = 32;
@@ -40,8 +47,9 @@ export function buildFcmMessage(
     android: {
       // vendors.md §10: IM needs high priority to wake the device and show at once.
       priority: "high",
-      // While the device is offline FCM keeps only the newest message per collapse key.
-      collapseKey: conversationId,
+      // No collapse_key: FCM keeps at most 4 collapse keys per offline device and throttles
+      // collapsible messages to a burst of 20 (vendors.md §2 Quotas). The tag below already makes a
+      // newer message of a conversation replace the shown one.
       ttl: FCM_TTL_MS,
       ...(target.appId !== undefined && { restrictedPackageName: target.appId }),
       notification: {
@@ -96,7 +104,10 @@ export interface FcmSenderOptions {
 const DEFAULT_CONCURRENCY = 100;
 const MAX_SOCKETS = 100;
 const GOOGLE = "https://fcm.googleapis.com";
-/** Node's HTTP client announces each request here once it is written. */
+/**
+ * Node's HTTP client announces each request here once it is written, in the async context of the call
+ * that made it.
+ */
 const REQUEST_START = "http.client.request.start";
 
 interface AttemptResult {
@@ -107,8 +118,8 @@ interface AttemptResult {
 /**
  * FCM through firebase-admin's `send()`, one request per target and up to `concurrency` in flight, over
  * a keep-alive agent kept for the life of the process so a warm Lambda reuses its connections (not
- * `sendEach`, which opens and closes an HTTP/2 session per call). With `credential.endpoint.url` the
- * agent takes every request (the OAuth token grant and messages:send) to that plain-HTTP simulator.
+ * `sendEach`, which opens and closes an HTTP/2 session per call). The OAuth token grant uses the same
+ * agent; with `credential.endpoint.url` the agent takes both to that plain-HTTP simulator.
  *
  * firebase-admin's errors carry only its own code and FCM's message: no HTTP status, no Retry-After,
  * and its mapping folds REST errors that need opposite handling into one code (NOT_FOUND, as for a
@@ -206,9 +217,9 @@ export class FcmSender implements VendorSender {
 }
 
 /**
- * Connects every request firebase-admin addresses to Google (oauth2.googleapis.com, fcm.googleapis.com)
- * to the local simulator instead, in plain HTTP: firebase-admin has no endpoint option for FCM
- * (local-tooling.md §6), but it sends both through the app's `httpAgent`.
+ * Connects every request addressed to Google (oauth2.googleapis.com, fcm.googleapis.com) to the local
+ * simulator instead, in plain HTTP: firebase-admin has no endpoint option for FCM (local-tooling.md §6),
+ * but it sends messages:send through the app's `httpAgent`, and ServiceAccountCredential uses it too.
  */
 class SimulatorAgent extends Agent {
   constructor(private readonly endpoint: URL) {
@@ -271,17 +282,109 @@ class FcmChannel {
   }
 
   private open(): AppSlot {
-    const { certificateId, projectId, clientEmail, privateKey } = this.credential;
+    const { certificateId, projectId } = this.credential;
     appSerial += 1;
     const app = initializeApp(
       {
-        credential: cert({ projectId, clientEmail, privateKey }, this.agent),
+        credential: new ServiceAccountCredential(this.credential, this.agent),
         projectId,
         httpAgent: this.agent,
       },
       `chatpush-fcm-${certificateId}-${appSerial}`,
     );
     return { app, messaging: getMessaging(app), inFlight: 0 };
+  }
+}
+
+const TOKEN_URL = "https://oauth2.googleapis.com/token";
+const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/** Sending needs only this scope (firebase-admin's own credential asks for five, cloud-platform among them). */
+const FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
+/** Google takes assertions that live at most an hour. */
+const ASSERTION_SECONDS = 60 * 60;
+const TOKEN_TIMEOUT_MS = 10_000;
+
+/**
+ * A service account's OAuth 2.0 JWT-bearer grant (RFC 7523), as google-auth-library makes it, but over
+ * our agent. firebase-admin 13.10's `cert(serviceAccount, httpAgent)` loses the agent for a service
+ * account given as an object (populateGoogleAuth calls GoogleAuth.fromJSON without its clientOptions),
+ * so the token request would bypass both the keep-alive pool and the simulator. firebase-admin caches
+ * the token this returns and asks again five minutes before it expires.
+ */
+class ServiceAccountCredential implements Credential {
+  private readonly key: KeyObject;
+
+  constructor(
+    private readonly account: FcmCredential,
+    private readonly agent: Agent,
+  ) {
+    // Parsed once, so a malformed key fails when the App is made, not on every token request.
+    this.key = createPrivateKey(account.privateKey);
+  }
+
+  async getAccessToken(): Promise<GoogleOAuthAccessToken> {
+    const iat = Math.floor(Date.now() / 1000);
+    const assertion = signJwt(
+      { iss: this.account.clientEmail, scope: FCM_SCOPE, aud: TOKEN_URL, iat, exp: iat + ASSERTION_SECONDS },
+      this.key,
+    );
+    const { status, body } = await postForm(
+      TOKEN_URL,
+      { grant_type: JWT_BEARER_GRANT, assertion },
+      this.agent,
+    );
+    const answer = parseJson(body) as Partial<Record<string, unknown>> | undefined;
+    const { access_token, expires_in } = answer ?? {};
+    if (status !== 200 || typeof access_token !== "string" || typeof expires_in !== "number") {
+      // firebase-admin wraps this into app/invalid-credential, keeping Google's "invalid_grant" text.
+      throw new Error(
+        `token endpoint answered ${status}: ${answer?.error ?? ""} ${answer?.error_description ?? body}`,
+      );
+    }
+    return { access_token, expires_in };
+  }
+}
+
+function signJwt(claims: Record<string, unknown>, key: KeyObject): string {
+  const encode = (part: unknown) => Buffer.from(JSON.stringify(part)).toString("base64url");
+  const unsigned = `${encode({ alg: "RS256", typ: "JWT" })}.${encode(claims)}`;
+  return `${unsigned}.${sign("RSA-SHA256", Buffer.from(unsigned), key).toString("base64url")}`;
+}
+
+function postForm(
+  url: string,
+  form: Record<string, string>,
+  agent: Agent,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest(
+      url,
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        timeout: TOKEN_TIMEOUT_MS,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.once("error", reject);
+        response.once("end", () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+      },
+    );
+    request.once("timeout", () => request.destroy(new Error(`no answer within ${TOKEN_TIMEOUT_MS} ms`)));
+    request.once("error", reject);
+    request.end(new URLSearchParams(form).toString());
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
@@ -361,16 +464,12 @@ class FcmExchange {
 
 /** FCM's errorCode from the FcmError detail, else Google's RPC status, and the message. */
 function readGoogleError(text: string): Pick<FcmAnswer, "errorCode" | "message"> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return {};
-  }
-  const error = (parsed as { error?: { message?: unknown; status?: unknown; details?: unknown } }).error;
+  type GoogleError = { error?: { message?: unknown; status?: unknown; details?: unknown } };
+  const error = (parseJson(text) as GoogleError | null | undefined)?.error;
   const details = Array.isArray(error?.details) ? (error.details as Record<string, unknown>[]) : [];
-  const fcmCode = details.find((d) => d["@type"] === "type.googleapis.com/google.firebase.fcm.v1.FcmError")
-    ?.errorCode;
+  const fcmCode = details.find(
+    (d) => d["@type"] === "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+  )?.errorCode;
   const errorCode = typeof fcmCode === "string" ? fcmCode : error?.status;
   return {
     ...(typeof errorCode === "string" && { errorCode }),

@@ -42,7 +42,10 @@ const MAX_TTL_SECONDS = 2_419_200;
 const TOKEN_CHARACTERS = /^[A-Za-z0-9_:-]+$/;
 const TTL_FORMAT = /^\d+(\.\d{1,9})?s$/;
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
-/** Longer than the client's idle sockets stay pooled, so a reused socket is never closed under it. */
+/**
+ * Google keeps idle connections open far longer than node's default 5 s, which would close pooled
+ * sockets between two sends of a test and hide whether the client reuses them.
+ */
 const KEEP_ALIVE_MS = 60_000;
 
 const FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError";

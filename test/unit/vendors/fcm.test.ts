@@ -52,11 +52,11 @@ describe("buildFcmMessage", () => {
     for (const value of Object.values(message.data ?? {})) expect(typeof value).toBe("string");
   });
 
-  it("sends at high priority, collapsed per conversation, kept 7 days, only to the registered app", () => {
+  it("sends at high priority, non-collapsible, kept 7 days, only to the registered app", () => {
     const { android } = buildFcmMessage(notification(), target, credential);
 
     expect(android?.priority).toBe("high");
-    expect(android?.collapseKey).toBe("c2c_alice");
+    expect(android).not.toHaveProperty("collapseKey");
     expect(android?.ttl).toBe(7 * 24 * 60 * 60 * 1000);
     expect(FCM_TTL_MS).toBe(604_800_000);
     expect(android?.restrictedPackageName).toBe("com.example.chat");
