@@ -8,5 +8,6 @@ const sdkAppId = String(app.node.tryGetContext("sdkAppId") ?? "1400000000");
 const secretPrefix: string | undefined = app.node.tryGetContext("secretPrefix");
 // Env-agnostic: account and region come from the credentials that deploy it.
 new ChatpushStack(app, "Chatpush", { sdkAppId, secretPrefix });
-// Findings are fixed or acknowledged one by one, next to the resource that causes them.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+// Findings are fixed or acknowledged one by one, next to the resource that causes them; the
+// acknowledgements are copied into the template metadata (cdk_nag.rules_to_suppress) for audit.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));

@@ -24,7 +24,13 @@ export interface SqsEventSource {
   stop(): Promise<void>;
 }
 
-const RECEIVE_WAIT_SECONDS = 1;
+/**
+ * local-aws-sqs answers a long poll only when MaxNumberOfMessages have arrived or the wait is over
+ * (real SQS answers as soon as any message is there), so a long poll would add up to WaitTimeSeconds
+ * to every delivery. We short-poll instead, backing off while the queue stays empty.
+ */
+const MIN_IDLE_MS = 10;
+const MAX_IDLE_MS = 200;
 
 function toRecord(message: Message, options: SqsEventSourceOptions): SQSRecord {
   const attributes = message.Attributes ?? {};
@@ -54,7 +60,7 @@ function toRecord(message: Message, options: SqsEventSourceOptions): SQSRecord {
 }
 
 /**
- * What Lambda's SQS event source mapping does, on one machine: long-poll the queue, invoke the
+ * What Lambda's SQS event source mapping does, on one machine: poll the queue, invoke the
  * handler with a batch, delete the records it did not report in `batchItemFailures`, and leave the
  * rest to reappear after the visibility timeout (and to move to the dead-letter queue after
  * maxReceiveCount, which the SQS server's redrive policy does). A handler that throws fails the whole
@@ -65,6 +71,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
   const abort = new AbortController();
 
   async function poll(): Promise<void> {
+    let idleMs = MIN_IDLE_MS;
     while (running) {
       let messages: Message[] = [];
       try {
@@ -72,7 +79,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
           new ReceiveMessageCommand({
             QueueUrl: options.queueUrl,
             MaxNumberOfMessages: Math.min(10, options.batchSize),
-            WaitTimeSeconds: RECEIVE_WAIT_SECONDS,
+            WaitTimeSeconds: 0,
             // local-aws-sqs reads only the deprecated AttributeNames (local-tooling.md §4).
             AttributeNames: ["All"],
             MessageSystemAttributeNames: ["All"],
@@ -87,7 +94,12 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, idleMs));
+        idleMs = Math.min(MAX_IDLE_MS, idleMs * 2);
+        continue;
+      }
+      idleMs = MIN_IDLE_MS;
 
       const records = messages.map((m) => toRecord(m, options));
       let failed: Set<string>;

@@ -49,9 +49,9 @@ export class VendorChannel extends Construct {
         excludePunctuation: true,
       },
     });
-    Validations.of(this.credentials).acknowledge({
+    Validations.of(this.credentials.node.defaultChild!).acknowledge({
       id: "AwsSolutions-SMG4",
-      reason: `The ${vendor} credentials are issued in the vendor's console (Apple key / Firebase service account), so no rotation Lambda can renew them; operators replace the value when the vendor credential changes.`,
+      reason: `The ${vendor} credentials (e.g. an APNs .p8 key, a Firebase service-account key) are issued in the vendor's developer console, so a rotation Lambda cannot renew them; operators replace the value when they rotate the credential there.`,
     });
 
     this.worker = new PushFunction(this, "Worker", {
