@@ -154,7 +154,7 @@ describe("one-to-one message to a background recipient", () => {
     });
 
     expect(fcm).toMatchObject({ token: FCM_TOKEN, status: 200 });
-    const message = (fcm!.request.body as { message: Record<string, any> }).message;
+    const message = (fcm!.request.body as { message: Record<string, unknown> }).message;
     expect(message.token).toBe(FCM_TOKEN);
     expect(message.notification).toEqual({ title: "Alice Chen", body: "Are we still on for dinner at 7?" });
     expect(message.data).toMatchObject({ ext: '{"conversationID":"c2c_alice"}' });
