@@ -3,6 +3,8 @@
  * messages replayed through the whole local pipeline (signed callback → ingest queue → router →
  * vendor queues → workers → APNs and FCM simulators). Run: `npx tsx bench/e2e.ts [messages]`.
  */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 import { performance } from "node:perf_hooks";
 import { ChatpushClient } from "../local/client.js";
 import { startLocalRuntime } from "../local/runtime.js";

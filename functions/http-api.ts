@@ -4,19 +4,22 @@ import { systemClock } from "../lib/ports/index.js";
 import { awsClients, userStoreFromEnv } from "./shared/deps.js";
 import { readSecret, requireEnv } from "./shared/env.js";
 import { makeHttpHandler } from "./shared/http.js";
+import { lambdaEntry } from "./shared/powertools.js";
 
 /** Function URL: POST /callback (Tencent Chat) and the device API (/v1/...). */
-export const handler = makeHttpHandler(() => {
-  const callbackTokenSecret = process.env[ENV.callbackTokenSecret];
-  const userSigKeySecret = requireEnv(ENV.userSigKeySecret);
-  const users = userStoreFromEnv();
-  return {
-    sdkAppId: requireEnv(ENV.sdkAppId),
-    callbackToken: async () => (callbackTokenSecret ? readSecret(callbackTokenSecret) : undefined),
-    userSigKey: () => readSecret(userSigKeySecret),
-    ingest: new SqsIngestQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
-    devices: users,
-    presence: users,
-    clock: systemClock,
-  };
-});
+export const handler = lambdaEntry(
+  makeHttpHandler(() => {
+    const callbackTokenSecret = process.env[ENV.callbackTokenSecret];
+    const userSigKeySecret = requireEnv(ENV.userSigKeySecret);
+    const users = userStoreFromEnv();
+    return {
+      sdkAppId: requireEnv(ENV.sdkAppId),
+      callbackToken: async () => (callbackTokenSecret ? readSecret(callbackTokenSecret) : undefined),
+      userSigKey: () => readSecret(userSigKeySecret),
+      ingest: new SqsIngestQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
+      devices: users,
+      presence: users,
+      clock: systemClock,
+    };
+  }),
+);

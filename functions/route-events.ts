@@ -1,26 +1,36 @@
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { SqsDeliveryQueue } from "../lib/adapters/sqs/queues.js";
-import { vendorQueueEnv } from "../lib/config/env-names.js";
+import { ENV, vendorQueueEnv } from "../lib/config/env-names.js";
 import { systemClock } from "../lib/ports/index.js";
 import { makeRouter } from "../lib/routing/router.js";
 import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
 import { awsClients, userStoreFromEnv } from "./shared/deps.js";
 import { lazy, requireEnv } from "./shared/env.js";
-import { logJournal } from "./shared/powertools.js";
+import { lambdaEntry, logJournal } from "./shared/powertools.js";
 import { makeRouteEventsHandler } from "./shared/route-events.js";
 
 /** Ingest queue → presence, profiles, and per-vendor delivery jobs. */
-export const handler = makeRouteEventsHandler(
-  lazy(() => {
-    const users = userStoreFromEnv();
-    const queueUrls = Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, requireEnv(vendorQueueEnv(v))]));
-    return makeRouter({
-      users,
-      presence: users,
-      profiles: users,
-      queue: new SqsDeliveryQueue(awsClients().sqs, queueUrls),
-      journal: logJournal,
-      clock: systemClock,
-      maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
-    });
-  }),
+export const handler = lambdaEntry(
+  makeRouteEventsHandler(
+    lazy(() => {
+      const users = userStoreFromEnv();
+      const queueUrls = Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, requireEnv(vendorQueueEnv(v))]));
+      return makeRouter({
+        users,
+        presence: users,
+        profiles: users,
+        queue: new SqsDeliveryQueue(awsClients().sqs, queueUrls),
+        journal: logJournal,
+        clock: systemClock,
+        maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
+      });
+    }),
+    lazy(
+      () =>
+        new DynamoDBPersistenceLayer({
+          tableName: requireEnv(ENV.idempotencyTableName),
+          awsSdkV3Client: awsClients().dynamodb,
+        }),
+    ),
+  ),
 );

@@ -37,6 +37,7 @@ const DEVICE_API_PATH = "v1/devices";
  */
 export class ChatpushStack extends Stack {
   readonly table: Table;
+  readonly idempotencyTable: Table;
   readonly callbackTokenSecret: Secret;
   readonly userSigKeySecret: Secret;
   readonly ingest: DurableQueue;
@@ -63,6 +64,19 @@ export class ChatpushStack extends Stack {
       // AWS-owned key: encrypted at rest with no KMS key to grant or pay for.
       encryption: TableEncryption.DEFAULT,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // Powertools idempotency records of the router: a callback Tencent retries, or an SQS message
+    // delivered twice, is routed once. Its own table, keyed by the idempotency key, so records spread
+    // over partitions (a shared pk/sk table would put them all under one static partition key).
+    this.idempotencyTable = new Table(this, "IdempotencyTable", {
+      partitionKey: { name: "id", type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: "expiration",
+      encryption: TableEncryption.DEFAULT,
+      // Records live an hour; nothing to keep when the stack goes.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     const callbackTokenName = `${secretPrefix}/callback-token`;
@@ -126,6 +140,7 @@ export class ChatpushStack extends Stack {
       timeout: routeTimeout,
     })
       .bindTable(ENV.tableName, this.table)
+      .bindTable(ENV.idempotencyTableName, this.idempotencyTable)
       .consume(this.ingest.queue, { batchSize: 10, maxConcurrency: 20 });
     for (const channel of Object.values(this.channels)) {
       this.routeEvents.bindQueueSender(vendorQueueEnv(channel.vendor), channel.jobs.queue);

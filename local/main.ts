@@ -3,6 +3,10 @@ import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
 import { LOCAL_DEFAULTS, localSettings } from "./defaults.js";
 import { startLocalRuntime, type TimedJournalEntry } from "./runtime.js";
 
+// The deployed functions run on Node.js 22; locally the SDK may run on an older Node (20 here), and its
+// notice that future SDK releases need 22 says nothing about this pipeline.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 /** `npm start`: the whole pipeline on this machine. */
 async function main(): Promise<void> {
   const settings = localSettings();

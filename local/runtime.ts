@@ -2,12 +2,13 @@ import { mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { makeDeliverHandler } from "../functions/shared/deliver.js";
 import { makeHttpHandler } from "../functions/shared/http.js";
 import { makeRouteEventsHandler } from "../functions/shared/route-events.js";
-import { documentClient, ensureTable } from "../lib/adapters/dynamodb/table.js";
+import { documentClient, ensureTable, IDEMPOTENCY_TABLE_KEYS } from "../lib/adapters/dynamodb/table.js";
 import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
 import {
   REASON_ATTRIBUTE,
@@ -30,6 +31,7 @@ import { createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulat
 import { startApnsSimulator } from "./simulators/apns.js";
 import { startFcmSimulator } from "./simulators/fcm.js";
 import { type FaultRule, SimulatorHub } from "./simulators/hub.js";
+import { readBody } from "./simulators/wire.js";
 import { type SqsEventSource, startSqsEventSource } from "./sqs-event-source.js";
 
 export interface LocalRuntimeOptions {
@@ -100,6 +102,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const tableName = `${prefix}-table`;
     await ensureTable(dynamo.client, tableName);
     const users = new DynamoUserStore(documentClient(dynamo.client), tableName);
+    const idempotencyTableName = `${prefix}-idempotency`;
+    await ensureTable(dynamo.client, idempotencyTableName, IDEMPOTENCY_TABLE_KEYS);
 
     const sqs = await startSqs();
     stops.push(sqs.close);
@@ -177,7 +181,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         queueArn: ingestQueue.arn,
         batchSize: 10,
         maxConcurrency: 2,
-        handler: makeRouteEventsHandler(() => router),
+        handler: makeRouteEventsHandler(
+          () => router,
+          () =>
+            new DynamoDBPersistenceLayer({ tableName: idempotencyTableName, awsSdkV3Client: dynamo.client }),
+        ),
         onError,
       }),
     ];
@@ -329,12 +337,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await stopAll();
     throw error;
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** The event a Lambda function URL hands the function (payload format 2.0). */

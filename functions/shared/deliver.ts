@@ -27,9 +27,14 @@ export function parseJob(body: string, vendor: Vendor): DeliveryJob {
  */
 export type Worker = (job: DeliveryJob) => Promise<JobReport>;
 
-export function makeDeliverHandler(vendor: Vendor, worker: () => Worker | Promise<Worker>) {
+export function makeDeliverHandler(
+  vendor: Vendor,
+  worker: () => Worker | Promise<Worker>,
+  onReport?: (report: JobReport) => void,
+) {
   return makeSqsBatchHandler(async (record: SQSRecord) => {
     const deliver = await worker();
-    await deliver(parseJob(record.body, vendor));
+    const report = await deliver(parseJob(record.body, vendor));
+    onReport?.(report);
   });
 }

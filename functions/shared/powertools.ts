@@ -1,8 +1,18 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import type { JobReport } from "../../lib/delivery/worker.js";
+import type { Vendor } from "../../lib/model/index.js";
 import type { Journal } from "../../lib/ports/index.js";
 
-/** One logger for the whole process; POWERTOOLS_SERVICE_NAME and LOG_LEVEL configure it. */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? "chatpush" });
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? "chatpush";
+
+/** One logger and one metrics buffer for the whole process (Powertools singletons). */
+export const logger = new Logger({ serviceName });
+export const metrics = new Metrics({ namespace: "chatpush", serviceName });
 
 /** Deployed, the journal is structured log lines (searchable by messageKey / userId in Logs Insights). */
 export const logJournal: Journal = {
@@ -10,3 +20,21 @@ export const logJournal: Journal = {
     logger.info(entry.stage, { journal: entry });
   },
 };
+
+/** What a vendor worker did with a job, as CloudWatch metrics (EMF) with the vendor as dimension. */
+export function recordJobMetrics(vendor: Vendor, report: JobReport): void {
+  const vendorMetrics = metrics.singleMetric();
+  vendorMetrics.addDimension("vendor", vendor);
+  vendorMetrics.addMetric("Delivered", MetricUnit.Count, report.delivered);
+  vendorMetrics.addMetric("TokensRemoved", MetricUnit.Count, report.tokensRemoved);
+  vendorMetrics.addMetric("Retried", MetricUnit.Count, report.retried);
+  vendorMetrics.addMetric("DeadLettered", MetricUnit.Count, report.deadLettered);
+}
+
+/**
+ * The Lambda entry point around a handler: request context in every log line and metrics flushed
+ * after each invocation come from middleware, not from code in each handler.
+ */
+export function lambdaEntry<E, R>(handler: (event: E, context: Context) => Promise<R>) {
+  return middy(handler).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}

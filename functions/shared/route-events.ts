@@ -1,12 +1,40 @@
+import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { SQSRecord } from "aws-lambda";
 import type { Router } from "../../lib/routing/router.js";
 import type { AcceptedCallback } from "../../lib/tencent/callback.schema.js";
 import { makeSqsBatchHandler } from "./sqs-batch.js";
 
-/** Ingest queue consumer: each record is one accepted callback; a failure is retried by SQS. */
-export function makeRouteEventsHandler(router: () => Router) {
+/** How long a routed callback is remembered: longer than Tencent's retries and SQS's redeliveries. */
+export const IDEMPOTENCY_SECONDS = 3600;
+
+/**
+ * Ingest queue consumer: each record is one accepted callback; a failure is retried by SQS.
+ * With a persistence store, a callback is routed once however often it arrives (Tencent retrying a
+ * timed-out callback, SQS delivering a message twice): the key is the command and the body, not the
+ * time we accepted it.
+ */
+export function makeRouteEventsHandler(router: () => Router, idempotency?: () => BasePersistenceLayer) {
+  let route: ((callback: AcceptedCallback) => Promise<unknown>) | undefined;
+  const routeOnce = () => {
+    if (route !== undefined) return route;
+    const handle = async (callback: AcceptedCallback) => {
+      await router().handle(callback);
+      return true;
+    };
+    route =
+      idempotency === undefined
+        ? handle
+        : makeIdempotent(handle, {
+            persistenceStore: idempotency(),
+            config: new IdempotencyConfig({
+              eventKeyJmesPath: "[command, body]",
+              expiresAfterSeconds: IDEMPOTENCY_SECONDS,
+            }),
+          });
+    return route;
+  };
   return makeSqsBatchHandler(async (record: SQSRecord) => {
-    const callback = JSON.parse(record.body) as AcceptedCallback;
-    await router().handle(callback);
+    await routeOnce()(JSON.parse(record.body) as AcceptedCallback);
   });
 }

@@ -7,6 +7,8 @@ import type { Vendor } from "../model/index.js";
 export const ENV = {
   sdkAppId: "CHATPUSH_SDK_APP_ID",
   tableName: "CHATPUSH_TABLE_NAME",
+  /** Router: Powertools idempotency records (partition key `id`, TTL `expiration`). */
+  idempotencyTableName: "CHATPUSH_IDEMPOTENCY_TABLE_NAME",
   ingestQueueUrl: "CHATPUSH_INGEST_QUEUE_URL",
   /** Secret holding the callback authentication token (plain string); unset = callback auth off. */
   callbackTokenSecret: "CHATPUSH_CALLBACK_TOKEN_SECRET",

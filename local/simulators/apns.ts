@@ -21,6 +21,7 @@ import forge from "node-forge";
 import type { ApnsEnvironment } from "../../lib/model/index.js";
 import type { ApnsCredential, HostPort } from "../../lib/vendors/credentials.js";
 import type { SimulatorHub } from "./hub.js";
+import { decodeJwtPart, isObject, parseOrRaw, readBody } from "./wire.js";
 
 export interface ApnsSimulatorOptions {
   hub: SimulatorHub;
@@ -333,8 +334,8 @@ function checkProviderToken(
   if (headerPart === undefined || claimsPart === undefined || signature === undefined || rest.length > 0) {
     return "InvalidProviderToken";
   }
-  const jwtHeader = decodeJson(headerPart);
-  const claims = decodeJson(claimsPart);
+  const jwtHeader = decodeJwtPart(headerPart);
+  const claims = decodeJwtPart(claimsPart);
   const key = typeof jwtHeader?.kid === "string" ? keys.get(jwtHeader.kid) : undefined;
   if (jwtHeader?.alg !== "ES256" || key === undefined || claims === undefined) return "InvalidProviderToken";
   const signed = verify(
@@ -346,29 +347,6 @@ function checkProviderToken(
   if (!signed || claims.iss !== key.teamId || typeof claims.iat !== "number") return "InvalidProviderToken";
   if (Date.now() / 1000 - claims.iat > TOKEN_LIFETIME_SECONDS) return "ExpiredProviderToken";
   return undefined;
-}
-
-function decodeJson(part: string): Record<string, unknown> | undefined {
-  const value = parseOrRaw(Buffer.from(part, "base64url").toString("utf8"));
-  return isObject(value) ? value : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function parseOrRaw(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-async function readBody(stream: ServerHttp2Stream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Lower-cased names (HTTP/2 sends no others), pseudo-headers kept, the JWT never stored. */

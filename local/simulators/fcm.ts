@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FcmCredential } from "../../lib/vendors/credentials.js";
 import type { SimulatorHub } from "./hub.js";
+import { decodeJwtPart, isObject, parseOrRaw, readBody } from "./wire.js";
 
 export interface FcmSimulatorOptions {
   hub: SimulatorHub;
@@ -203,8 +204,8 @@ function grantToken(body: string, accounts: ReadonlyMap<string, Account>): Grant
     return refuse("unsupported_grant_type", `Invalid grant_type: ${form.get("grant_type") ?? ""}`);
   }
   const [headerPart, claimsPart, signature, ...rest] = (form.get("assertion") ?? "").split(".");
-  const header = decodeJson(headerPart);
-  const claims = decodeJson(claimsPart);
+  const header = decodeJwtPart(headerPart);
+  const claims = decodeJwtPart(claimsPart);
   if (header === undefined || claims === undefined || signature === undefined || rest.length > 0) {
     return refuse("invalid_grant", "Invalid JWT: malformed assertion.");
   }
@@ -430,30 +431,6 @@ function writeJson(
 /** FCM message ids are 0: followed by digits and a hex suffix. */
 function messageId(): string {
   return `0:${Date.now()}${randomBytes(8).toString("hex")}`;
-}
-
-function decodeJson(part: string | undefined): Record<string, unknown> | undefined {
-  if (part === undefined) return undefined;
-  const value = parseOrRaw(Buffer.from(part, "base64url").toString("utf8"));
-  return isObject(value) ? value : undefined;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function parseOrRaw(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Node lower-cases header names already; the bearer token is never stored. */

@@ -264,9 +264,9 @@ describe("queues", () => {
 describe("table", () => {
   it("is one on-demand pk/sk table with PITR, TTL on expiresAt and encryption, retained on delete", () => {
     const tables = ofType("AWS::DynamoDB::Table");
-    expect(tables).toHaveLength(1);
+    expect(tables).toHaveLength(2);
     expect(ofType("AWS::DynamoDB::GlobalTable")).toHaveLength(0);
-    const [, table] = tables[0]!;
+    const [, table] = tables.find(([id]) => id === logicalId(stack.table))!;
     expect(table.Properties).toMatchObject({
       KeySchema: [
         { AttributeName: "pk", KeyType: "HASH" },
@@ -313,6 +313,20 @@ describe("secrets", () => {
   });
 });
 
+describe("idempotency table", () => {
+  it("is keyed by the idempotency key, on demand, with PITR and TTL on Powertools' expiration", () => {
+    const [, table] = ofType("AWS::DynamoDB::Table").find(
+      ([id]) => id === logicalId(stack.idempotencyTable),
+    )!;
+    expect(table.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+    });
+  });
+});
+
 describe("IAM least privilege", () => {
   it("HTTP function: its table, SendMessage to the ingest queue, its two secrets; nothing else", () => {
     const grants = grantsOf(stack.httpApi);
@@ -329,10 +343,11 @@ describe("IAM least privilege", () => {
     }
   });
 
-  it("router: consumes the ingest queue, SendMessage to each vendor queue, no secrets", () => {
+  it("router: consumes the ingest queue, SendMessage to each vendor queue, its idempotency table, no secrets", () => {
     expect(grantsOf(stack.routeEvents)).toEqual(
       [
         ...baseGrants(stack.routeEvents),
+        ...on(TABLE_ACTIONS, arn(stack.idempotencyTable)),
         ...on(CONSUME_ACTIONS, arn(stack.ingest.queue)),
         ...channels.flatMap(([, c]) => on(["sqs:SendMessage"], arn(c.jobs.queue))),
       ].sort(),

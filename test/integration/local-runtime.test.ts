@@ -183,6 +183,19 @@ describe("one-to-one message to a background recipient", () => {
     expect((await client.journal()).filter((e) => e.messageKey === body.MsgKey)).toEqual([]);
   });
 
+  it("pushes a callback that arrives twice (Tencent retrying after a timeout) only once", async () => {
+    const body = c2c();
+    expect((await client.postCallback(QUERY, body)).status).toBe(200);
+    expect((await client.postCallback(QUERY, body)).status).toBe(200);
+    await settled(body.MsgKey);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const deliveries = await client.deliveries();
+    expect(byVendor(deliveries, "apns")).toHaveLength(1);
+    expect(byVendor(deliveries, "fcm")).toHaveLength(1);
+    const queued = (await client.journal()).filter((e) => e.messageKey === body.MsgKey && e.stage === "queued");
+    expect(queued).toHaveLength(2);
+  });
+
   it("delivers nothing to a recipient in the foreground", async () => {
     await client.deviceApi("PUT", "/v1/presence", "bob", { state: "foreground" }, asUser("bob"));
     const body = c2c();

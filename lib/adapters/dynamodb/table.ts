@@ -11,11 +11,25 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
+export interface TableKeys {
+  partitionKey: string;
+  sortKey?: string;
+}
+
+/** chatpush's table: the keys the CDK stack declares. */
+export const MAIN_TABLE_KEYS: TableKeys = { partitionKey: "pk", sortKey: "sk" };
+/** Powertools idempotency's table. */
+export const IDEMPOTENCY_TABLE_KEYS: TableKeys = { partitionKey: "id" };
+
 /**
- * Creates chatpush's single table (pk/sk, the same keys the CDK stack declares) when it does not
- * exist: for the local runtime and tests. Deployed, CloudFormation owns the table.
+ * Creates a table with the keys the CDK stack declares when it does not exist: for the local runtime
+ * and tests. Deployed, CloudFormation owns the tables.
  */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  keys: TableKeys = MAIN_TABLE_KEYS,
+): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;
@@ -26,13 +40,13 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
-      ],
+      AttributeDefinitions: [keys.partitionKey, ...(keys.sortKey ? [keys.sortKey] : [])].map((name) => ({
+        AttributeName: name,
+        AttributeType: "S",
+      })),
       KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
+        { AttributeName: keys.partitionKey, KeyType: "HASH" },
+        ...(keys.sortKey ? [{ AttributeName: keys.sortKey, KeyType: "RANGE" as const }] : []),
       ],
     }),
   );
