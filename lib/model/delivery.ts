@@ -25,4 +25,6 @@ export interface DeliveryJob {
   attempt: number;
   /** Epoch ms the callback that caused it was accepted. */
   acceptedAt: number;
+  /** How many times a vendor quota has held it back (these do not count as attempts). */
+  quotaDelays?: number;
 }

@@ -46,6 +46,12 @@ export interface FcmCredential {
 export interface CredentialsByVendor {
   apns: ApnsCredential[];
   fcm: FcmCredential[];
+  huawei?: HuaweiCredential[];
+  honor?: HonorCredential[];
+  xiaomi?: XiaomiCredential[];
+  oppo?: OppoCredential[];
+  vivo?: VivoCredential[];
+  meizu?: MeizuCredential[];
 }
 
 /** The credential a device's registration names, else the vendor's default. */
@@ -55,4 +61,76 @@ export function pickCredential<C extends { certificateId: number; isDefault?: bo
 ): C | undefined {
   if (certificateId !== undefined) return credentials.find((c) => c.certificateId === certificateId);
   return credentials.find((c) => c.isDefault) ?? credentials[0];
+}
+
+/**
+ * What every Chinese vendor's credential has besides its secrets. `endpoint.url` replaces every
+ * vendor host (auth and send) with one plain-HTTP base URL: the local simulator.
+ */
+export interface AndroidVendorCredentialBase {
+  certificateId: number;
+  isDefault?: boolean;
+  /** The Android package name (`restricted_package_name` and the like). */
+  packageName: string;
+  /**
+   * Intent URI that opens the conversation when the notification is tapped, as the push plugin
+   * registers it (e.g. "intent://com.example.app/chat#Intent;scheme=tpns;launchFlags=0x4000000;end").
+   * The notification's `ext` JSON is added as the string extra `ext`. Absent = open the app.
+   */
+  clickIntent?: string;
+  endpoint?: { url: string };
+}
+
+/** Huawei Push Kit v1: OAuth 2.0 client credentials (AppGallery Connect app id and secret). */
+export interface HuaweiCredential extends AndroidVendorCredentialBase {
+  /** AppGallery Connect app id: the path segment of messages:send and the OAuth client id. */
+  appId: string;
+  clientSecret: string;
+  /** Custom notification channel (service & communication only). */
+  channelId?: string;
+  /** Launcher activity class for the badge (android.notification.badge.class). */
+  badgeClass?: string;
+}
+
+/** Honor Push: OAuth 2.0 client credentials. */
+export interface HonorCredential extends AndroidVendorCredentialBase {
+  appId: string;
+  clientId: string;
+  clientSecret: string;
+  badgeClass?: string;
+}
+
+/** Xiaomi Mi Push: static `Authorization: key=<AppSecret>`. */
+export interface XiaomiCredential extends AndroidVendorCredentialBase {
+  appSecret: string;
+  /** The approved private (IM) channel id; without it messages count as public/marketing. */
+  channelId: string;
+}
+
+/** OPPO Push: auth_token from sha256(app_key + timestamp + master_secret). */
+export interface OppoCredential extends AndroidVendorCredentialBase {
+  appKey: string;
+  masterSecret: string;
+  /** The approved private (IM) channel id. */
+  channelId: string;
+  /** Activity opened on tap (click_action_type 1); the plugin's default when absent is the app. */
+  clickActivity?: string;
+}
+
+/** vivo Push: authToken from md5(appId + appKey + timestamp + appSecret). */
+export interface VivoCredential extends AndroidVendorCredentialBase {
+  /** vivo's numeric app id, as a string. */
+  appId: string;
+  appKey: string;
+  appSecret: string;
+  /** pushMode 1: only the console's test devices, for apps not yet on the vivo store. */
+  testMode?: boolean;
+}
+
+/** Meizu Flyme Push: per-request md5 signature with the appSecret. */
+export interface MeizuCredential extends AndroidVendorCredentialBase {
+  appId: string;
+  appSecret: string;
+  /** Activity opened on tap (clickType 1). */
+  clickActivity?: string;
 }

@@ -253,7 +253,7 @@ describe("vendor failures", () => {
   });
 
   it("parks a device that always fails in the vendor's dead-letter queue with its reason", async () => {
-    await client.addFault({ vendor: "fcm", token: FCM_TOKEN, status: 429, retryAfter: 1, count: 100 });
+    await client.addFault({ vendor: "fcm", token: FCM_TOKEN, status: 503, retryAfter: 1, count: 100 });
     const body = c2c();
     await client.postCallback(QUERY, body);
     const entries = await settled(body.MsgKey);
@@ -262,7 +262,7 @@ describe("vendor failures", () => {
 
     const parked = await client.deadLetters("fcm");
     const ours = parked.find((p) => p.job.notification.messageKey === body.MsgKey);
-    expect(ours?.reason).toMatch(/^gave up after 3 attempts: FCM 429/);
+    expect(ours?.reason).toMatch(/^gave up after 3 attempts: FCM 503/);
     expect(ours?.job.targets.map((t) => t.deviceId)).toEqual(["bob-pixel"]);
   });
 });

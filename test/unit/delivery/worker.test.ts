@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { backoffSeconds, MAX_DELAY_SECONDS, makeDeliveryWorker } from "../../../lib/delivery/worker.js";
 import type { DeliveryJob } from "../../../lib/model/index.js";
-import { CapturingRetryQueue, RecordingJournal, ScriptedSender } from "../../support/fakes.js";
+import { CapturingRetryQueue, FixedClock, RecordingJournal, ScriptedSender } from "../../support/fakes.js";
 import { MemoryDeviceStore } from "../../support/memory-stores.js";
 
 function job(tokens: string[], attempt = 0): DeliveryJob {
@@ -29,8 +29,9 @@ describe("delivery worker", () => {
     }
   });
 
+  const clock = new FixedClock(0);
   const worker = (sender: ScriptedSender, maxAttempts = 5) =>
-    makeDeliveryWorker({ sender, devices, retries, journal, maxAttempts, random: () => 0.5 });
+    makeDeliveryWorker({ sender, devices, retries, journal, maxAttempts, clock, random: () => 0.5 });
 
   it("settles every target of a mixed batch on its own", async () => {
     const sender = new ScriptedSender("fcm", {
@@ -40,7 +41,7 @@ describe("delivery worker", () => {
     });
     const report = await worker(sender)(job(["ok", "dead", "busy", "bad"]));
 
-    expect(report).toEqual({ delivered: 1, tokensRemoved: 1, retried: 1, deadLettered: 1 });
+    expect(report).toEqual({ delivered: 1, tokensRemoved: 1, retried: 1, quotaDelayed: 0, deadLettered: 1 });
     expect((await devices.list("bob")).map((d) => d.token).sort()).toEqual(["bad", "busy", "ok", "quota"]);
     expect(retries.retried).toEqual([
       {
@@ -73,12 +74,58 @@ describe("delivery worker", () => {
   it("backs off exponentially when the vendor gives no Retry-After, and groups targets that share a delay", async () => {
     const sender = new ScriptedSender("fcm", {
       busy: { kind: "retry", reason: "503" },
-      quota: { kind: "quota", reason: "429" },
+      ok: { kind: "refresh-credential", reason: "401" },
     });
-    await worker(sender)(job(["busy", "quota"], 2));
+    await worker(sender)(job(["busy", "ok"], 2));
     expect(retries.retried).toHaveLength(1);
     expect(retries.retried[0]!.delaySeconds).toBe(backoffSeconds(2, () => 0.5));
     expect(retries.retried[0]!.job.targets).toHaveLength(2);
+  });
+
+  it("holds a target back for a quota without spending an attempt", async () => {
+    const sender = new ScriptedSender("fcm", {
+      quota: { kind: "quota", reason: "FCM 429 QUOTA_EXCEEDED", retryAfterSeconds: 30 },
+    });
+    const report = await worker(sender, 1)(job(["quota"], 0));
+    expect(report.quotaDelayed).toBe(1);
+    expect(retries.deadLettered).toEqual([]);
+    expect(retries.retried).toEqual([
+      { job: expect.objectContaining({ attempt: 0, quotaDelays: 1 }), delaySeconds: 30 },
+    ]);
+    expect(journal.entries.at(-1)).toMatchObject({
+      stage: "retrying",
+      reason: "quota: FCM 429 QUOTA_EXCEEDED (again in 30s)",
+    });
+  });
+
+  it("after a daily-quota answer, holds later jobs of that credential without asking the vendor again", async () => {
+    const day = 10 * 60 * 60;
+    const sender = new ScriptedSender("fcm", {
+      quota: { kind: "quota", reason: "vivo 10070 daily limit", retryAfterSeconds: day },
+    });
+    const deliver = worker(sender);
+    await deliver(job(["quota"]));
+    expect(retries.retried[0]!.delaySeconds).toBe(900);
+
+    clock.nowMs = 60_000;
+    await deliver(job(["ok"]));
+    expect(sender.calls).toHaveLength(1); // the second job never reached the vendor
+    expect(retries.retried[1]).toEqual({
+      job: expect.objectContaining({ quotaDelays: 1 }),
+      delaySeconds: 900,
+    });
+
+    clock.nowMs = day * 1000 + 1;
+    expect((await deliver(job(["ok"]))).delivered).toBe(1);
+  });
+
+  it("parks a quota-held target once waiting longer would make the notification a day late", async () => {
+    const sender = new ScriptedSender("fcm", {
+      quota: { kind: "quota", reason: "daily limit", retryAfterSeconds: 7200 },
+    });
+    clock.nowMs = 23 * 60 * 60 * 1000; // accepted at 0, so 23 h have passed
+    await worker(sender)(job(["quota"]));
+    expect(retries.deadLettered[0]!.reason).toBe("quota not available within 86400s: daily limit");
   });
 
   it("parks a target in the dead-letter queue once its attempts are used up", async () => {
