@@ -25,7 +25,7 @@ import { makeRouter } from "../lib/routing/router.js";
 import { ApnsSender } from "../lib/vendors/apns.js";
 import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
 import { FcmSender } from "../lib/vendors/fcm.js";
-import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
+import { ACTIVE_VENDORS, maxConcurrency, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
 import { simulatorCredentials } from "./credentials.js";
 import { createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulators.js";
 import { startApnsSimulator } from "./simulators/apns.js";
@@ -211,7 +211,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           queueArn: pair.arn,
           batchSize: settings.batchSize,
           // Two pollers per vendor locally: enough to overlap, few enough for a laptop.
-          maxConcurrency: Math.min(2, settings.maxConcurrency),
+          maxConcurrency: Math.min(2, maxConcurrency(settings)),
           handler: makeDeliverHandler(vendor, () => worker),
           onError,
         }),

@@ -4,7 +4,7 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ENV } from "../../lib/config/env-names.js";
 import type { Vendor } from "../../lib/model/index.js";
-import type { VendorSettings } from "../../lib/vendors/settings.js";
+import { maxConcurrency, type VendorSettings } from "../../lib/vendors/settings.js";
 import { DurableQueue } from "./durable-queue.js";
 import { PushFunction } from "./push-function.js";
 
@@ -63,6 +63,6 @@ export class VendorChannel extends Construct {
       .bindQueueSender(ENV.vendorQueueUrl, this.jobs.queue)
       .bindQueueSender(ENV.vendorDlqUrl, this.jobs.deadLetterQueue)
       .bindSecret(ENV.credentialsSecret, this.credentials, props.credentialsSecretName)
-      .consume(this.jobs.queue, { batchSize: settings.batchSize, maxConcurrency: settings.maxConcurrency });
+      .consume(this.jobs.queue, { batchSize: settings.batchSize, maxConcurrency: maxConcurrency(settings) });
   }
 }

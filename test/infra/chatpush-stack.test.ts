@@ -6,7 +6,7 @@ import { type ActiveVendor, ChatpushStack } from "../../infra/chatpush-stack.js"
 import type { DurableQueue } from "../../infra/constructs/durable-queue.js";
 import type { PushFunction } from "../../infra/constructs/push-function.js";
 import { ENV, vendorQueueEnv } from "../../lib/config/env-names.js";
-import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../../lib/vendors/settings.js";
+import { ACTIVE_VENDORS, maxConcurrency, VENDOR_SETTINGS } from "../../lib/vendors/settings.js";
 
 // Bundling is skipped: these tests read the template, not the code.
 const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
@@ -181,7 +181,7 @@ describe("event source mappings", () => {
       FunctionName: JSON.parse(ref(channel.worker.function)),
       BatchSize: VENDOR_SETTINGS[vendor].batchSize,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
-      ScalingConfig: { MaximumConcurrency: VENDOR_SETTINGS[vendor].maxConcurrency },
+      ScalingConfig: { MaximumConcurrency: maxConcurrency(VENDOR_SETTINGS[vendor]) },
     });
   });
 
