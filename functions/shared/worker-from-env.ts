@@ -4,10 +4,10 @@ import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
 import type { VendorSender } from "../../lib/ports/index.js";
 import { VENDOR_SETTINGS } from "../../lib/vendors/settings.js";
-import type { Worker } from "./deliver.js";
+import { makeDeliverHandler, type Worker } from "./deliver.js";
 import { awsClients, userStoreFromEnv } from "./deps.js";
-import { ConfigError, readSecret, requireEnv } from "./env.js";
-import { logJournal } from "./powertools.js";
+import { ConfigError, lazyAsync, readSecret, requireEnv } from "./env.js";
+import { lambdaEntry, logJournal, recordJobMetrics } from "./powertools.js";
 
 /**
  * A vendor worker as deployed: credentials from the vendor's secret (a JSON array of certificates),
@@ -34,4 +34,19 @@ export async function workerFromEnv<C>(
     journal: logJournal,
     maxAttempts: VENDOR_SETTINGS[vendor].maxAttempts,
   });
+}
+
+/**
+ * A vendor worker's Lambda entry point: the handler, its worker built from the environment on first
+ * use, delivery metrics, and Powertools middleware. `makeSender` is the only vendor-specific part, so
+ * each function bundles only its own vendor's client.
+ */
+export function deliverEntry<C>(vendor: Vendor, makeSender: (credentials: C[]) => VendorSender) {
+  return lambdaEntry(
+    makeDeliverHandler(
+      vendor,
+      lazyAsync(() => workerFromEnv<C>(vendor, makeSender)),
+      (report) => recordJobMetrics(vendor, report),
+    ),
+  );
 }
