@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { deviceRegistrationSchema, presenceUpdateSchema } from "../lib/devices/device.schema.js";
 
 /**
@@ -12,7 +12,7 @@ import { deviceRegistrationSchema, presenceUpdateSchema } from "../lib/devices/d
 
 export const callbackSampleSchema = z.object({
   description: z.string(),
-  query: z.object({ CallbackCommand: z.string() }).catchall(z.string()),
+  query: z.catchall(z.object({ CallbackCommand: z.string() }), z.string()),
   body: z.record(z.string(), z.unknown()),
 });
 export type CallbackSample = z.infer<typeof callbackSampleSchema> & { file: string };
@@ -22,7 +22,7 @@ export const deviceSampleSchema = z.object({
   userId: z.string(),
   deviceId: z.string(),
   registration: deviceRegistrationSchema,
-  presence: presenceUpdateSchema.optional(),
+  presence: z.optional(presenceUpdateSchema),
 });
 export type DeviceSample = z.infer<typeof deviceSampleSchema> & { file: string };
 
@@ -35,7 +35,7 @@ export function jsonFiles(path: string): string[] {
     .sort();
 }
 
-function load<T>(file: string, schema: z.ZodType<T>): T & { file: string } {
+function load<T>(file: string, schema: z.ZodMiniType<T>): T & { file: string } {
   const parsed = schema.safeParse(JSON.parse(readFileSync(file, "utf8")));
   if (!parsed.success) {
     throw new Error(`${relative(process.cwd(), file)}: ${z.prettifyError(parsed.error)}`);

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { errorResponse, type HttpRequest, type HttpResponse, type HttpRoute, json } from "../http/types.js";
 import type { Device } from "../model/index.js";
 import type { Clock } from "../ports/clock.js";
@@ -142,7 +142,7 @@ function parseDeviceId(raw: string): Parsed<string> {
   return { ok: true, value: result.data };
 }
 
-function parseBody<S extends z.ZodType>(request: HttpRequest, schema: S): Parsed<z.output<S>> {
+function parseBody<S extends z.ZodMiniType>(request: HttpRequest, schema: S): Parsed<z.output<S>> {
   let raw: unknown;
   try {
     raw = JSON.parse(request.body);

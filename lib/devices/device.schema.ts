@@ -1,5 +1,11 @@
-import { z } from "zod";
+import { en } from "zod/locales";
+import * as z from "zod/mini";
 import { VENDORS } from "../model/index.js";
+
+// zod/mini registers no locale, so every built-in message would read "Invalid input". Classic zod
+// registers English on first use unless a locale is already set; do the same. (`en` comes from
+// "zod/locales", not `z.locales.en`: the namespace would put every locale in the bundle.)
+if (!z.config().localeError) z.config(en());
 
 /**
  * Request bodies of the device API, mirroring the push plugin's calls: uploadToken, doBackground /
@@ -8,9 +14,11 @@ import { VENDORS } from "../model/index.js";
 
 export const deviceIdSchema = z
   .string()
-  .min(1, "deviceId must not be empty")
-  .max(128, "deviceId must be at most 128 characters")
-  .regex(/^[A-Za-z0-9._:-]+$/, "deviceId may only contain A-Z a-z 0-9 . _ : -");
+  .check(
+    z.minLength(1, "deviceId must not be empty"),
+    z.maxLength(128, "deviceId must be at most 128 characters"),
+    z.regex(/^[A-Za-z0-9._:-]+$/, "deviceId may only contain A-Z a-z 0-9 . _ : -"),
+  );
 
 const APNS_TOKEN = /^[0-9A-Fa-f]{64,200}$/;
 
@@ -30,54 +38,70 @@ const bodyErrors = {
 };
 
 /** uploadToken: `PUT /v1/devices/{deviceId}`. */
-export const deviceRegistrationSchema = z
-  .strictObject(
-    {
-      vendor: z.enum(VENDORS, expected("vendor", `vendor must be one of ${VENDORS.join(", ")}`)),
-      token: z
-        .string(expected("token", "token must be a string"))
-        .min(1, "token must not be empty")
-        .max(4096, "token must be at most 4096 characters"),
-      certificateId: z
-        .int({ error: "certificateId must be an integer" })
-        .positive("certificateId must be a positive integer")
-        .optional(),
-      appId: z
-        .string({ error: "appId must be a string" })
-        .min(1, "appId must not be empty")
-        .max(255, "appId must be at most 255 characters")
-        .optional(),
-      environment: z
-        .enum(["sandbox", "production"], { error: 'environment must be "sandbox" or "production"' })
-        .optional(),
-    },
-    bodyErrors,
-  )
-  .superRefine((body, ctx) => {
-    if (body.vendor === "apns" && !APNS_TOKEN.test(body.token)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["token"],
-        message: "an APNs token must be 64 to 200 hexadecimal characters",
-      });
-    }
-    if (body.vendor !== "apns" && body.environment !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["environment"], message: "environment is only valid for apns" });
-    }
-  })
-  .transform(({ environment, ...body }) =>
+export const deviceRegistrationSchema = z.pipe(
+  z
+    .strictObject(
+      {
+        vendor: z.enum(VENDORS, expected("vendor", `vendor must be one of ${VENDORS.join(", ")}`)),
+        token: z
+          .string(expected("token", "token must be a string"))
+          .check(
+            z.minLength(1, "token must not be empty"),
+            z.maxLength(4096, "token must be at most 4096 characters"),
+          ),
+        certificateId: z.optional(
+          z
+            .int({ error: "certificateId must be an integer" })
+            .check(z.positive("certificateId must be a positive integer")),
+        ),
+        appId: z.optional(
+          z
+            .string({ error: "appId must be a string" })
+            .check(
+              z.minLength(1, "appId must not be empty"),
+              z.maxLength(255, "appId must be at most 255 characters"),
+            ),
+        ),
+        environment: z.optional(
+          z.enum(["sandbox", "production"], { error: 'environment must be "sandbox" or "production"' }),
+        ),
+      },
+      bodyErrors,
+    )
+    .check(
+      z.superRefine((body, ctx) => {
+        if (body.vendor === "apns" && !APNS_TOKEN.test(body.token)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["token"],
+            message: "an APNs token must be 64 to 200 hexadecimal characters",
+          });
+        }
+        if (body.vendor !== "apns" && body.environment !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["environment"],
+            message: "environment is only valid for apns",
+          });
+        }
+      }),
+    ),
+  z.transform(({ environment, ...body }) =>
     body.vendor === "apns"
       ? // APNs tokens are hex and case-insensitive; one spelling keeps token ownership checks exact.
         { ...body, token: body.token.toLowerCase(), environment: environment ?? "production" }
       : body,
-  );
+  ),
+);
 export type DeviceRegistrationInput = z.input<typeof deviceRegistrationSchema>;
 export type DeviceRegistration = z.output<typeof deviceRegistrationSchema>;
 
 const unreadCount = z
   .int(expected("unreadCount", "unreadCount must be an integer"))
-  .min(0, "unreadCount must be between 0 and 99999")
-  .max(99_999, "unreadCount must be between 0 and 99999");
+  .check(
+    z.gte(0, "unreadCount must be between 0 and 99999"),
+    z.lte(99_999, "unreadCount must be between 0 and 99999"),
+  );
 
 /** doBackground(unreadCount) / doForeground(): `PUT /v1/presence`. */
 export const presenceUpdateSchema = z.strictObject(
@@ -86,7 +110,7 @@ export const presenceUpdateSchema = z.strictObject(
       ["foreground", "background"],
       expected("state", 'state must be "foreground" or "background"'),
     ),
-    unreadCount: unreadCount.optional(),
+    unreadCount: z.optional(unreadCount),
   },
   bodyErrors,
 );

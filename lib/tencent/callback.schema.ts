@@ -1,4 +1,10 @@
-import { z } from "zod";
+import { en } from "zod/locales";
+import * as z from "zod/mini";
+
+// zod/mini registers no locale, so every built-in message would read "Invalid input". Classic zod
+// registers English on first use unless a locale is already set; do the same. (`en` comes from
+// "zod/locales", not `z.locales.en`: the namespace would put every locale in the bundle.)
+if (!z.config().localeError) z.config(en());
 
 /**
  * Schemas of the callback bodies chatpush acts on (reference: tencent-chat.md §2). Tencent's docs and
@@ -7,58 +13,59 @@ import { z } from "zod";
  */
 
 /** Integers that Tencent sometimes sends as strings (EventTime in the intl samples). */
-const looseInt = z.preprocess(
-  (v) => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
-  z.number().int(),
+const looseInt = z.pipe(
+  z.transform((v: unknown) => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v)),
+  z.number().check(z.int()),
 );
 
-const userId = z.string().min(1).max(128);
+const userId = z.string().check(z.minLength(1), z.maxLength(128));
 
 export const msgElementSchema = z.looseObject({
   MsgType: z.string(),
-  MsgContent: z.looseObject({}).optional(),
+  MsgContent: z.optional(z.looseObject({})),
 });
 export type MsgElement = z.infer<typeof msgElementSchema>;
 
 export const c2cAfterSendMsgSchema = z.looseObject({
-  CallbackCommand: z.string().optional(),
+  CallbackCommand: z.optional(z.string()),
   From_Account: userId,
   To_Account: userId,
-  MsgSeq: looseInt.optional(),
-  MsgRandom: looseInt.optional(),
-  MsgTime: looseInt.optional(),
-  MsgKey: z.string().optional(),
-  MsgId: z.string().optional(),
-  OnlineOnlyFlag: looseInt.optional(),
-  SendMsgResult: looseInt.optional(),
-  ErrorInfo: z.string().optional(),
-  UnreadMsgNum: looseInt.optional(),
-  MsgBody: z.array(msgElementSchema).default([]),
-  CloudCustomData: z.string().optional(),
-  EventTime: looseInt.optional(),
+  MsgSeq: z.optional(looseInt),
+  MsgRandom: z.optional(looseInt),
+  MsgTime: z.optional(looseInt),
+  MsgKey: z.optional(z.string()),
+  MsgId: z.optional(z.string()),
+  OnlineOnlyFlag: z.optional(looseInt),
+  SendMsgResult: z.optional(looseInt),
+  ErrorInfo: z.optional(z.string()),
+  UnreadMsgNum: z.optional(looseInt),
+  MsgBody: z._default(z.array(msgElementSchema), []),
+  CloudCustomData: z.optional(z.string()),
+  EventTime: z.optional(looseInt),
 });
 export type C2CAfterSendMsg = z.infer<typeof c2cAfterSendMsgSchema>;
 
 export const stateChangeSchema = z.looseObject({
-  CallbackCommand: z.string().optional(),
-  EventTime: looseInt.optional(),
+  CallbackCommand: z.optional(z.string()),
+  EventTime: z.optional(looseInt),
   Info: z.looseObject({
     Action: z.string(),
     To_Account: userId,
-    Reason: z.string().optional(),
+    Reason: z.optional(z.string()),
   }),
-  KickedDevice: z.array(z.looseObject({ Platform: z.string().optional() })).optional(),
+  KickedDevice: z.optional(z.array(z.looseObject({ Platform: z.optional(z.string()) }))),
 });
 export type StateChange = z.infer<typeof stateChangeSchema>;
 
 export const portraitSetSchema = z.looseObject({
-  CallbackCommand: z.string().optional(),
-  Operator_Account: z.string().optional(),
+  CallbackCommand: z.optional(z.string()),
+  Operator_Account: z.optional(z.string()),
   From_Account: userId,
-  EventTime: looseInt.optional(),
-  ProfileItem: z
-    .array(z.looseObject({ Tag: z.string(), Value: z.union([z.string(), z.number()]).optional() }))
-    .default([]),
+  EventTime: z.optional(looseInt),
+  ProfileItem: z._default(
+    z.array(z.looseObject({ Tag: z.string(), Value: z.optional(z.union([z.string(), z.number()])) })),
+    [],
+  ),
 });
 export type PortraitSet = z.infer<typeof portraitSetSchema>;
 
