@@ -1,6 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ApnsCredential, FcmCredential } from "../lib/vendors/credentials.js";
+import type {
+  AndroidVendorCredentialBase,
+  ApnsCredential,
+  FcmCredential,
+} from "../lib/vendors/credentials.js";
+import { ANDROID_VENDORS, type AndroidVendor, LOCAL_ANDROID_VENDORS } from "./android-vendors.js";
 import { generateApnsCredential } from "./simulators/apns.js";
 import { generateFcmCredential } from "./simulators/fcm.js";
 
@@ -14,28 +19,54 @@ export interface SimulatorCredentials {
   apnsKey: { keyId: string; teamId: string; publicKey: string };
   fcm: FcmCredential;
   fcmAccount: { projectId: string; clientEmail: string; publicKey: string };
+  /** One generated credential per Chinese vendor, its simulator registers it as the vendor's console would. */
+  android: Record<AndroidVendor, AndroidVendorCredentialBase>;
 }
 
 /**
- * Credentials for the simulators: a .p8 key for APNs and a service account for FCM, generated on
- * first start and kept in the data folder so restarts (and the devices registered against them)
- * keep working.
+ * Credentials for the simulators — a .p8 key for APNs, a service account for FCM, app ids and secrets
+ * for the Chinese vendors — generated on first start and kept in the data folder, so restarts (and
+ * the devices registered against them) keep working.
  */
 export function simulatorCredentials(dataDir?: string): SimulatorCredentials {
   const file = dataDir === undefined ? undefined : join(dataDir, "credentials.json");
-  if (file !== undefined && existsSync(file))
-    return JSON.parse(readFileSync(file, "utf8")) as SimulatorCredentials;
+  const stored =
+    file !== undefined && existsSync(file)
+      ? (JSON.parse(readFileSync(file, "utf8")) as Partial<SimulatorCredentials>)
+      : {};
 
-  const apns = generateApnsCredential({
-    certificateId: LOCAL_CERTIFICATE_IDS.apns,
-    bundleId: LOCAL_BUNDLE_ID,
-  });
-  const fcm = generateFcmCredential({
-    certificateId: LOCAL_CERTIFICATE_IDS.fcm,
-    projectId: LOCAL_FCM_PROJECT,
-    androidChannelId: "chat_messages",
-  });
-  const generated: SimulatorCredentials = {
+  // What a data folder from an earlier version lacks is generated; what it has is kept.
+  let changed = false;
+  const generate = <T>(have: T | undefined, make: () => T): T => {
+    if (have !== undefined) return have;
+    changed = true;
+    return make();
+  };
+  const apns = generate(
+    stored.apns && stored.apnsKey
+      ? { credential: stored.apns, publicKey: stored.apnsKey.publicKey }
+      : undefined,
+    () => generateApnsCredential({ certificateId: LOCAL_CERTIFICATE_IDS.apns, bundleId: LOCAL_BUNDLE_ID }),
+  );
+  const fcm = generate(
+    stored.fcm && stored.fcmAccount
+      ? { credential: stored.fcm, publicKey: stored.fcmAccount.publicKey }
+      : undefined,
+    () =>
+      generateFcmCredential({
+        certificateId: LOCAL_CERTIFICATE_IDS.fcm,
+        projectId: LOCAL_FCM_PROJECT,
+        androidChannelId: "chat_messages",
+      }),
+  );
+  const android = Object.fromEntries(
+    ANDROID_VENDORS.map((vendor) => {
+      const row = LOCAL_ANDROID_VENDORS[vendor];
+      return [vendor, generate(stored.android?.[vendor], () => row.generate(row.certificateId))];
+    }),
+  ) as Record<AndroidVendor, AndroidVendorCredentialBase>;
+
+  const credentials: SimulatorCredentials = {
     apns: apns.credential,
     apnsKey: { keyId: apns.credential.keyId, teamId: apns.credential.teamId, publicKey: apns.publicKey },
     fcm: fcm.credential,
@@ -44,7 +75,10 @@ export function simulatorCredentials(dataDir?: string): SimulatorCredentials {
       clientEmail: fcm.credential.clientEmail,
       publicKey: fcm.publicKey,
     },
+    android,
   };
-  if (file !== undefined) writeFileSync(file, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600 });
-  return generated;
+  if (file !== undefined && changed) {
+    writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  }
+  return credentials;
 }

@@ -26,6 +26,7 @@ import { ApnsSender } from "../lib/vendors/apns.js";
 import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
 import { FcmSender } from "../lib/vendors/fcm.js";
 import { ACTIVE_VENDORS, maxConcurrency, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
+import { ANDROID_VENDORS, type AndroidVendor, LOCAL_ANDROID_VENDORS } from "./android-vendors.js";
 import { simulatorCredentials } from "./credentials.js";
 import { createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulators.js";
 import { startApnsSimulator } from "./simulators/apns.js";
@@ -131,7 +132,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       apnsSim.addKey(generated.apnsKey);
       apnsSim.allowTopic(generated.apns.bundleId);
       fcmSim.addServiceAccount(generated.fcmAccount);
+      const android = {} as Pick<CredentialsByVendor, AndroidVendor>;
+      for (const vendor of ANDROID_VENDORS) {
+        const simulator = await LOCAL_ANDROID_VENDORS[vendor].start(hub);
+        stops.push(() => simulator.close());
+        const credential = { ...generated.android[vendor], endpoint: { url: simulator.url } };
+        simulator.addApp(credential as never);
+        android[vendor] = [credential] as never;
+      }
       credentials = {
+        ...android,
         apns: [
           {
             ...generated.apns,
@@ -190,9 +200,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }),
     ];
 
-    const senders: Record<(typeof ACTIVE_VENDORS)[number], VendorSender> = {
+    const senders: Record<Vendor, VendorSender> = {
       apns: new ApnsSender({ credentials: credentials.apns }),
       fcm: new FcmSender({ credentials: credentials.fcm }),
+      ...(Object.fromEntries(
+        ANDROID_VENDORS.map((vendor) => [vendor, LOCAL_ANDROID_VENDORS[vendor].sender(credentials[vendor])]),
+      ) as Record<AndroidVendor, VendorSender>),
     };
     for (const vendor of ACTIVE_VENDORS) {
       const pair = queues[vendor]!;

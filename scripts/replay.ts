@@ -171,17 +171,64 @@ async function settle(
 // biome-ignore lint/suspicious/noExplicitAny: a quick look into vendor bodies of any shape, for display only
 type Loose = any;
 
+/** Where each vendor's request keeps the title, body, badge and the fields that classify it as IM. */
+const SUMMARIES: Record<string, (b: Loose) => Record<string, unknown>> = {
+  apns: (b) => ({
+    title: b.aps?.alert?.title,
+    body: b.aps?.alert?.body,
+    badge: b.aps?.badge,
+    sound: b.aps?.sound,
+    ext: b.ext,
+  }),
+  fcm: (b) => ({
+    title: b.message?.notification?.title,
+    body: b.message?.notification?.body,
+    badge: b.message?.android?.notification?.notification_count,
+    priority: b.message?.android?.priority,
+    ext: b.message?.data?.ext,
+  }),
+  huawei: (b) => ({
+    title: b.message?.android?.notification?.title,
+    body: b.message?.android?.notification?.body,
+    category: b.message?.android?.category,
+    importance: b.message?.android?.notification?.importance,
+  }),
+  honor: (b) => ({
+    title: b.android?.notification?.title,
+    body: b.android?.notification?.body,
+    importance: b.android?.notification?.importance,
+    ext: b.android?.data,
+  }),
+  xiaomi: (b) => ({
+    title: b.title,
+    body: b.description,
+    channel_id: b["extra.channel_id"],
+    ext: b["extra.ext"],
+  }),
+  oppo: (b) => {
+    const n = b.messages?.[0]?.notification ?? {};
+    return {
+      title: n.title,
+      body: n.content,
+      channel_id: n.channel_id,
+      category: n.category,
+      notify_level: n.notify_level,
+    };
+  },
+  vivo: (b) => ({ title: b.title, body: b.content, classification: b.classification, category: b.category }),
+  meizu: (b) => {
+    const bar = b.messageJson?.noticeBarInfo ?? {};
+    return { title: bar.title, body: bar.content, noticeMsgType: bar.noticeMsgType };
+  },
+};
+
 function summarize(vendor: string | undefined, body: unknown): string {
-  const b = body as Loose;
-  if (vendor === "apns") {
-    const aps = b?.aps ?? {};
-    return `title ${JSON.stringify(aps.alert?.title)} body ${JSON.stringify(aps.alert?.body)} badge ${aps.badge} sound ${aps.sound} ext ${b?.ext}`;
-  }
-  if (vendor === "fcm") {
-    const m = b?.message ?? {};
-    return `title ${JSON.stringify(m.notification?.title)} body ${JSON.stringify(m.notification?.body)} badge ${m.android?.notification?.notification_count} ext ${m.data?.ext}`;
-  }
-  return JSON.stringify(body);
+  const pick = vendor === undefined ? undefined : SUMMARIES[vendor];
+  if (pick === undefined) return JSON.stringify(body);
+  return Object.entries(pick(body as Loose))
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key} ${typeof value === "number" ? value : JSON.stringify(value)}`)
+    .join("  ");
 }
 
 function print(json: unknown, text: () => string): void {

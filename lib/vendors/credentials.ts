@@ -46,12 +46,12 @@ export interface FcmCredential {
 export interface CredentialsByVendor {
   apns: ApnsCredential[];
   fcm: FcmCredential[];
-  huawei?: HuaweiCredential[];
-  honor?: HonorCredential[];
-  xiaomi?: XiaomiCredential[];
-  oppo?: OppoCredential[];
-  vivo?: VivoCredential[];
-  meizu?: MeizuCredential[];
+  huawei: HuaweiCredential[];
+  honor: HonorCredential[];
+  xiaomi: XiaomiCredential[];
+  oppo: OppoCredential[];
+  vivo: VivoCredential[];
+  meizu: MeizuCredential[];
 }
 
 /** The credential a device's registration names, else the vendor's default. */

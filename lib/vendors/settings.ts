@@ -1,4 +1,4 @@
-import type { Vendor } from "../model/index.js";
+import { VENDORS, type Vendor } from "../model/index.js";
 
 /**
  * One row per vendor: how its queue and worker are sized. The CDK app and the local runtime both read
@@ -66,5 +66,5 @@ export const VENDOR_SETTINGS: Record<Vendor, VendorSettings> = {
   meizu: { ...common, documentedQps: 200, multicastMax: 100, maxTargetsPerJob: 100 },
 };
 
-/** Vendors with a sender and worker today; the others follow in the vendor-channels issue. */
-export const ACTIVE_VENDORS = ["apns", "fcm"] as const satisfies readonly Vendor[];
+/** Vendors with a queue, a dead-letter queue and a worker: all of them. */
+export const ACTIVE_VENDORS = VENDORS;

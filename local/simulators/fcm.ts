@@ -266,14 +266,16 @@ async function send(args: {
     if (fault !== undefined) {
       if (fault.delayMs !== undefined) await sleep(fault.delayMs);
       if (fault.status !== 200) {
-        const known = FAULTS[fault.status] ?? {
+        // 410 is every simulator's "this token is gone" fault; FCM says that with 404 UNREGISTERED.
+        const status = fault.status === 410 ? 404 : fault.status;
+        const known = FAULTS[status] ?? {
           status: "UNKNOWN",
           errorCode: "UNSPECIFIED_ERROR",
           message: "Unknown error.",
         };
         answer = {
-          httpStatus: fault.status,
-          body: googleError(fault.status, known.status, known.message, fault.reason ?? known.errorCode),
+          httpStatus: status,
+          body: googleError(status, known.status, known.message, fault.reason ?? known.errorCode),
           ...(fault.retryAfter !== undefined && { headers: { "retry-after": String(fault.retryAfter) } }),
         };
       }

@@ -9,6 +9,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChatpushStack } from "../../infra/chatpush-stack.js";
 import { PROJECT_ROOT } from "../../infra/constructs/push-function.js";
+import { VENDORS } from "../../lib/model/index.js";
 
 const run = promisify(execFile);
 
@@ -79,7 +80,8 @@ describe("infra/app.ts synthesized with cdk-nag AwsSolutions", () => {
       ...Array(count("AWS::SecretsManager::Secret")).fill("AWS::SecretsManager::Secret AwsSolutions-SMG4"),
     ];
     expect(acknowledged.sort()).toEqual(expected.sort());
-    expect(count("AWS::Lambda::Function")).toBe(4);
+    // The HTTP function, the router, and one worker per vendor.
+    expect(count("AWS::Lambda::Function")).toBe(2 + VENDORS.length);
   });
 
   it("is env-agnostic and passes the sdkAppId context to the HTTP function", async () => {

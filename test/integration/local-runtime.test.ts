@@ -192,7 +192,9 @@ describe("one-to-one message to a background recipient", () => {
     const deliveries = await client.deliveries();
     expect(byVendor(deliveries, "apns")).toHaveLength(1);
     expect(byVendor(deliveries, "fcm")).toHaveLength(1);
-    const queued = (await client.journal()).filter((e) => e.messageKey === body.MsgKey && e.stage === "queued");
+    const queued = (await client.journal()).filter(
+      (e) => e.messageKey === body.MsgKey && e.stage === "queued",
+    );
     expect(queued).toHaveLength(2);
   });
 

@@ -1,0 +1,315 @@
+import { createHash } from "node:crypto";
+import type { DeliveryTarget, Notification, Outcome } from "../model/index.js";
+import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
+import { conversationNotifyId, fitText } from "./android-text.js";
+import { type MeizuCredential, pickCredential } from "./credentials.js";
+import { classifyMeizu, meizuResendsOnce } from "./meizu-outcomes.js";
+
+/** HTTPS-only since JavaSdk 1.2.13 (vendors.md §7 "Host and endpoints"). */
+export const MEIZU_BASE_URL = "https://server-api-push.meizu.com";
+export const MEIZU_PUSH_PATH = "/garcia/api/server/push/varnished/pushByPushId";
+/** pushIds per request: 100 since 2023-08-21 (vendors.md §7; older READMEs say 1000). */
+export const MEIZU_MAX_PUSH_IDS = 100;
+/** Tencent's Meizu limits (tencent-chat.md §4.4), the same as Meizu's own title 1–32 and content 1–100. */
+export const MEIZU_TITLE_LIMIT = 32;
+export const MEIZU_CONTENT_LIMIT = 100;
+/** pushTimeInfo.validTime: whole hours, 1–72. */
+export const MEIZU_MAX_VALID_HOURS = 72;
+/** Tencent Cloud Chat keeps offline messages 7 days; a push announcing one is pointless after that. */
+const OFFLINE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** The `messageJson` chatpush sends (vendors.md §7 "Request: pushByPushId"). */
+export interface MeizuMessage {
+  noticeBarInfo: {
+    /** 1 = private (service/IM) message under Meizu's 2025 rules; public ones are capped at 3 a day. */
+    noticeMsgType: 1;
+    noticeBarType: 0;
+    title: string;
+    content: string;
+  };
+  clickTypeInfo:
+    | { clickType: 0; parameters: { ext: string } }
+    | { clickType: 1; activity: string; parameters: { ext: string } };
+  pushTimeInfo: { offLine: 1; validTime: number } | { offLine: 0 };
+  advanceInfo: {
+    notifyKey: string;
+    notificationType: { vibrate: 1; lights: 1; sound: 1 };
+  };
+}
+
+/** The form fields, as strings; `messageJson` stays a JSON string, as Meizu signs and reads it. */
+export interface MeizuForm {
+  appId: string;
+  pushIds: string;
+  messageJson: string;
+  sign: string;
+}
+
+export interface MeizuRequest {
+  path: typeof MEIZU_PUSH_PATH;
+  headers: { "content-type": "application/x-www-form-urlencoded;charset=UTF-8" };
+  form: MeizuForm;
+}
+
+/**
+ * Meizu's request signature (PushAPI README "接口签名规范"): every parameter but `sign`, sorted by
+ * name, written `key=value` with no separator and the raw (not URL-encoded) values, then the
+ * appSecret; the lowercase hex MD5 of that.
+ */
+export function meizuSign(params: Readonly<Record<string, string>>, appSecret: string): string {
+  const base = Object.keys(params)
+    .filter((key) => key !== "sign")
+    .sort()
+    .map((key) => `${key}=${params[key]}`)
+    .join("");
+  return createHash("md5").update(`${base}${appSecret}`, "utf8").digest("hex");
+}
+
+/**
+ * The signed pushByPushId request for one notification to `targets` (at most MEIZU_MAX_PUSH_IDS). It
+ * is marked a private message (the IM class, vendors.md §10), one shown notification per conversation
+ * (notifyKey), opening the configured activity or the app, with `ext` in the click parameters.
+ */
+export function buildMeizuRequest(
+  notification: Notification,
+  targets: readonly DeliveryTarget[],
+  credential: MeizuCredential,
+  nowMs: number,
+): MeizuRequest {
+  const parameters = { ext: notification.ext };
+  const message: MeizuMessage = {
+    noticeBarInfo: {
+      noticeMsgType: 1,
+      noticeBarType: 0,
+      title: fitText(notification.title, MEIZU_TITLE_LIMIT),
+      content: fitText(notification.body, MEIZU_CONTENT_LIMIT),
+    },
+    // Meizu opens an activity by class name, not an intent URI, so `clickIntent` has no Meizu form;
+    // the plugin reads `ext` from the parameters, which Meizu passes to the opened activity as extras.
+    clickTypeInfo:
+      credential.clickActivity !== undefined
+        ? { clickType: 1, activity: credential.clickActivity, parameters }
+        : { clickType: 0, parameters },
+    pushTimeInfo: pushTime(notification.sentAt, nowMs),
+    advanceInfo: {
+      // notifyKey: at most 8 of [0-9a-zA-Z_-]; a 31-bit id in base 36 takes at most 6.
+      notifyKey: conversationNotifyId(notification.conversationId).toString(36),
+      // Meizu has no custom sound or badge: the default sound is all it can play.
+      notificationType: { vibrate: 1, lights: 1, sound: 1 },
+    },
+  };
+  const params = {
+    appId: credential.appId,
+    pushIds: targets.map((target) => target.token).join(","),
+    messageJson: JSON.stringify(message),
+  };
+  return {
+    path: MEIZU_PUSH_PATH,
+    headers: { "content-type": "application/x-www-form-urlencoded;charset=UTF-8" },
+    form: { ...params, sign: meizuSign(params, credential.appSecret) },
+  };
+}
+
+/**
+ * What remains of Tencent's 7 days, in Meizu's whole hours (1–72). Past the window, offLine 0 asks
+ * for delivery only to a device online now, never stored.
+ */
+function pushTime(sentAt: number, nowMs: number): MeizuMessage["pushTimeInfo"] {
+  const remaining = sentAt + OFFLINE_WINDOW_MS - nowMs;
+  if (remaining <= 0) return { offLine: 0 };
+  return {
+    offLine: 1,
+    validTime: Math.min(MEIZU_MAX_VALID_HOURS, Math.max(1, Math.floor(remaining / HOUR_MS))),
+  };
+}
+
+type TokenResult = Omit<SendResult, "target">;
+
+interface Group {
+  credential: MeizuCredential;
+  /** By token: two registrations of one device get one push. */
+  targets: Map<string, DeliveryTarget>;
+}
+
+/** What one pushByPushId request came back with; no httpStatus = no HTTP answer. */
+interface ChunkAnswer {
+  httpStatus?: number;
+  code?: string;
+  message?: string;
+  /** pushId → the code Meizu listed it under in `value`. */
+  failed: Map<string, string>;
+  msgId?: string;
+  retryAfterSeconds?: number;
+}
+
+export interface MeizuSenderOptions {
+  credentials: readonly MeizuCredential[];
+  clock?: Clock;
+}
+
+/**
+ * Sends Meizu Flyme Push notifications with global fetch, one signed request per 100 pushIds. Meizu
+ * has no access token (every request is signed with the appSecret), so there is no refresh path: a
+ * refused signature (1006) is a wrong secret, answered bad-request without a resend.
+ */
+export class MeizuSender implements VendorSender {
+  readonly vendor = "meizu";
+  private readonly credentials: readonly MeizuCredential[];
+  private readonly clock: Clock;
+
+  constructor({ credentials, clock = systemClock }: MeizuSenderOptions) {
+    this.credentials = credentials;
+    this.clock = clock;
+  }
+
+  async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
+    const groups = new Map<number, Group>();
+    const groupOf = targets.map((target) => {
+      const credential = pickCredential(this.credentials, target.certificateId);
+      if (credential === undefined) return undefined;
+      const group = groups.get(credential.certificateId) ?? { credential, targets: new Map() };
+      group.targets.set(target.token, target);
+      groups.set(credential.certificateId, group);
+      return group;
+    });
+
+    const results = new Map<Group, Map<string, TokenResult>>();
+    await Promise.all(
+      [...groups.values()].map(async (group) =>
+        results.set(group, await this.sendGroup(notification, group)),
+      ),
+    );
+
+    return targets.map((target, index): SendResult => {
+      const group = groupOf[index];
+      if (group === undefined) {
+        return {
+          target,
+          outcome: { kind: "bad-request", reason: `no meizu credential ${target.certificateId}` },
+        };
+      }
+      return { target, ...results.get(group)!.get(target.token)! };
+    });
+  }
+
+  /** Global fetch's dispatcher owns the keep-alive connections (process-wide); nothing else is held. */
+  async close(): Promise<void> {}
+
+  private async sendGroup(notification: Notification, group: Group): Promise<Map<string, TokenResult>> {
+    const targets = [...group.targets.values()];
+    const chunks: DeliveryTarget[][] = [];
+    for (let start = 0; start < targets.length; start += MEIZU_MAX_PUSH_IDS) {
+      chunks.push(targets.slice(start, start + MEIZU_MAX_PUSH_IDS));
+    }
+    const settled = await Promise.all(
+      chunks.map((chunk) => this.sendChunk(notification, chunk, group.credential)),
+    );
+    return new Map(settled.flat());
+  }
+
+  private async sendChunk(
+    notification: Notification,
+    targets: DeliveryTarget[],
+    credential: MeizuCredential,
+  ): Promise<[string, TokenResult][]> {
+    const request = buildMeizuRequest(notification, targets, credential, this.clock.now());
+    const url = `${credential.endpoint?.url ?? MEIZU_BASE_URL}${request.path}`;
+    let answer = await post(url, request);
+    const resent = answer.code !== undefined && meizuResendsOnce(answer.code);
+    if (resent) answer = await post(url, request);
+    const nowMs = this.clock.now();
+    return targets.map(({ token }) => [token, resultOf(answer, token, resent, nowMs)]);
+  }
+}
+
+async function post(url: string, request: MeizuRequest): Promise<ChunkAnswer> {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: request.headers,
+      body: new URLSearchParams(Object.entries(request.form)),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    const text = await response.text();
+    const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
+    return {
+      httpStatus: response.status,
+      ...readAnswer(text),
+      ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+    };
+  } catch (error) {
+    return { failed: new Map(), message: networkReason(error) };
+  }
+}
+
+/** Meizu's `{code, message, value, redirect, msgId}`; `code` is a string, `value` maps codes to pushIds. */
+function readAnswer(text: string): Omit<ChunkAnswer, "httpStatus" | "retryAfterSeconds"> {
+  const failed = new Map<string, string>();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { failed };
+  }
+  if (typeof body !== "object" || body === null) return { failed };
+  const { code, message, value, msgId } = body as Record<string, unknown>;
+  if (typeof value === "object" && value !== null) {
+    for (const [failedCode, pushIds] of Object.entries(value)) {
+      if (!Array.isArray(pushIds)) continue;
+      for (const pushId of pushIds) if (typeof pushId === "string") failed.set(pushId, failedCode);
+    }
+  }
+  return {
+    failed,
+    ...((typeof code === "string" || typeof code === "number") && { code: String(code) }),
+    ...(typeof message === "string" && { message }),
+    ...(typeof msgId === "string" && { msgId }),
+  };
+}
+
+function resultOf(answer: ChunkAnswer, token: string, resent: boolean, nowMs: number): TokenResult {
+  const { httpStatus, code, message, retryAfterSeconds } = answer;
+  if (code !== "200") {
+    const outcome = classifyMeizu({
+      scope: "request",
+      code,
+      message,
+      httpStatus,
+      retryAfterSeconds,
+      resent,
+      nowMs,
+    });
+    return withStatus(outcome, code, httpStatus);
+  }
+  const failedCode = answer.failed.get(token);
+  if (failedCode !== undefined) {
+    return withStatus(classifyMeizu({ scope: "pushId", code: failedCode, httpStatus, nowMs }), failedCode);
+  }
+  const outcome: Outcome =
+    answer.msgId === undefined ? { kind: "delivered" } : { kind: "delivered", vendorId: answer.msgId };
+  return { outcome, status: 200 };
+}
+
+/** Meizu answers HTTP 200 whatever happened, so its own code is the status worth logging. */
+function withStatus(outcome: Outcome, code: string | undefined, httpStatus?: number): TokenResult {
+  const status = code !== undefined && /^\d+$/.test(code) ? Number(code) : httpStatus;
+  return status === undefined ? { outcome } : { outcome, status };
+}
+
+/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+function parseRetryAfter(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** fetch wraps socket errors as TypeError("fetch failed") with the cause (ECONNREFUSED…) inside. */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === "string") return cause.code;
+  if (error instanceof Error) return error.name === "TimeoutError" ? "timeout" : error.message;
+  return String(error);
+}

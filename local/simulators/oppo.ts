@@ -1,0 +1,536 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { OppoCredential } from "../../lib/vendors/credentials.js";
+import type { FaultRule, SimulatorHub } from "./hub.js";
+import { isObject, parseOrRaw, readBody } from "./wire.js";
+
+export interface OppoSimulatorOptions {
+  hub: SimulatorHub;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 or absent = any free port. */
+  port?: number;
+}
+
+export interface OppoSimulator {
+  /** Plain-HTTP base URL for `OppoCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
+  url: string;
+  /** Registers an app's app_key and master_secret, as enabling push in OPPO's console does. */
+  addApp(credential: OppoCredential): void;
+  /** Makes every auth_token issued so far expire now, as if 24 hours had passed. */
+  expireAccessTokens(): void;
+  /**
+   * After `limit` more accepted messages per app (counted from this call, and afresh each Beijing day),
+   * answer 33; undefined = no limit.
+   */
+  setDailyQuota(limit: number | undefined): void;
+  /** TCP connections accepted, auth_tokens issued and unicast_batch requests received so far. */
+  stats(): { connections: number; tokensIssued: number; sendRequests: number };
+  close(): Promise<void>;
+}
+
+const AUTH_PATH = "/server/v1/auth";
+const UNICAST_BATCH_PATH = "/server/v1/message/notification/unicast_batch";
+/** vendors.md §5: auth_token valid 24 h; timestamp within 10 minutes; ≤ 1000 messages per batch. */
+const AUTH_TOKEN_MS = 24 * 60 * 60 * 1000;
+const TIMESTAMP_WINDOW_MS = 10 * 60 * 1000;
+const MAX_MESSAGES = 1000;
+/** OPPO's field limits, counted in characters ("中英文字符及特殊符号（如emoji）均视为一个字符"). */
+const TITLE_LIMIT = 50;
+const SUB_TITLE_LIMIT = 10;
+/** content: 50 for style 1 (standard) and 3 (big picture), 128 for style 2 (long text). */
+const CONTENT_LIMITS: Readonly<Record<number, number>> = { 1: 50, 2: 128, 3: 50 };
+const CLICK_ACTIVITY_LIMIT = 500;
+const CLICK_URL_LIMIT = 2000;
+const ACTION_PARAMETERS_LIMIT = 4000;
+const CLICK_ACTION_TYPES = new Set([0, 1, 2, 4, 5]);
+/** 1 status bar, 2 + lock screen, 16 + banner, vibration and ring. */
+const NOTIFY_LEVELS = new Set([1, 2, 16]);
+/**
+ * OPPO's categories. vendors.md §5 marks the full list UNCONFIRMED (it appears to mirror vivo's); the
+ * simulator takes these and refuses others with 67.
+ */
+const CATEGORIES = new Set([
+  "IM",
+  "ACCOUNT",
+  "DEVICE_REMINDER",
+  "ORDER",
+  "TODO",
+  "SUBSCRIPTION",
+  "NEWS",
+  "CONTENT",
+  "MARKETING",
+  "SOCIAL",
+]);
+/**
+ * Real registration_ids are 32 hex digits with optional region prefixes ("CN_…", "OPPO_CN_…"); the
+ * simulator only refuses what could never be one, so test tokens need not look real.
+ */
+const REGISTRATION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Real servers keep idle connections open well past node's default 5 s; clients should reuse them. */
+const KEEP_ALIVE_MS = 60_000;
+
+/** OPPO's own English messages for its codes (vendors.md §5; OPPO's "公共参数和返回码" page). */
+const MESSAGES: Readonly<Record<number, string>> = {
+  [-2]: "Service in Flow Control",
+  [-1]: "Service Currently Unavailable",
+  0: "Success",
+  11: "Invalid AuthToken",
+  12: "Http Action Not Allowed",
+  13: "App Call Limited",
+  14: "Invalid App Key",
+  15: "Missing App Key",
+  16: "Invalid Signature",
+  17: "Missing Signature",
+  18: "Missing Timestamp",
+  19: "Invalid Timestamp",
+  20: "Invalid Method",
+  21: "Missing Method",
+  22: "Missing Version",
+  23: "Invalid Version",
+  24: "Unsupported Version",
+  25: "Invalid Encoding",
+  26: "IP Black List",
+  27: "Access Denied",
+  28: "App Disabled",
+  29: "Missing Auth Token",
+  30: "Api Permission Denied",
+  31: "Data Not Exist",
+  32: "Data Duplicate",
+  33: "The number of messages exceeds the daily limit",
+  34: "The number of upload pictures exceeds the daily limit",
+  40: "Missing Required Arguments",
+  41: "Invalid Arguments",
+  51: "Invalid Picture",
+  55: "App Call Frequency Limit",
+  59: "UseSecondaryAction permission denied",
+  67: "Category error/Private classify channel notify_level invalid",
+  10000: "Invalid Registration_id",
+};
+
+/** A fault's HTTP status → the OPPO code it answers with when its rule names none. */
+const FAULT_CODES: Readonly<Record<number, number>> = {
+  400: 41,
+  401: 11,
+  404: 10000,
+  410: 10000,
+  429: 33,
+  500: -1,
+  503: -2,
+};
+
+interface App {
+  masterSecret: string;
+  /** Prefix of the message ids OPPO issues: "<AppID>-1-1-<unique id>". */
+  appId: string;
+  acceptedToday: { day: number; count: number };
+}
+
+interface IssuedToken {
+  appKey: string;
+  expiresAt: number;
+}
+
+/** An answer for the whole request: OPPO's envelope with a code other than 0. */
+interface Refusal {
+  httpStatus: number;
+  code: number;
+  message?: string;
+  retryAfter?: number;
+}
+
+/** What to answer for one message of a batch that was accepted as a whole. */
+type ItemAnswer = { errorCode: number; errorMessage: string } | undefined;
+
+/**
+ * A local OPPO Push: /server/v1/auth and unicast_batch on one plain HTTP/1.1 port with keep-alive,
+ * checking requests as OPPO does and answering with OPPO's envelope and codes. Every unicast_batch
+ * request it reads is recorded in the hub, one entry per registration_id; the hub's faults apply to
+ * requests that pass the checks, so a fault never hides a malformed request.
+ */
+export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<OppoSimulator> {
+  const host = opts.host ?? "127.0.0.1";
+  const apps = new Map<string, App>();
+  const tokens = new Map<string, IssuedToken>();
+  let dailyQuota: number | undefined;
+  let connections = 0;
+  let tokensIssued = 0;
+  let sendRequests = 0;
+
+  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
+    route(request, response).catch(() => response.destroy());
+  });
+  server.on("connection", () => {
+    connections += 1;
+  });
+
+  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const body = await readBody(request);
+    const path = (request.url ?? "").split("?")[0];
+    if (path !== AUTH_PATH && path !== UNICAST_BATCH_PATH) {
+      writeEnvelope(response, { httpStatus: 404, code: 20 });
+      return;
+    }
+    if (request.method !== "POST") {
+      writeEnvelope(response, { httpStatus: 405, code: 12 });
+      return;
+    }
+    const form = new URLSearchParams(body);
+    if (path === AUTH_PATH) {
+      const refusal = checkAuth(form, apps);
+      if (refusal !== undefined) {
+        writeEnvelope(response, refusal);
+        return;
+      }
+      const authToken = randomUUID();
+      const createTime = Date.now();
+      tokens.set(authToken, { appKey: form.get("app_key")!, expiresAt: createTime + AUTH_TOKEN_MS });
+      tokensIssued += 1;
+      writeEnvelope(
+        response,
+        { httpStatus: 200, code: 0 },
+        { auth_token: authToken, create_time: createTime },
+      );
+      return;
+    }
+    sendRequests += 1;
+    await unicastBatch({ request, response, form, hub: opts.hub, apps, tokens, dailyQuota });
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+
+  return {
+    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    addApp(credential) {
+      apps.set(credential.appKey, {
+        masterSecret: credential.masterSecret,
+        appId: randomBytes(18).toString("base64url"),
+        acceptedToday: { day: 0, count: 0 },
+      });
+    },
+    expireAccessTokens() {
+      for (const token of tokens.values()) token.expiresAt = 0;
+    },
+    setDailyQuota(limit) {
+      dailyQuota = limit;
+      for (const app of apps.values()) app.acceptedToday = { day: 0, count: 0 };
+    },
+    stats: () => ({ connections, tokensIssued, sendRequests }),
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/**
+ * An OPPO app for the simulator: app_key and master_secret as random hex (OPPO's are 32 characters),
+ * the private IM channel the app creates, no click target (open the app).
+ */
+export function generateOppoCredential(opts: {
+  certificateId: number;
+  packageName?: string;
+  endpointUrl?: string;
+}): OppoCredential {
+  return {
+    certificateId: opts.certificateId,
+    packageName: opts.packageName ?? "com.example.chatpush",
+    appKey: randomBytes(16).toString("hex"),
+    masterSecret: randomBytes(16).toString("hex"),
+    channelId: "chat_messages",
+    ...(opts.endpointUrl !== undefined && { endpoint: { url: opts.endpointUrl } }),
+  };
+}
+
+/** /server/v1/auth's checks, in OPPO's code order; undefined when a token would be issued. */
+function checkAuth(form: URLSearchParams, apps: ReadonlyMap<string, App>): Refusal | undefined {
+  const appKey = form.get("app_key");
+  const timestamp = form.get("timestamp");
+  const sign = form.get("sign");
+  if (!appKey) return { httpStatus: 200, code: 15 };
+  const app = apps.get(appKey);
+  if (app === undefined) return { httpStatus: 200, code: 14 };
+  if (!sign) return { httpStatus: 200, code: 17 };
+  if (!timestamp) return { httpStatus: 200, code: 18 };
+  if (!/^\d{13}$/.test(timestamp) || Math.abs(Date.now() - Number(timestamp)) > TIMESTAMP_WINDOW_MS) {
+    return { httpStatus: 200, code: 19 };
+  }
+  const expected = createHash("sha256").update(`${appKey}${timestamp}${app.masterSecret}`).digest("hex");
+  if (sign !== expected) return { httpStatus: 200, code: 16 };
+  return undefined;
+}
+
+async function unicastBatch(args: {
+  request: IncomingMessage;
+  response: ServerResponse;
+  form: URLSearchParams;
+  hub: SimulatorHub;
+  apps: ReadonlyMap<string, App>;
+  tokens: ReadonlyMap<string, IssuedToken>;
+  dailyQuota: number | undefined;
+}): Promise<void> {
+  const { request, response, form, hub, apps, tokens, dailyQuota } = args;
+  const at = new Date().toISOString();
+  const parsedMessages = parseOrRaw(form.get("messages") ?? "");
+  const messages = Array.isArray(parsedMessages) ? parsedMessages : undefined;
+  const registrationIds = (messages ?? []).map((message) =>
+    isObject(message) && typeof message.target_value === "string" ? message.target_value : "",
+  );
+
+  const authToken = form.get("auth_token");
+  const issued = authToken ? tokens.get(authToken) : undefined;
+  const app = issued === undefined ? undefined : apps.get(issued.appKey);
+  let refusal: Refusal | undefined;
+  if (!authToken) refusal = { httpStatus: 200, code: 29 };
+  else if (issued === undefined || app === undefined || issued.expiresAt <= Date.now()) {
+    refusal = { httpStatus: 200, code: 11 };
+  } else refusal = checkMessages(form.get("messages"), messages);
+
+  let items: ItemAnswer[] = registrationIds.map((id) =>
+    REGISTRATION_ID.test(id) ? undefined : { errorCode: 10000, errorMessage: MESSAGES[10000]! },
+  );
+  if (refusal === undefined) {
+    const faults = registrationIds.map((id) => hub.takeFault("oppo", id));
+    const delayMs = Math.max(0, ...faults.map((fault) => fault?.delayMs ?? 0));
+    if (delayMs > 0) await sleep(delayMs);
+    refusal = faults.map(faultRefusal).find((r) => r !== undefined);
+    items = items.map((item, index) => item ?? faultItem(faults[index]));
+  }
+  if (refusal === undefined && app !== undefined) {
+    const counted = countAgainstDailyQuota(items, app, dailyQuota);
+    if (Array.isArray(counted)) items = counted;
+    else refusal = counted;
+  }
+
+  const httpStatus = refusal?.httpStatus ?? 200;
+  const recordedForm = recordedBody(form, parsedMessages);
+  for (const [index, token] of (registrationIds.length > 0 ? registrationIds : [""]).entries()) {
+    hub.record({
+      vendor: "oppo",
+      token,
+      at,
+      status: httpStatus,
+      request: {
+        headers: recordedHeaders(request.headers),
+        // Each entry shows its own message, not the other 999 of the batch.
+        body:
+          messages === undefined
+            ? recordedForm
+            : { ...recordedForm, messages: [recordedMessage(messages[index])] },
+      },
+    });
+  }
+
+  if (refusal !== undefined) {
+    writeEnvelope(response, refusal);
+    return;
+  }
+  const data = registrationIds.map((registrationId, index) => ({
+    messageId: `${app!.appId}-1-1-${randomBytes(12).toString("hex")}`,
+    registrationId,
+    ...items[index],
+  }));
+  writeEnvelope(response, { httpStatus: 200, code: 0 }, data);
+}
+
+/**
+ * The form's `messages` as OPPO checks it: a JSON array of 1–1000 unicast messages, each with a
+ * registration_id target and a notification within OPPO's limits and classification rules.
+ */
+function checkMessages(raw: string | null, messages: unknown[] | undefined): Refusal | undefined {
+  if (!raw) return { httpStatus: 200, code: 40, message: "messages is required" };
+  if (messages === undefined) return invalid("messages is not a JSON array");
+  if (messages.length === 0 || messages.length > MAX_MESSAGES) {
+    return invalid(`messages must hold 1 to ${MAX_MESSAGES} messages, got ${messages.length}`);
+  }
+  for (const message of messages) {
+    const problem = checkMessage(message);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function checkMessage(message: unknown): Refusal | undefined {
+  if (!isObject(message)) return invalid("a message is not a JSON object");
+  if (message.target_type !== 2 && message.target_type !== 5) return invalid("target_type must be 2 or 5");
+  if (typeof message.target_value !== "string" || message.target_value === "") {
+    return { httpStatus: 200, code: 40, message: "target_value is required" };
+  }
+  const notification = message.notification;
+  if (!isObject(notification)) return { httpStatus: 200, code: 40, message: "notification is required" };
+  const style = notification.style ?? 1;
+  const contentLimit = typeof style === "number" ? CONTENT_LIMITS[style] : undefined;
+  if (contentLimit === undefined) return invalid("style must be 1, 2 or 3");
+  for (const [field, limit] of [
+    ["title", TITLE_LIMIT],
+    ["content", contentLimit],
+  ] as const) {
+    const value = notification[field];
+    if (typeof value !== "string" || value === "") {
+      return { httpStatus: 200, code: 40, message: `${field} is required` };
+    }
+    if (characters(value) > limit) return invalid(`${field} longer than ${limit} characters`);
+  }
+  if (notification.sub_title !== undefined && !fits(notification.sub_title, SUB_TITLE_LIMIT)) {
+    return invalid(`sub_title longer than ${SUB_TITLE_LIMIT} characters`);
+  }
+  const clickType = notification.click_action_type ?? 0;
+  if (typeof clickType !== "number" || !CLICK_ACTION_TYPES.has(clickType)) {
+    return invalid("click_action_type must be 0, 1, 2, 4 or 5");
+  }
+  if (
+    (clickType === 1 || clickType === 4) &&
+    !fits(notification.click_action_activity, CLICK_ACTIVITY_LIMIT, 1)
+  ) {
+    return invalid(
+      `click_action_activity is required for type ${clickType}, at most ${CLICK_ACTIVITY_LIMIT}`,
+    );
+  }
+  if ((clickType === 2 || clickType === 5) && !fits(notification.click_action_url, CLICK_URL_LIMIT, 1)) {
+    return invalid(`click_action_url is required for type ${clickType}, at most ${CLICK_URL_LIMIT}`);
+  }
+  // OPPO's extra parameters must be a JSON object's text (OPPO's example: {"key1":"value1",...}).
+  const parameters = notification.action_parameters;
+  if (parameters !== undefined) {
+    if (typeof parameters !== "string" || parameters.length > ACTION_PARAMETERS_LIMIT) {
+      return invalid(`action_parameters must be a string of at most ${ACTION_PARAMETERS_LIMIT}`);
+    }
+    if (!isObject(parseOrRaw(parameters))) return invalid("action_parameters is not a JSON object");
+  }
+  if (notification.off_line !== undefined && typeof notification.off_line !== "boolean") {
+    return invalid("off_line must be a boolean");
+  }
+  // Over 10 days OPPO stores it for 10 days ("参数超过10天以10天传入"), so only the type is checked.
+  const ttl = notification.off_line_ttl;
+  if (ttl !== undefined && (!Number.isInteger(ttl) || (ttl as number) < 0)) {
+    return invalid("off_line_ttl must be a whole number of seconds");
+  }
+  if (notification.notify_id !== undefined && !Number.isInteger(notification.notify_id)) {
+    return invalid("notify_id must be an integer");
+  }
+  if (notification.channel_id !== undefined && typeof notification.channel_id !== "string") {
+    return invalid("channel_id must be a string");
+  }
+  const { category, notify_level: level } = notification;
+  if (category !== undefined && (typeof category !== "string" || !CATEGORIES.has(category))) {
+    return { httpStatus: 200, code: 67 };
+  }
+  // "使用notify_level参数时，category参数必传".
+  if (
+    level !== undefined &&
+    (category === undefined || typeof level !== "number" || !NOTIFY_LEVELS.has(level))
+  ) {
+    return { httpStatus: 200, code: 67 };
+  }
+  return undefined;
+}
+
+function invalid(message: string): Refusal {
+  return { httpStatus: 200, code: 41, message: `${MESSAGES[41]}: ${message}` };
+}
+
+/** OPPO counts characters, an emoji as one: code points. */
+function characters(text: string): number {
+  return Array.from(text).length;
+}
+
+function fits(value: unknown, limit: number, minimum = 0): boolean {
+  return typeof value === "string" && characters(value) >= minimum && characters(value) <= limit;
+}
+
+/** The code a fault names: its reason when that is a number ("55", "OPPO 67"), else its status's. */
+function faultCode(fault: FaultRule): number | undefined {
+  const named = /-?\d+/.exec(fault.reason ?? "")?.[0];
+  return named !== undefined ? Number(named) : FAULT_CODES[fault.status];
+}
+
+/**
+ * Codes below 10000 are answered for the whole request, as OPPO does: one envelope for the batch. A
+ * 5xx fault answers with that HTTP status; OPPO's other refusals come with HTTP 200.
+ */
+function faultRefusal(fault: FaultRule | undefined): Refusal | undefined {
+  if (fault === undefined || fault.status === 200) return undefined;
+  const code = faultCode(fault);
+  if (code === undefined || code >= 10000) return undefined;
+  return {
+    httpStatus: fault.status >= 500 ? fault.status : 200,
+    code,
+    ...(fault.retryAfter !== undefined && { retryAfter: fault.retryAfter }),
+  };
+}
+
+/** Business codes (10000–20000) are answered per registration_id inside the batch's `data`. */
+function faultItem(fault: FaultRule | undefined): ItemAnswer {
+  if (fault === undefined || fault.status === 200) return undefined;
+  const code = faultCode(fault);
+  if (code === undefined || code < 10000) return undefined;
+  return { errorCode: code, errorMessage: MESSAGES[code] ?? "Business Error" };
+}
+
+/**
+ * Counts the messages OPPO would accept against the app's daily limit (reset at midnight Beijing time).
+ * Once the day's limit is used up the whole request gets 33; a batch that crosses it has its messages
+ * past the limit answered 33 one by one (how OPPO splits such a batch is UNCONFIRMED).
+ */
+function countAgainstDailyQuota(
+  items: ItemAnswer[],
+  app: App,
+  limit: number | undefined,
+): ItemAnswer[] | Refusal {
+  const day = Math.floor((Date.now() + BEIJING_OFFSET_MS) / DAY_MS);
+  if (app.acceptedToday.day !== day) app.acceptedToday = { day, count: 0 };
+  if (limit === undefined) return items;
+  if (app.acceptedToday.count >= limit) return { httpStatus: 200, code: 33 };
+  return items.map((item) => {
+    if (item !== undefined) return item;
+    if (app.acceptedToday.count >= limit) return { errorCode: 33, errorMessage: MESSAGES[33]! };
+    app.acceptedToday.count += 1;
+    return undefined;
+  });
+}
+
+/** The form as recorded: auth_token redacted, messages and each action_parameters parsed. */
+function recordedBody(form: URLSearchParams, messages: unknown): Record<string, unknown> {
+  const recorded: Record<string, unknown> = Object.fromEntries(form);
+  if (form.has("auth_token")) recorded.auth_token = "<redacted>";
+  if (form.has("messages")) recorded.messages = messages;
+  return recorded;
+}
+
+function recordedMessage(message: unknown): unknown {
+  if (!isObject(message) || !isObject(message.notification)) return message;
+  const parameters = message.notification.action_parameters;
+  if (typeof parameters !== "string") return message;
+  return { ...message, notification: { ...message.notification, action_parameters: parseOrRaw(parameters) } };
+}
+
+/** Node lower-cases header names already; an auth_token sent as a header is never stored. */
+function recordedHeaders(headers: IncomingMessage["headers"]): Record<string, string> {
+  const recorded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    recorded[name] =
+      name === "auth_token" || name === "authorization" ? "<redacted>" : [value].flat().join(", ");
+  }
+  return recorded;
+}
+
+function writeEnvelope(response: ServerResponse, refusal: Refusal, data?: unknown): void {
+  const { httpStatus, code, message, retryAfter } = refusal;
+  response.writeHead(httpStatus, {
+    "content-type": "application/json;charset=UTF-8",
+    ...(retryAfter !== undefined && { "retry-after": String(retryAfter) }),
+  });
+  response.end(
+    JSON.stringify({ code, message: message ?? MESSAGES[code] ?? "", ...(data !== undefined && { data }) }),
+  );
+}

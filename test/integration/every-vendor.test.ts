@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { VENDORS, type Vendor } from "../../lib/model/index.js";
+import { ChatpushClient, waitFor } from "../../local/client.js";
+import { type DeviceSample, jsonFiles, loadCallbackSample, loadDeviceSample } from "../../local/events.js";
+import { type LocalRuntime, startLocalRuntime } from "../../local/runtime.js";
+import type { SimulatedDelivery } from "../../local/simulators/hub.js";
+
+/**
+ * Contract test of every vendor channel through the whole local pipeline: the sample user erin has one
+ * phone per vendor (events/devices/erin-*.json); one one-to-one message to her must reach each
+ * vendor's simulator once, in that vendor's documented shape, classified as instant messaging.
+ */
+const SDK_APP_ID = "1400123456";
+const TOKEN = "contract-token";
+const SECRET = "contract-secret";
+
+let runtime: LocalRuntime;
+let client: ChatpushClient;
+const erin = jsonFiles("events/devices")
+  .map(loadDeviceSample)
+  .filter((d) => d.userId === "erin");
+const sample = loadCallbackSample("events/tencent/16-c2c-text-alice-to-erin-every-vendor.json");
+const device = (vendor: Vendor): DeviceSample => erin.find((d) => d.registration.vendor === vendor)!;
+let seq = 0;
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime({
+    sdkAppId: SDK_APP_ID,
+    callbackToken: TOKEN,
+    secretKey: SECRET,
+    port: 0,
+  });
+  client = new ChatpushClient({
+    baseUrl: runtime.url,
+    sdkAppId: SDK_APP_ID,
+    callbackToken: TOKEN,
+    secretKey: SECRET,
+  });
+});
+afterAll(async () => {
+  await runtime?.stop();
+});
+beforeEach(async () => {
+  await client.clearDeliveries();
+  for (const d of erin) {
+    expect((await client.registerDevice(d.userId, d.deviceId, d.registration)).status).toBe(200);
+    await client.setPresence(d.userId, { state: "background" });
+  }
+});
+
+/** Posts the sample message (fresh key and time) and waits until every device settled. */
+async function sendToErin(stages: string[] = ["delivered", "token-removed", "retrying", "dead-lettered"]) {
+  seq += 1;
+  const now = Math.floor(Date.now() / 1000);
+  const body = { ...sample.body, MsgKey: `contract-${seq}-${now}`, MsgSeq: 9000 + seq, MsgTime: now };
+  expect((await client.postCallback(sample.query, body)).status).toBe(200);
+  return waitFor(async () => {
+    const entries = (await client.journal()).filter((e) => e.messageKey === body.MsgKey);
+    const settled = entries.filter((e) => stages.includes(e.stage));
+    return settled.length >= erin.length ? entries : undefined;
+  }, 20_000);
+}
+
+const TITLE = "alice";
+const BODY = "Erin, the slides are in the shared folder 📎";
+const EXT = '{"conversationID":"c2c_alice"}';
+type Loose = Record<string, any>;
+
+describe("one message to a user with a phone at every vendor", () => {
+  it("reaches each vendor exactly once, in its documented shape, classified as instant messaging", async () => {
+    await sendToErin(["delivered"]);
+    const deliveries = await client.deliveries();
+    expect(deliveries.map((d) => d.vendor).sort()).toEqual([...VENDORS].sort());
+    const of = (vendor: Vendor): SimulatedDelivery => {
+      const delivery = deliveries.find((d) => d.vendor === vendor)!;
+      expect(delivery.token).toBe(device(vendor).registration.token);
+      expect(delivery.status).toBe(200);
+      return delivery;
+    };
+
+    const apns = of("apns").request;
+    expect(apns.headers).toMatchObject({ "apns-push-type": "alert", "apns-priority": "10" });
+    expect(apns.body).toMatchObject({ aps: { alert: { title: TITLE, body: BODY } }, ext: EXT });
+
+    const fcm = (of("fcm").request.body as Loose).message;
+    expect(fcm.android).toMatchObject({ priority: "high" });
+    expect(fcm.notification).toEqual({ title: TITLE, body: BODY });
+    expect(fcm.data.ext).toBe(EXT);
+
+    // Huawei: category IM + importance NORMAL = service & communication (vendors.md §3, §10).
+    const huawei = (of("huawei").request.body as Loose).message;
+    expect(huawei.android.category).toBe("IM");
+    expect(huawei.android.notification).toMatchObject({
+      title: TITLE,
+      body: BODY,
+      importance: "NORMAL",
+      tag: "c2c_alice",
+    });
+    expect(huawei.token).toEqual([device("huawei").registration.token]);
+
+    // Honor: importance NORMAL, camelCase body without a message wrapper (§8).
+    const honor = of("honor").request.body as Loose;
+    expect(honor.android.notification).toMatchObject({ title: TITLE, body: BODY, importance: "NORMAL" });
+    expect(honor.android.data).toBe(EXT);
+    expect(honor.token).toEqual([device("honor").registration.token]);
+
+    // Xiaomi: the private channel id (§4), notification message with ext as payload.
+    const xiaomi = of("xiaomi").request.body as Loose;
+    expect(xiaomi).toMatchObject({
+      title: TITLE,
+      description: BODY,
+      pass_through: "0",
+      restricted_package_name: "com.example.chatpush",
+    });
+    expect(xiaomi["extra.channel_id"]).toMatch(/\S/);
+    expect(xiaomi.registration_id).toBe(device("xiaomi").registration.token);
+
+    // OPPO: private channel + category IM + notify_level 16 (§5), action_parameters is JSON.
+    const oppo = (of("oppo").request.body as Loose).messages[0];
+    expect(oppo.target_value).toBe(device("oppo").registration.token);
+    expect(oppo.notification).toMatchObject({
+      title: TITLE,
+      content: BODY,
+      category: "IM",
+      notify_level: 16,
+    });
+    expect(oppo.notification.channel_id).toMatch(/\S/);
+    expect(oppo.notification.action_parameters).toEqual({ ext: EXT });
+
+    // vivo: classification 1 (system) + category IM (§6).
+    const vivo = of("vivo").request.body as Loose;
+    expect(vivo).toMatchObject({
+      title: TITLE,
+      content: BODY,
+      classification: 1,
+      category: "IM",
+      regId: device("vivo").registration.token,
+    });
+    expect(vivo.clientCustomMap).toEqual({ ext: EXT });
+
+    // Meizu: noticeMsgType 1 = private message (§7).
+    const meizu = of("meizu").request.body as Loose;
+    expect(meizu.pushIds).toBe(device("meizu").registration.token);
+    expect(meizu.messageJson.noticeBarInfo).toMatchObject({ noticeMsgType: 1, title: TITLE, content: BODY });
+  });
+
+  it("removes each vendor's device on that vendor's invalid-token answer", async () => {
+    for (const d of erin)
+      await client.addFault({ vendor: d.registration.vendor, token: d.registration.token, status: 410 });
+    const entries = await sendToErin();
+    expect(
+      entries
+        .filter((e) => e.stage === "token-removed")
+        .map((e) => e.vendor)
+        .sort(),
+    ).toEqual([...VENDORS].sort());
+    const listed = JSON.parse((await client.deviceApi("GET", "/v1/devices", "erin")).body);
+    expect(listed.devices).toEqual([]);
+  });
+
+  it("holds each Chinese vendor's daily-quota answer back until the quota resets, without spending attempts", async () => {
+    const chinese = VENDORS.filter((v) => v !== "apns" && v !== "fcm");
+    for (const vendor of chinese) {
+      await client.addFault({ vendor, token: device(vendor).registration.token, status: 429, count: 5 });
+    }
+    const entries = await sendToErin(["delivered", "retrying"]);
+    for (const vendor of chinese) {
+      const held = entries.find((e) => e.vendor === vendor && e.stage === "retrying");
+      expect(held?.reason, vendor).toMatch(/^quota: .*\(again in 900s\)$/);
+    }
+    // Each vendor was asked once: the quota answer closes the gate instead of a hot loop.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const asked = (await client.deliveries()).filter((d) =>
+      chinese.includes(d.vendor as (typeof chinese)[number]),
+    );
+    expect(asked.map((d) => d.vendor).sort()).toEqual([...chinese].sort());
+    expect(await client.deadLetters("huawei")).toEqual([]);
+  });
+});
