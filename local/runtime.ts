@@ -191,6 +191,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         queueArn: ingestQueue.arn,
         batchSize: 10,
         maxConcurrency: 2,
+        functionName: "RouteEvents",
+        timeoutSeconds: ROUTER_TIMEOUT_SECONDS,
         handler: makeRouteEventsHandler(
           () => router,
           () =>
@@ -226,6 +228,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           // Two pollers per vendor locally: enough to overlap, few enough for a laptop.
           maxConcurrency: Math.min(2, maxConcurrency(settings)),
           handler: makeDeliverHandler(vendor, () => worker),
+          functionName: `Deliver-${vendor}`,
+          timeoutSeconds: settings.timeoutSeconds,
           onError,
         }),
       );

@@ -4,7 +4,7 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 
 export interface SqsEventSourceOptions {
   sqs: SQSClient;
@@ -14,7 +14,10 @@ export interface SqsEventSourceOptions {
   batchSize: number;
   /** Parallel invocations (Lambda's ScalingConfig.MaximumConcurrency). */
   maxConcurrency: number;
-  handler: (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+  /** The function's name and timeout, as the Lambda context reports them. */
+  functionName?: string;
+  timeoutSeconds?: number;
   onError?: (error: unknown) => void;
   region?: string;
 }
@@ -56,6 +59,26 @@ function toRecord(message: Message, options: SqsEventSourceOptions): SQSRecord {
     eventSource: "aws:sqs",
     eventSourceARN: options.queueArn,
     awsRegion: options.region ?? "us-east-1",
+  };
+}
+
+/** The Lambda context an invocation gets: its name, request id and the time it has left. */
+function lambdaContext(options: SqsEventSourceOptions): Context {
+  const deadline = Date.now() + (options.timeoutSeconds ?? 30) * 1000;
+  const functionName = options.functionName ?? "local";
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:${options.region ?? "us-east-1"}:000000000000:function:${functionName}`,
+    memoryLimitInMB: "512",
+    awsRequestId: crypto.randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
   };
 }
 
@@ -104,7 +127,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
       const records = messages.map((m) => toRecord(m, options));
       let failed: Set<string>;
       try {
-        const response = await options.handler({ Records: records });
+        const response = await options.handler({ Records: records }, lambdaContext(options));
         failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch (error) {
         options.onError?.(error);

@@ -1,6 +1,6 @@
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
-import type { SQSRecord } from "aws-lambda";
+import type { Context, SQSRecord } from "aws-lambda";
 import type { Router } from "../../lib/routing/router.js";
 import type { AcceptedCallback } from "../../lib/tencent/callback.schema.js";
 import { makeSqsBatchHandler } from "./sqs-batch.js";
@@ -16,6 +16,11 @@ export const IDEMPOTENCY_SECONDS = 3600;
  */
 export function makeRouteEventsHandler(router: () => Router, idempotency?: () => BasePersistenceLayer) {
   let route: ((callback: AcceptedCallback) => Promise<unknown>) | undefined;
+  // Knowing the invocation's remaining time lets an in-progress record expire with the invocation.
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: "[command, body]",
+    expiresAfterSeconds: IDEMPOTENCY_SECONDS,
+  });
   const routeOnce = () => {
     if (route !== undefined) return route;
     const handle = async (callback: AcceptedCallback) => {
@@ -25,16 +30,11 @@ export function makeRouteEventsHandler(router: () => Router, idempotency?: () =>
     route =
       idempotency === undefined
         ? handle
-        : makeIdempotent(handle, {
-            persistenceStore: idempotency(),
-            config: new IdempotencyConfig({
-              eventKeyJmesPath: "[command, body]",
-              expiresAfterSeconds: IDEMPOTENCY_SECONDS,
-            }),
-          });
+        : makeIdempotent(handle, { persistenceStore: idempotency(), config });
     return route;
   };
-  return makeSqsBatchHandler(async (record: SQSRecord) => {
+  return makeSqsBatchHandler(async (record: SQSRecord, context?: Context) => {
+    if (context !== undefined) config.registerLambdaContext(context);
     await routeOnce()(JSON.parse(record.body) as AcceptedCallback);
   });
 }

@@ -1,12 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 
 /**
  * An SQS handler that reports partial batch failures: a record whose handler throws is returned in
  * `batchItemFailures` and redelivered by SQS; the others are deleted. It never throws the batch.
  */
-export function makeSqsBatchHandler(recordHandler: (record: SQSRecord) => Promise<void>) {
+export function makeSqsBatchHandler(recordHandler: (record: SQSRecord, context?: Context) => Promise<void>) {
   const processor = new BatchProcessor(EventType.SQS);
-  return async (event: SQSEvent): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, processor, { throwOnFullBatchFailure: false });
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
+      throwOnFullBatchFailure: false,
+    });
 }
