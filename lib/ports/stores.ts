@@ -29,6 +29,8 @@ export interface UserRecord {
   nickname?: string;
   presence: Presence;
   devices: Device[];
+  /** Receive options the app reported; absent = receive and notify everything. */
+  preferences?: Preferences;
 }
 
 export interface DeviceStore {
@@ -69,4 +71,69 @@ export interface ProfileStore {
 export interface RecipientReader {
   /** Users that are unknown come back with no devices and empty presence. */
   getUsers(userIds: readonly string[]): Promise<Map<string, UserRecord>>;
+}
+
+/** `V2TIMReceiveMessageOpt`: 0 receive and notify, 1 receive nothing, 2 receive without notification,
+ * 3 notify only when @mentioned, 4 receive only @mentions (tencent-chat.md §7.1). */
+export type ReceiveOpt = 0 | 1 | 2 | 3 | 4;
+
+/**
+ * The global do-not-disturb of `setAllReceiveMessageOpt` (start time of day in `timeZone`) or
+ * `setAllReceiveMessageOptWithTimestamp` (`startTimeStamp`, UTC seconds). Daily when `duration` is
+ * below 86400 seconds, permanent from its start otherwise.
+ */
+export interface GlobalReceiveOpt {
+  receiveOpt: 0 | 2;
+  startHour?: number;
+  startMinute?: number;
+  startSecond?: number;
+  startTimeStamp?: number;
+  /** Seconds. */
+  duration: number;
+  /** IANA name; UTC when absent. */
+  timeZone?: string;
+  /** Epoch ms the app reported it (the "day of the call" for a permanent window). */
+  at: number;
+}
+
+/** What the app reported of a user's receive options, as the SDK keeps them on Tencent's side. */
+export interface Preferences {
+  /** By conversation id (`c2c_<user>`, `group_<groupId>`). */
+  conversations: Record<string, ReceiveOpt>;
+  all?: GlobalReceiveOpt;
+}
+
+export interface PreferenceStore {
+  setConversationOpt(userId: string, conversationId: string, receiveOpt: ReceiveOpt, at: number): Promise<void>;
+  setGlobalOpt(userId: string, opt: GlobalReceiveOpt): Promise<void>;
+  getPreferences(userId: string): Promise<Preferences>;
+}
+
+export interface GroupInfo {
+  groupId: string;
+  /** Tencent group type (Work, Public, Meeting, AVChatRoom, Community, or a legacy name). */
+  type?: string;
+  name?: string;
+  ownerId?: string;
+  /** Epoch ms of the newest callback applied to the group's info. */
+  updatedAt: number;
+}
+
+export interface MemberPage {
+  members: string[];
+  /** Opaque cursor for the next page; absent on the last page. */
+  next?: string;
+}
+
+/** The mirror of a group's membership, kept from Tencent's group callbacks. */
+export interface GroupStore {
+  /** Creates or updates the group's info; fields left undefined are kept. */
+  putGroup(info: GroupInfo): Promise<void>;
+  getGroup(groupId: string): Promise<GroupInfo | undefined>;
+  addMembers(groupId: string, userIds: readonly string[], at: number): Promise<void>;
+  removeMembers(groupId: string, userIds: readonly string[], at: number): Promise<void>;
+  /** Removes the group and all its members. */
+  deleteGroup(groupId: string): Promise<void>;
+  /** One page of member ids, in a stable order; `limit` is at most 1000. */
+  listMembers(groupId: string, cursor: string | undefined, limit: number): Promise<MemberPage>;
 }
