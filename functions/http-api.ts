@@ -19,6 +19,7 @@ export const handler = lambdaEntry(
       ingest: new SqsIngestQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
       devices: users,
       presence: users,
+      preferences: users,
       clock: systemClock,
     };
   }),

@@ -1,5 +1,8 @@
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { SqsDeliveryQueue } from "../lib/adapters/sqs/queues.js";
+import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
+import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
+import { documentClient } from "../lib/adapters/dynamodb/table.js";
+import { SqsDeliveryQueue, SqsFanoutQueue } from "../lib/adapters/sqs/queues.js";
 import { ENV, vendorQueueEnv } from "../lib/config/env-names.js";
 import { systemClock } from "../lib/ports/index.js";
 import { makeRouter } from "../lib/routing/router.js";
@@ -15,11 +18,17 @@ export const handler = lambdaEntry(
     lazy(() => {
       const users = userStoreFromEnv();
       const queueUrls = Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, requireEnv(vendorQueueEnv(v))]));
+      const db = documentClient(awsClients().dynamodb);
+      const table = requireEnv(ENV.tableName);
       return makeRouter({
         users,
         presence: users,
         profiles: users,
+        groups: new DynamoGroupStore(db, table),
+        deliveries: new DynamoDeliveryLog(db, table, systemClock),
         queue: new SqsDeliveryQueue(awsClients().sqs, queueUrls),
+        // Fan-out pages go back onto the ingest queue this function consumes.
+        fanout: new SqsFanoutQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
         journal: logJournal,
         clock: systemClock,
         maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,

@@ -141,6 +141,8 @@ export class ChatpushStack extends Stack {
     })
       .bindTable(ENV.tableName, this.table)
       .bindTable(ENV.idempotencyTableName, this.idempotencyTable)
+      // Group fan-out pages are queued back onto the ingest queue it consumes.
+      .bindQueueSender(ENV.ingestQueueUrl, this.ingest.queue)
       .consume(this.ingest.queue, { batchSize: 10, maxConcurrency: 20 });
     for (const channel of Object.values(this.channels)) {
       this.routeEvents.bindQueueSender(vendorQueueEnv(channel.vendor), channel.jobs.queue);

@@ -1,5 +1,6 @@
 import { callbackSign } from "../lib/tencent/sign.js";
 import { makeUserSig } from "../lib/tencent/usersig.js";
+import type { DeviceSample } from "./events.js";
 import type { DeadLetter, TimedJournalEntry } from "./runtime.js";
 import type { FaultRule, SimulatedDelivery } from "./simulators/hub.js";
 
@@ -83,6 +84,33 @@ export class ChatpushClient {
 
   setPresence(userId: string, presence: { state: "foreground" | "background"; unreadCount?: number }) {
     return this.deviceApi("PUT", "/v1/presence", userId, presence);
+  }
+
+  setConversationOpt(userId: string, conversationId: string, receiveOpt: number) {
+    const path = `/v1/preferences/conversations/${encodeURIComponent(conversationId)}`;
+    return this.deviceApi("PUT", path, userId, { receiveOpt });
+  }
+
+  setGlobalOpt(userId: string, opt: Record<string, unknown>) {
+    return this.deviceApi("PUT", "/v1/preferences/all", userId, opt);
+  }
+
+  /** Registers a sample device and reports its app state and the user's receive options. */
+  async seedDevice(sample: DeviceSample): Promise<void> {
+    const check = (what: string, result: PostResult, status: number) => {
+      if (result.status !== status) throw new Error(`${sample.file}: ${what} failed: ${result.body}`);
+    };
+    check(
+      "registration",
+      await this.registerDevice(sample.userId, sample.deviceId, sample.registration),
+      200,
+    );
+    if (sample.presence) check("presence", await this.setPresence(sample.userId, sample.presence), 204);
+    for (const [conversationId, opt] of Object.entries(sample.preferences?.conversations ?? {})) {
+      check("preference", await this.setConversationOpt(sample.userId, conversationId, opt), 204);
+    }
+    if (sample.preferences?.all)
+      check("do-not-disturb", await this.setGlobalOpt(sample.userId, sample.preferences.all), 204);
   }
 
   async deliveries(): Promise<SimulatedDelivery[]> {

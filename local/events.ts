@@ -23,6 +23,13 @@ export const deviceSampleSchema = z.object({
   deviceId: z.string(),
   registration: deviceRegistrationSchema,
   presence: z.optional(presenceUpdateSchema),
+  /** Receive options the app reports for this user (validated by the preferences API when seeded). */
+  preferences: z.optional(
+    z.object({
+      conversations: z.optional(z.record(z.string(), z.number())),
+      all: z.optional(z.record(z.string(), z.unknown())),
+    }),
+  ),
 });
 export type DeviceSample = z.infer<typeof deviceSampleSchema> & { file: string };
 

@@ -8,11 +8,14 @@ import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { makeDeliverHandler } from "../functions/shared/deliver.js";
 import { makeHttpHandler } from "../functions/shared/http.js";
 import { makeRouteEventsHandler } from "../functions/shared/route-events.js";
+import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
+import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
 import { documentClient, ensureTable, IDEMPOTENCY_TABLE_KEYS } from "../lib/adapters/dynamodb/table.js";
 import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
 import {
   REASON_ATTRIBUTE,
   SqsDeliveryQueue,
+  SqsFanoutQueue,
   SqsIngestQueue,
   SqsRetryQueue,
 } from "../lib/adapters/sqs/queues.js";
@@ -169,13 +172,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ingest: new SqsIngestQueue(sqs.client, ingestQueue.url),
       devices: users,
       presence: users,
+      preferences: users,
       clock: systemClock,
     }));
 
+    const deliveries = new DynamoDeliveryLog(documentClient(dynamo.client), tableName, systemClock);
     const router = makeRouter({
       users,
       presence: users,
       profiles: users,
+      groups: new DynamoGroupStore(documentClient(dynamo.client), tableName),
+      deliveries,
+      fanout: new SqsFanoutQueue(sqs.client, ingestQueue.url),
       queue: new SqsDeliveryQueue(
         sqs.client,
         Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, queues[v]!.url])),
@@ -217,6 +225,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         devices: users,
         retries: new SqsRetryQueue(sqs.client, pair.url, pair.dlqUrl),
         journal: journalPort,
+        deliveries,
         maxAttempts: options.maxAttempts ?? settings.maxAttempts,
       });
       sources.push(

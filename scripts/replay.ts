@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
+import { groupMessageKey } from "../lib/routing/group.js";
 import { c2cMessageKey } from "../lib/routing/router.js";
 import { type C2CAfterSendMsg, isHandledCommand } from "../lib/tencent/callback.schema.js";
 import { ChatpushClient } from "../local/client.js";
@@ -65,12 +66,7 @@ async function main(): Promise<void> {
 }
 
 async function seed(client: ChatpushClient, device: DeviceSample): Promise<void> {
-  const registered = await client.registerDevice(device.userId, device.deviceId, device.registration);
-  if (registered.status !== 200) throw new Error(`${device.file}: registration failed: ${registered.body}`);
-  if (device.presence) {
-    const presence = await client.setPresence(device.userId, device.presence);
-    if (presence.status !== 204) throw new Error(`${device.file}: presence failed: ${presence.body}`);
-  }
+  await client.seedDevice(device);
   print(
     {
       seeded: `${device.userId}/${device.deviceId}`,
@@ -141,7 +137,28 @@ async function replay(
   });
 }
 
-/** Waits until the journal shows what became of this callback, for every device it was queued for. */
+/** The journal keys a callback's entries carry (messages and recalls); empty for the others. */
+function messageKeysOf(command: string, body: Record<string, unknown>): string[] {
+  switch (command) {
+    case "C2C.CallbackAfterSendMsg":
+      return [c2cMessageKey(body as C2CAfterSendMsg)];
+    case "Group.CallbackAfterSendMsg":
+      return [groupMessageKey(String(body.GroupId), Number(body.MsgSeq))];
+    case "C2C.CallbackAfterMsgWithDraw":
+      return [`${body.MsgKey}:recall`];
+    case "Group.CallbackAfterRecallMsg":
+      return ((body.MsgSeqList as { MsgSeq: number }[]) ?? []).map(
+        (m) => `${groupMessageKey(String(body.GroupId), m.MsgSeq)}:recall`,
+      );
+    default:
+      return [];
+  }
+}
+
+/**
+ * Waits until the journal shows what became of this callback: every device it was queued for has
+ * finished, and nothing new has been written for a moment (a group message also skips members).
+ */
 async function settle(
   client: ChatpushClient,
   seen: number,
@@ -149,20 +166,21 @@ async function settle(
   body: Record<string, unknown>,
   waitMs: number,
 ): Promise<TimedJournalEntry[]> {
-  const messageKey =
-    command === "C2C.CallbackAfterSendMsg" ? c2cMessageKey(body as C2CAfterSendMsg) : undefined;
+  const keys = new Set(messageKeysOf(command, body));
   const deadline = Date.now() + waitMs;
+  let last = -1;
+  let stableSince = Date.now();
   for (;;) {
     const entries = (await client.journal())
       .slice(seen)
-      .filter((e) => messageKey === undefined || e.messageKey === messageKey);
-    const queued = entries.filter((e) => e.stage === "queued");
-    const finished = entries.filter((e) => TERMINAL.has(e.stage));
-    const done =
-      messageKey === undefined
-        ? entries.length > 0
-        : entries.some((e) => e.stage === "skipped") ||
-          (queued.length > 0 && finished.length >= queued.length);
+      .filter((e) => keys.size === 0 || (e.messageKey !== undefined && keys.has(e.messageKey)));
+    if (entries.length !== last) {
+      last = entries.length;
+      stableSince = Date.now();
+    }
+    const queued = entries.filter((e) => e.stage === "queued").length;
+    const finished = entries.filter((e) => TERMINAL.has(e.stage)).length;
+    const done = entries.length > 0 && finished >= queued && Date.now() - stableSince >= 300;
     if (done || Date.now() > deadline) return entries;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

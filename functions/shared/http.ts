@@ -3,7 +3,14 @@ import { makeDeviceApi } from "../../lib/devices/device-api.js";
 import { makeHttpApp } from "../../lib/http/app.js";
 import type { HttpRequest } from "../../lib/http/types.js";
 import { makeCallbackRoute } from "../../lib/ingest/callback-route.js";
-import type { Clock, DeviceStore, IngestQueue, PresenceStore } from "../../lib/ports/index.js";
+import type {
+  Clock,
+  DeviceStore,
+  IngestQueue,
+  PreferenceStore,
+  PresenceStore,
+} from "../../lib/ports/index.js";
+import { makePreferencesApi } from "../../lib/preferences/preferences-api.js";
 import { logger } from "./powertools.js";
 
 export interface HttpDeps {
@@ -13,6 +20,7 @@ export interface HttpDeps {
   ingest: IngestQueue;
   devices: DeviceStore;
   presence: PresenceStore;
+  preferences: PreferenceStore;
   clock: Clock;
 }
 
@@ -59,6 +67,12 @@ export function makeHttpHandler(deps: () => HttpDeps) {
           makeDeviceApi({
             devices: d.devices,
             presence: d.presence,
+            clock: d.clock,
+            sdkAppId: Number(d.sdkAppId),
+            userSigKey: d.userSigKey,
+          }),
+          makePreferencesApi({
+            preferences: d.preferences,
             clock: d.clock,
             sdkAppId: Number(d.sdkAppId),
             userSigKey: d.userSigKey,

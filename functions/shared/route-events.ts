@@ -1,8 +1,7 @@
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { Context, SQSRecord } from "aws-lambda";
-import type { Router } from "../../lib/routing/router.js";
-import type { AcceptedCallback } from "../../lib/tencent/callback.schema.js";
+import type { Router, RouterEvent } from "../../lib/routing/router.js";
 import { makeSqsBatchHandler } from "./sqs-batch.js";
 
 /** How long a routed callback is remembered: longer than Tencent's retries and SQS's redeliveries. */
@@ -15,7 +14,7 @@ export const IDEMPOTENCY_SECONDS = 3600;
  * time we accepted it.
  */
 export function makeRouteEventsHandler(router: () => Router, idempotency?: () => BasePersistenceLayer) {
-  let route: ((callback: AcceptedCallback) => Promise<unknown>) | undefined;
+  let route: ((callback: RouterEvent) => Promise<unknown>) | undefined;
   // Knowing the invocation's remaining time lets an in-progress record expire with the invocation.
   const config = new IdempotencyConfig({
     eventKeyJmesPath: "[command, body]",
@@ -23,7 +22,7 @@ export function makeRouteEventsHandler(router: () => Router, idempotency?: () =>
   });
   const routeOnce = () => {
     if (route !== undefined) return route;
-    const handle = async (callback: AcceptedCallback) => {
+    const handle = async (callback: RouterEvent) => {
       await router().handle(callback);
       return true;
     };
@@ -35,6 +34,6 @@ export function makeRouteEventsHandler(router: () => Router, idempotency?: () =>
   };
   return makeSqsBatchHandler(async (record: SQSRecord, context?: Context) => {
     if (context !== undefined) config.registerLambdaContext(context);
-    await routeOnce()(JSON.parse(record.body) as AcceptedCallback);
+    await routeOnce()(JSON.parse(record.body) as RouterEvent);
   });
 }

@@ -1,8 +1,10 @@
+import { DynamoDeliveryLog } from "../../lib/adapters/dynamodb/delivery-log.js";
+import { documentClient } from "../../lib/adapters/dynamodb/table.js";
 import { SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
 import { ENV } from "../../lib/config/env-names.js";
 import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
-import type { VendorSender } from "../../lib/ports/index.js";
+import { systemClock, type VendorSender } from "../../lib/ports/index.js";
 import { VENDOR_SETTINGS } from "../../lib/vendors/settings.js";
 import { makeDeliverHandler, type Worker } from "./deliver.js";
 import { awsClients, userStoreFromEnv } from "./deps.js";
@@ -32,6 +34,11 @@ export async function workerFromEnv<C>(
       requireEnv(ENV.vendorDlqUrl),
     ),
     journal: logJournal,
+    deliveries: new DynamoDeliveryLog(
+      documentClient(awsClients().dynamodb),
+      requireEnv(ENV.tableName),
+      systemClock,
+    ),
     maxAttempts: VENDOR_SETTINGS[vendor].maxAttempts,
   });
 }

@@ -1,5 +1,13 @@
 import type { DeliveryJob, DeliveryTarget, Outcome } from "../model/index.js";
-import type { Clock, DeviceStore, Journal, RetryQueue, SendResult, VendorSender } from "../ports/index.js";
+import type {
+  Clock,
+  DeliveryLog,
+  DeviceStore,
+  Journal,
+  RetryQueue,
+  SendResult,
+  VendorSender,
+} from "../ports/index.js";
 import { systemClock } from "../ports/index.js";
 
 export interface WorkerDeps {
@@ -7,6 +15,8 @@ export interface WorkerDeps {
   devices: DeviceStore;
   retries: RetryQueue;
   journal: Journal;
+  /** Where delivered targets are recorded, so a recall reaches exactly them. */
+  deliveries?: DeliveryLog;
   /** Attempts (first try included) before a retryable failure is dead-lettered. */
   maxAttempts: number;
   /** Longest a job may wait out vendor quotas, counted from when its callback was accepted. */
@@ -113,10 +123,12 @@ export function makeDeliveryWorker(deps: WorkerDeps): (job: DeliveryJob) => Prom
     };
     const waitedSeconds = Math.max(0, (now - job.acceptedAt) / 1000);
 
+    const delivered: DeliveryTarget[] = [];
     for (const { target, outcome, status } of results) {
       switch (outcome.kind) {
         case "delivered":
           report.delivered += 1;
+          delivered.push(target);
           journal.record({
             stage: "delivered",
             ...entry(target),
@@ -159,6 +171,20 @@ export function makeDeliveryWorker(deps: WorkerDeps): (job: DeliveryJob) => Prom
             const delaySeconds = retryDelaySeconds(outcome, job.attempt, random);
             settle({ kind: "retry", delaySeconds }, target, outcome.reason);
           }
+      }
+    }
+
+    if (deps.deliveries !== undefined && delivered.length > 0) {
+      try {
+        await deps.deliveries.recordDelivered(messageKey, job.vendor, delivered);
+      } catch (error) {
+        // The pushes went out; failing the record would send them twice. A recall just misses them.
+        journal.record({
+          stage: "ignored",
+          messageKey,
+          vendor: job.vendor,
+          reason: `delivery record: ${(error as Error).message}`,
+        });
       }
     }
 

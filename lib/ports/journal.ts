@@ -14,6 +14,7 @@ export interface JournalEntry {
     | "token-removed"
     | "presence"
     | "profile"
+    | "group"
     | "ignored";
   messageKey?: string;
   userId?: string;

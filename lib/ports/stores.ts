@@ -1,4 +1,4 @@
-import type { Device } from "../model/index.js";
+import type { DeliveryTarget, Device, Vendor } from "../model/index.js";
 
 /** The app's own report of where it is (the plugin's doForeground / doBackground). */
 export type AppState = "foreground" | "background";
@@ -104,7 +104,12 @@ export interface Preferences {
 }
 
 export interface PreferenceStore {
-  setConversationOpt(userId: string, conversationId: string, receiveOpt: ReceiveOpt, at: number): Promise<void>;
+  setConversationOpt(
+    userId: string,
+    conversationId: string,
+    receiveOpt: ReceiveOpt,
+    at: number,
+  ): Promise<void>;
   setGlobalOpt(userId: string, opt: GlobalReceiveOpt): Promise<void>;
   getPreferences(userId: string): Promise<Preferences>;
 }
@@ -136,4 +141,15 @@ export interface GroupStore {
   deleteGroup(groupId: string): Promise<void>;
   /** One page of member ids, in a stable order; `limit` is at most 1000. */
   listMembers(groupId: string, cursor: string | undefined, limit: number): Promise<MemberPage>;
+}
+
+/** Which devices got a message's notification, so a recall reaches exactly those. */
+export interface DeliveredTo {
+  vendor: Vendor;
+  target: DeliveryTarget;
+}
+
+export interface DeliveryLog {
+  recordDelivered(messageKey: string, vendor: Vendor, targets: readonly DeliveryTarget[]): Promise<void>;
+  deliveredTo(messageKey: string): Promise<DeliveredTo[]>;
 }

@@ -69,11 +69,121 @@ export const portraitSetSchema = z.looseObject({
 });
 export type PortraitSet = z.infer<typeof portraitSetSchema>;
 
+const groupId = z.string().check(z.minLength(1), z.maxLength(128));
+const memberList = z._default(z.array(z.looseObject({ Member_Account: userId })), []);
+
+export const groupAtInfoSchema = z.looseObject({
+  GroupAtAllFlag: z.optional(looseInt),
+  GroupAt_Account: z.optional(z.string()),
+});
+
+export const groupAfterSendMsgSchema = z.looseObject({
+  CallbackCommand: z.optional(z.string()),
+  GroupId: groupId,
+  Type: z.optional(z.string()),
+  From_Account: userId,
+  Operator_Account: z.optional(z.string()),
+  Random: z.optional(looseInt),
+  MsgId: z.optional(z.string()),
+  MsgSeq: looseInt,
+  MsgTime: z.optional(looseInt),
+  OnlineOnlyFlag: z.optional(looseInt),
+  MsgBody: z._default(z.array(msgElementSchema), []),
+  CloudCustomData: z.optional(z.string()),
+  TopicId: z.optional(z.string()),
+  EventTime: z.optional(looseInt),
+  GroupAtInfo: z.optional(z.array(groupAtInfoSchema)),
+});
+export type GroupAfterSendMsg = z.infer<typeof groupAfterSendMsgSchema>;
+
+export const groupCreatedSchema = z.looseObject({
+  CallbackCommand: z.optional(z.string()),
+  GroupId: groupId,
+  Operator_Account: z.optional(z.string()),
+  Owner_Account: z.optional(z.string()),
+  Type: z.optional(z.string()),
+  Name: z.optional(z.string()),
+  MemberList: memberList,
+  EventTime: z.optional(looseInt),
+});
+export type GroupCreated = z.infer<typeof groupCreatedSchema>;
+
+export const memberJoinedSchema = z.looseObject({
+  CallbackCommand: z.optional(z.string()),
+  GroupId: groupId,
+  Type: z.optional(z.string()),
+  JoinType: z.optional(z.string()),
+  Operator_Account: z.optional(z.string()),
+  NewMemberList: memberList,
+  EventTime: z.optional(looseInt),
+});
+export type MemberJoined = z.infer<typeof memberJoinedSchema>;
+
+export const memberExitedSchema = z.looseObject({
+  CallbackCommand: z.optional(z.string()),
+  GroupId: groupId,
+  Type: z.optional(z.string()),
+  ExitType: z.optional(z.string()),
+  Operator_Account: z.optional(z.string()),
+  ExitMemberList: memberList,
+  EventTime: z.optional(looseInt),
+});
+export type MemberExited = z.infer<typeof memberExitedSchema>;
+
+export const groupDestroyedSchema = z.looseObject({
+  CallbackCommand: z.optional(z.string()),
+  GroupId: groupId,
+  Type: z.optional(z.string()),
+  Owner_Account: z.optional(z.string()),
+  Name: z.optional(z.string()),
+  EventTime: z.optional(looseInt),
+});
+export type GroupDestroyed = z.infer<typeof groupDestroyedSchema>;
+
+export const groupInfoChangedSchema = z.looseObject({
+  CallbackCommand: z.optional(z.string()),
+  GroupId: groupId,
+  Type: z.optional(z.string()),
+  Operator_Account: z.optional(z.string()),
+  Name: z.optional(z.string()),
+  EventTime: z.optional(looseInt),
+});
+export type GroupInfoChanged = z.infer<typeof groupInfoChangedSchema>;
+
+export const c2cRecalledSchema = z.looseObject({
+  CallbackCommand: z.optional(z.string()),
+  From_Account: userId,
+  To_Account: userId,
+  MsgKey: z.string().check(z.minLength(1)),
+  UnreadMsgNum: z.optional(looseInt),
+  EventTime: z.optional(looseInt),
+});
+export type C2CRecalled = z.infer<typeof c2cRecalledSchema>;
+
+export const groupRecalledSchema = z.looseObject({
+  CallbackCommand: z.optional(z.string()),
+  GroupId: groupId,
+  Type: z.optional(z.string()),
+  Operator_Account: z.optional(z.string()),
+  MsgSeqList: z.array(z.looseObject({ MsgSeq: looseInt })),
+  TopicId: z.optional(z.string()),
+  EventTime: z.optional(looseInt),
+});
+export type GroupRecalled = z.infer<typeof groupRecalledSchema>;
+
 /** The callbacks chatpush handles, by CallbackCommand. Others are acknowledged and ignored. */
 export const CALLBACK_SCHEMAS = {
   "C2C.CallbackAfterSendMsg": c2cAfterSendMsgSchema,
+  "C2C.CallbackAfterMsgWithDraw": c2cRecalledSchema,
   "State.StateChange": stateChangeSchema,
   "Profile.CallbackPortraitSet": portraitSetSchema,
+  "Group.CallbackAfterSendMsg": groupAfterSendMsgSchema,
+  "Group.CallbackAfterRecallMsg": groupRecalledSchema,
+  "Group.CallbackAfterCreateGroup": groupCreatedSchema,
+  "Group.CallbackAfterNewMemberJoin": memberJoinedSchema,
+  "Group.CallbackAfterMemberExit": memberExitedSchema,
+  "Group.CallbackAfterGroupDestroyed": groupDestroyedSchema,
+  "Group.CallbackAfterGroupInfoChanged": groupInfoChangedSchema,
 } as const;
 
 export type HandledCommand = keyof typeof CALLBACK_SCHEMAS;
@@ -82,11 +192,15 @@ export function isHandledCommand(command: string): command is HandledCommand {
   return Object.hasOwn(CALLBACK_SCHEMAS, command);
 }
 
+type Accepted<C extends HandledCommand> = {
+  command: C;
+  acceptedAt: number;
+  optPlatform?: string;
+  body: z.infer<(typeof CALLBACK_SCHEMAS)[C]>;
+};
+
 /** A callback accepted by ingest, as it travels on the ingest queue to the router. */
-export type AcceptedCallback =
-  | { command: "C2C.CallbackAfterSendMsg"; acceptedAt: number; optPlatform?: string; body: C2CAfterSendMsg }
-  | { command: "State.StateChange"; acceptedAt: number; optPlatform?: string; body: StateChange }
-  | { command: "Profile.CallbackPortraitSet"; acceptedAt: number; optPlatform?: string; body: PortraitSet };
+export type AcceptedCallback = { [C in HandledCommand]: Accepted<C> }[HandledCommand];
 
 export type ParseResult =
   | { ok: true; callback: AcceptedCallback }

@@ -349,6 +349,7 @@ describe("IAM least privilege", () => {
         ...baseGrants(stack.routeEvents),
         ...on(TABLE_ACTIONS, arn(stack.idempotencyTable)),
         ...on(CONSUME_ACTIONS, arn(stack.ingest.queue)),
+        ...on(["sqs:SendMessage"], arn(stack.ingest.queue)),
         ...channels.flatMap(([, c]) => on(["sqs:SendMessage"], arn(c.jobs.queue))),
       ].sort(),
     );

@@ -3,9 +3,13 @@ import type {
   AppState,
   ConnectionChange,
   DeviceStore,
+  GlobalReceiveOpt,
+  PreferenceStore,
+  Preferences,
   Presence,
   PresenceStore,
   ProfileStore,
+  ReceiveOpt,
   RecipientReader,
   UserRecord,
 } from "../../lib/ports/stores.js";
@@ -104,6 +108,49 @@ export class MemoryProfileStore implements ProfileStore {
       if (name !== undefined) found.set(id, name.nickname);
     }
     return found;
+  }
+}
+
+/** Receive options as the app reported them; per conversation and for the global option the newest `at` wins. */
+export class MemoryPreferenceStore implements PreferenceStore {
+  private readonly byUser = new Map<
+    string,
+    { conversations: Map<string, { receiveOpt: ReceiveOpt; at: number }>; all?: GlobalReceiveOpt }
+  >();
+
+  async setConversationOpt(
+    userId: string,
+    conversationId: string,
+    receiveOpt: ReceiveOpt,
+    at: number,
+  ): Promise<void> {
+    const user = this.user(userId);
+    const current = user.conversations.get(conversationId);
+    if (current === undefined || current.at <= at) user.conversations.set(conversationId, { receiveOpt, at });
+  }
+
+  async setGlobalOpt(userId: string, opt: GlobalReceiveOpt): Promise<void> {
+    const user = this.user(userId);
+    if (user.all === undefined || user.all.at <= opt.at) user.all = { ...opt };
+  }
+
+  /** Unknown users have no preferences: `{conversations: {}}`. */
+  async getPreferences(userId: string): Promise<Preferences> {
+    const user = this.byUser.get(userId);
+    const conversations: Record<string, ReceiveOpt> = {};
+    for (const [conversationId, { receiveOpt }] of user?.conversations ?? []) {
+      conversations[conversationId] = receiveOpt;
+    }
+    return user?.all === undefined ? { conversations } : { conversations, all: { ...user.all } };
+  }
+
+  private user(userId: string) {
+    let user = this.byUser.get(userId);
+    if (user === undefined) {
+      user = { conversations: new Map() };
+      this.byUser.set(userId, user);
+    }
+    return user;
   }
 }
 

@@ -13,9 +13,13 @@ import type {
   AppState,
   ConnectionChange,
   DeviceStore,
+  GlobalReceiveOpt,
+  PreferenceStore,
+  Preferences,
   Presence,
   PresenceStore,
   ProfileStore,
+  ReceiveOpt,
   RecipientReader,
   UserRecord,
 } from "../../ports/index.js";
@@ -44,6 +48,9 @@ interface UserItem extends Presence {
   nicknameAt?: number;
   unreadAt?: number;
   devices?: Record<string, StoredDevice>;
+  receiveOpts?: Record<string, { receiveOpt: ReceiveOpt; at: number }>;
+  allOpt?: GlobalReceiveOpt;
+  allOptAt?: number;
 }
 
 const userKey = (userId: string) => ({ pk: `USER#${userId}`, sk: "USER" });
@@ -77,10 +84,26 @@ function toRecord(userId: string, item: UserItem | undefined): UserRecord {
       if (item[key] !== undefined) (presence as Record<string, unknown>)[key] = item[key];
     }
   }
-  return { userId, presence, devices, ...(item?.nickname !== undefined ? { nickname: item.nickname } : {}) };
+  const preferences = toPreferences(item);
+  return {
+    userId,
+    presence,
+    devices,
+    ...(item?.nickname !== undefined ? { nickname: item.nickname } : {}),
+    ...(preferences !== undefined ? { preferences } : {}),
+  };
 }
 
-export class DynamoUserStore implements DeviceStore, PresenceStore, ProfileStore, RecipientReader {
+function toPreferences(item: UserItem | undefined): Preferences | undefined {
+  if (item?.receiveOpts === undefined && item?.allOpt === undefined) return undefined;
+  const conversations: Record<string, ReceiveOpt> = {};
+  for (const [id, entry] of Object.entries(item.receiveOpts ?? {})) conversations[id] = entry.receiveOpt;
+  return { conversations, ...(item.allOpt !== undefined ? { all: item.allOpt } : {}) };
+}
+
+export class DynamoUserStore
+  implements DeviceStore, PresenceStore, ProfileStore, RecipientReader, PreferenceStore
+{
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -93,22 +116,28 @@ export class DynamoUserStore implements DeviceStore, PresenceStore, ProfileStore
     return Item as UserItem | undefined;
   }
 
+  /** BatchGetItem in chunks of 100, the chunks of one call read in parallel (a fan-out page is 10). */
   async getUsers(userIds: readonly string[]): Promise<Map<string, UserRecord>> {
     const unique = [...new Set(userIds)];
     const items = new Map<string, UserItem>();
-    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-      let keys: Record<string, unknown>[] = unique.slice(i, i + BATCH_GET_LIMIT).map(userKey);
-      for (let round = 0; keys.length > 0; round += 1) {
-        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
-        if (round > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
-        const result = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
-        );
-        for (const item of (result.Responses?.[this.tableName] ?? []) as UserItem[])
-          items.set(item.userId, item);
-        keys = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
-      }
-    }
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT)
+      chunks.push(unique.slice(i, i + BATCH_GET_LIMIT));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let keys: Record<string, unknown>[] = chunk.map(userKey);
+        for (let round = 0; keys.length > 0; round += 1) {
+          if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
+          if (round > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+          const result = await this.db.send(
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+          );
+          for (const item of (result.Responses?.[this.tableName] ?? []) as UserItem[])
+            items.set(item.userId, item);
+          keys = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+        }
+      }),
+    );
     return new Map(unique.map((id) => [id, toRecord(id, items.get(id))]));
   }
 
@@ -159,24 +188,50 @@ export class DynamoUserStore implements DeviceStore, PresenceStore, ProfileStore
   }
 
   /** Sets devices.<id>, creating the map on a user's first device. Returns the item as it was. */
+  /** Sets devices.<id>, creating the map on a user's first device. Returns the item as it was. */
   private async setDevice(
     userId: string,
     deviceId: string,
     device: StoredDevice,
   ): Promise<UserItem | undefined> {
+    return (await this.setMapEntry(userId, "devices", deviceId, device)).before;
+  }
+
+  /**
+   * Sets `<map>.<key>` on the user's item, creating the map when it is the first entry (DynamoDB
+   * cannot set a path inside a map that does not exist). With `newerThan`, the entry is only written
+   * if its stored `at` is not newer (reports can arrive out of order). Returns the item as it was,
+   * and whether the write happened.
+   */
+  private async setMapEntry(
+    userId: string,
+    map: "devices" | "receiveOpts",
+    key: string,
+    value: Record<string, unknown>,
+    newerThan?: number,
+  ): Promise<{ before: UserItem | undefined; written: boolean }> {
+    const stale = newerThan === undefined ? "" : " AND (attribute_not_exists(#m.#k) OR #m.#k.#at <= :at)";
     try {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: userKey(userId),
-          UpdateExpression: "SET devices.#d = :d, userId = :u",
-          ConditionExpression: "attribute_exists(devices)",
-          ExpressionAttributeNames: { "#d": deviceId },
-          ExpressionAttributeValues: { ":d": device, ":u": userId },
+          UpdateExpression: "SET #m.#k = :v, userId = :u",
+          ConditionExpression: `attribute_exists(#m)${stale}`,
+          ExpressionAttributeNames: {
+            "#m": map,
+            "#k": key,
+            ...(newerThan === undefined ? {} : { "#at": "at" }),
+          },
+          ExpressionAttributeValues: {
+            ":v": value,
+            ":u": userId,
+            ...(newerThan === undefined ? {} : { ":at": newerThan }),
+          },
           ReturnValues: "ALL_OLD",
         }),
       );
-      return Attributes as UserItem | undefined;
+      return { before: Attributes as UserItem | undefined, written: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
@@ -185,18 +240,41 @@ export class DynamoUserStore implements DeviceStore, PresenceStore, ProfileStore
         new UpdateCommand({
           TableName: this.tableName,
           Key: userKey(userId),
-          UpdateExpression: "SET devices = :m, userId = :u",
-          ConditionExpression: "attribute_not_exists(devices)",
-          ExpressionAttributeValues: { ":m": { [deviceId]: device }, ":u": userId },
+          UpdateExpression: "SET #m = :m, userId = :u",
+          ConditionExpression: "attribute_not_exists(#m)",
+          ExpressionAttributeNames: { "#m": map },
+          ExpressionAttributeValues: { ":m": { [key]: value }, ":u": userId },
           ReturnValues: "ALL_OLD",
         }),
       );
-      return Attributes as UserItem | undefined;
+      return { before: Attributes as UserItem | undefined, written: true };
     } catch (error) {
-      // Another registration created the map in between: the first form works now.
       if (!isConditionFailure(error)) throw error;
-      return this.setDevice(userId, deviceId, device);
+      // The map exists: either another write created it in between (try again), or our entry is stale.
+      const item = await this.getItem(userId);
+      const current = (item?.[map] as Record<string, { at?: number }> | undefined)?.[key];
+      if (newerThan !== undefined && current?.at !== undefined && current.at > newerThan) {
+        return { before: item, written: false };
+      }
+      return this.setMapEntry(userId, map, key, value, newerThan);
     }
+  }
+
+  async setConversationOpt(
+    userId: string,
+    conversationId: string,
+    receiveOpt: ReceiveOpt,
+    at: number,
+  ): Promise<void> {
+    await this.setMapEntry(userId, "receiveOpts", conversationId, { receiveOpt, at }, at);
+  }
+
+  async setGlobalOpt(userId: string, opt: GlobalReceiveOpt): Promise<void> {
+    await this.setIfNewer(userId, "allOptAt", opt.at, { allOpt: opt });
+  }
+
+  async getPreferences(userId: string): Promise<Preferences> {
+    return toRecord(userId, await this.getItem(userId)).preferences ?? { conversations: {} };
   }
 
   async remove(userId: string, deviceId: string, onlyIfToken?: string): Promise<boolean> {

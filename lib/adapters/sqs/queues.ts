@@ -6,6 +6,12 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { DeliveryJob, Vendor } from "../../model/index.js";
 import type { DeliveryQueue, IngestQueue, RetryQueue } from "../../ports/index.js";
+import {
+  FANOUT_COMMAND,
+  type FanoutEvent,
+  type FanoutQueue,
+  type GroupFanoutTask,
+} from "../../routing/fanout.js";
 import type { AcceptedCallback } from "../../tencent/callback.schema.js";
 
 /** SendMessageBatch limits: 10 entries and 256 KiB in total. */
@@ -24,6 +30,21 @@ export class SqsIngestQueue implements IngestQueue {
   async publish(callback: AcceptedCallback): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(callback) }),
+    );
+  }
+}
+
+/** Group fan-out pages ride the ingest queue, under an internal command the HTTP ingest never accepts. */
+export class SqsFanoutQueue implements FanoutQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async publish(task: GroupFanoutTask): Promise<void> {
+    const event: FanoutEvent = { command: FANOUT_COMMAND, acceptedAt: task.acceptedAt, body: task };
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(event) }),
     );
   }
 }

@@ -1,7 +1,14 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { makeRouter } from "../../../lib/routing/router.js";
 import type { C2CAfterSendMsg } from "../../../lib/tencent/callback.schema.js";
-import { CapturingDeliveryQueue, FixedClock, RecordingJournal } from "../../support/fakes.js";
+import {
+  CapturingDeliveryQueue,
+  CapturingFanoutQueue,
+  FixedClock,
+  MemoryDeliveryLog,
+  MemoryGroupStore,
+  RecordingJournal,
+} from "../../support/fakes.js";
 import {
   MemoryDeviceStore,
   MemoryPresenceStore,
@@ -47,6 +54,9 @@ describe("router: one-to-one messages", () => {
       presence,
       profiles,
       queue,
+      groups: new MemoryGroupStore(),
+      fanout: new CapturingFanoutQueue(),
+      deliveries: new MemoryDeliveryLog(),
       journal,
       clock: new FixedClock(NOW),
       maxTargetsPerJob: () => 500,

@@ -1,0 +1,248 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { verifyUserSig } from "../../lib/tencent/usersig.js";
+import { isObject, parseOrRaw, readBody } from "./wire.js";
+
+/**
+ * A local stand-in for Tencent Cloud Chat's REST API, serving `v4/group_open_http_svc/get_group_member_info`
+ * with the checks Tencent makes (tencent-chat.md §5.1, §5.7, §6). Like Tencent it answers HTTP 200 with
+ * `{ActionStatus: "FAIL", ErrorCode, ErrorInfo}` for every refusal.
+ *
+ * Codes the reference does not pin to one case, and what this simulator answers:
+ * - a non-POST request, a missing `random`, or `contenttype` other than `json`: 60002 (HTTP parse error);
+ * - a missing `identifier`: 60004; a missing `usersig`: 70002 (empty UserSig);
+ * - a UserSig that does not decode: 70003; HMAC mismatch: 70009 (wrong key or app);
+ * - `identifier` not an app admin: 60010;
+ * - a group that does not exist: 10010 (listed for §5.4 without its meaning; Tencent's error-code page
+ *   gives it as "the group does not exist or was disbanded");
+ * - a missing `GroupId`, or `Limit` / `Offset` / `Next` out of the rules: 10004 (invalid parameter);
+ * - ordinary groups: `Limit` at most 200 (§5.7's prose; its field table says 6000, so the simulator is
+ *   the stricter of the two);
+ * - more than 200 calls in one second (§5.7): 60007.
+ */
+
+export interface TencentRestSimulatorOptions {
+  sdkAppId: number;
+  secretKey: string;
+  /** Accounts that are app admins (Tencent refuses REST calls from others); default ["administrator"]. */
+  adminIdentifiers?: string[];
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 or absent = any free port. */
+  port?: number;
+}
+
+export interface TencentRestSimulator {
+  /** Plain-HTTP base URL, in place of https://adminapisgp.im.qcloud.com. */
+  url: string;
+  /** Creates the group or replaces its members; the first member is its Owner. */
+  setGroupMembers(groupId: string, members: string[]): void;
+  /** HTTP requests received so far, whatever the answer. */
+  requests(): number;
+  close(): Promise<void>;
+}
+
+const MEMBER_INFO_PATH = "/v4/group_open_http_svc/get_group_member_info";
+const COMMUNITY_PREFIX = "@TGS#_";
+/** §5.7: Community pages hold at most 100 members. */
+const COMMUNITY_MAX_LIMIT = 100;
+/** §5.7's prose (the field table says 6000). */
+const ORDINARY_MAX_LIMIT = 200;
+/** §5.7: 200 calls per second. */
+const CALLS_PER_SECOND = 200;
+const KEEP_ALIVE_MS = 60_000;
+const MEMBER_FIELDS = [
+  "Role",
+  "JoinTime",
+  "MsgSeq",
+  "MsgFlag",
+  "LastSendMsgTime",
+  "MuteUntil",
+  "NameCard",
+] as const;
+/** Epoch seconds the simulated members joined from (one second apart). */
+const FIRST_JOIN_TIME = 1_700_000_000;
+
+type Member = Record<(typeof MEMBER_FIELDS)[number], string | number> & { Member_Account: string };
+
+interface Answer {
+  ErrorCode: number;
+  ErrorInfo: string;
+  [field: string]: unknown;
+}
+
+const fail = (ErrorCode: number, ErrorInfo: string): Answer => ({ ErrorCode, ErrorInfo });
+
+export async function startTencentRestSimulator(
+  opts: TencentRestSimulatorOptions,
+): Promise<TencentRestSimulator> {
+  const host = opts.host ?? "127.0.0.1";
+  const admins = new Set(opts.adminIdentifiers ?? ["administrator"]);
+  const groups = new Map<string, Member[]>();
+  const recentCalls: number[] = [];
+  let requestCount = 0;
+
+  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
+    requestCount += 1;
+    route(request, response).catch(() => response.destroy());
+  });
+
+  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const body = await readBody(request);
+    const answer = authenticate(request) ?? rateLimit() ?? memberInfo(parseOrRaw(body), body);
+    const ok = answer.ErrorCode === 0;
+    const { ErrorCode, ErrorInfo, ...rest } = answer;
+    const payload = JSON.stringify({ ActionStatus: ok ? "OK" : "FAIL", ErrorCode, ErrorInfo, ...rest });
+    response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+    response.end(payload);
+  };
+
+  /** §5.1 (URL and method) and §6 (the admin's UserSig). */
+  const authenticate = (request: IncomingMessage): Answer | undefined => {
+    const url = new URL(request.url ?? "/", "http://simulator");
+    if (request.method !== "POST") return fail(60002, "HTTP parse error: REST calls are POST only");
+    if (url.pathname !== MEMBER_INFO_PATH) return fail(60009, `request URL/resource error: ${url.pathname}`);
+    const q = url.searchParams;
+    const sdkAppId = q.get("sdkappid");
+    const identifier = q.get("identifier");
+    const userSig = q.get("usersig");
+    if (!sdkAppId) return fail(60012, "sdkappid is missing");
+    if (sdkAppId !== String(opts.sdkAppId)) return fail(60006, `invalid SDKAppID ${sdkAppId}`);
+    if (!identifier) return fail(60004, "identifier is missing");
+    if (!userSig) return fail(70002, "usersig is empty");
+    if (!q.get("random") || !/^\d{1,10}$/.test(q.get("random")!) || Number(q.get("random")) > 0xffffffff) {
+      return fail(60002, "HTTP parse error: random must be an integer 0..4294967295");
+    }
+    if (q.get("contenttype") !== "json") return fail(60002, "HTTP parse error: contenttype must be json");
+
+    const verified = verifyUserSig(userSig, {
+      sdkAppId: opts.sdkAppId,
+      secretKey: opts.secretKey,
+      nowMs: Date.now(),
+    });
+    if (!verified.ok)
+      return fail(userSigErrorCode(verified.error), `usersig check failed: ${verified.error}`);
+    if (verified.identifier !== identifier) {
+      return fail(70013, `usersig is for ${verified.identifier}, not for identifier ${identifier}`);
+    }
+    if (!admins.has(identifier)) return fail(60010, `${identifier} is not an app admin`);
+    return undefined;
+  };
+
+  const rateLimit = (): Answer | undefined => {
+    const now = Date.now();
+    while (recentCalls.length > 0 && recentCalls[0]! <= now - 1000) recentCalls.shift();
+    if (recentCalls.length >= CALLS_PER_SECOND)
+      return fail(60007, "REST API call frequency exceeds the limit");
+    recentCalls.push(now);
+    return undefined;
+  };
+
+  /** §5.7. */
+  const memberInfo = (request: unknown, raw: string): Answer => {
+    if (!isObject(request)) return fail(60003, `JSON parse error: ${raw.slice(0, 80)}`);
+    const { GroupId, Limit, Offset, Next, MemberInfoFilter, MemberRoleFilter } = request;
+    if (typeof GroupId !== "string" || GroupId === "") return fail(10004, "GroupId is required");
+    const members = groups.get(GroupId);
+    if (members === undefined) return fail(10010, `group ${GroupId} does not exist or was disbanded`);
+    const community = GroupId.startsWith(COMMUNITY_PREFIX);
+
+    const maxLimit = community ? COMMUNITY_MAX_LIMIT : ORDINARY_MAX_LIMIT;
+    if (
+      Limit !== undefined &&
+      !(Number.isInteger(Limit) && (Limit as number) >= 1 && (Limit as number) <= maxLimit)
+    ) {
+      return fail(10004, `Limit must be an integer from 1 to ${maxLimit}`);
+    }
+    const filter = MemberInfoFilter === undefined ? [...MEMBER_FIELDS] : MemberInfoFilter;
+    if (!Array.isArray(filter) || !filter.every((f) => (MEMBER_FIELDS as readonly unknown[]).includes(f))) {
+      return fail(10004, `MemberInfoFilter may name only ${MEMBER_FIELDS.join(", ")}`);
+    }
+    if (MemberRoleFilter !== undefined && !Array.isArray(MemberRoleFilter)) {
+      return fail(10004, "MemberRoleFilter must be an array");
+    }
+    const selected =
+      MemberRoleFilter === undefined ? members : members.filter((m) => MemberRoleFilter.includes(m.Role));
+
+    let start: number;
+    if (community) {
+      if (Offset !== undefined && Offset !== 0)
+        return fail(10004, "Community groups page with Next, not Offset");
+      if (typeof Next !== "string") return fail(10004, 'Community groups need Next ("" for the first page)');
+      const decoded = Next === "" ? 0 : decodeNext(GroupId, Next);
+      if (decoded === undefined) return fail(10004, "Next is not one this group issued");
+      start = decoded;
+    } else {
+      if (Offset !== undefined && !(Number.isInteger(Offset) && (Offset as number) >= 0)) {
+        return fail(10004, "Offset must be a non-negative integer");
+      }
+      start = (Offset as number | undefined) ?? 0;
+    }
+    // Without Limit an ordinary group answers every member from Offset on; a Community page is capped.
+    const limit = (Limit as number | undefined) ?? (community ? COMMUNITY_MAX_LIMIT : selected.length);
+    const end = Math.min(selected.length, start + limit);
+    const MemberList = selected.slice(start, end).map((member) => {
+      const shown: Record<string, unknown> = { Member_Account: member.Member_Account };
+      for (const field of filter as string[]) shown[field] = member[field as keyof Member];
+      return shown;
+    });
+    return {
+      ErrorCode: 0,
+      ErrorInfo: "",
+      MemberNum: members.length,
+      MemberList,
+      ...(community ? { Next: end < selected.length ? encodeNext(GroupId, end) : "" } : {}),
+    };
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+
+  return {
+    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    setGroupMembers(groupId, members) {
+      groups.set(
+        groupId,
+        members.map((account, i) => ({
+          Member_Account: account,
+          Role: i === 0 ? "Owner" : "Member",
+          JoinTime: FIRST_JOIN_TIME + i,
+          MsgSeq: 0,
+          MsgFlag: "AcceptAndNotify",
+          LastSendMsgTime: 0,
+          MuteUntil: 0,
+          NameCard: "",
+        })),
+      );
+    },
+    requests: () => requestCount,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** §6 "related error codes" for what `verifyUserSig` found. */
+function userSigErrorCode(error: string): number {
+  if (error.startsWith("expired")) return 70001;
+  if (error.startsWith("sdk appid not match")) return 70014;
+  if (error.startsWith("sig not match")) return 70009;
+  return 70003;
+}
+
+/** Community's `Next` is opaque to clients; here it is the group and the index the next page starts at. */
+function encodeNext(groupId: string, index: number): string {
+  return Buffer.from(JSON.stringify([groupId, index]), "utf8").toString("base64");
+}
+
+function decodeNext(groupId: string, next: string): number | undefined {
+  const value = parseOrRaw(Buffer.from(next, "base64").toString("utf8"));
+  if (!Array.isArray(value) || value[0] !== groupId) return undefined;
+  const index = value[1];
+  return Number.isInteger(index) && index > 0 ? (index as number) : undefined;
+}
