@@ -160,6 +160,7 @@ export class MemoryRecipients implements RecipientReader {
     private readonly devices: MemoryDeviceStore,
     private readonly presence: MemoryPresenceStore,
     private readonly profiles: MemoryProfileStore,
+    private readonly preferences?: MemoryPreferenceStore,
   ) {}
 
   async getUsers(userIds: readonly string[]): Promise<Map<string, UserRecord>> {
@@ -167,11 +168,15 @@ export class MemoryRecipients implements RecipientReader {
     const users = new Map<string, UserRecord>();
     for (const userId of userIds) {
       const nickname = names.get(userId);
+      const preferences = await this.preferences?.getPreferences(userId);
+      const known =
+        preferences !== undefined && (Object.keys(preferences.conversations).length > 0 || preferences.all);
       users.set(userId, {
         userId,
         presence: this.presence.get(userId),
         devices: await this.devices.list(userId),
         ...(nickname !== undefined ? { nickname } : {}),
+        ...(known ? { preferences } : {}),
       });
     }
     return users;

@@ -22,17 +22,17 @@ import type { GroupInfo, GroupStore, MemberPage } from "../../ports/index.js";
  * is about 90 bytes, so a page of 1,000 members reads about 90 KB (about 11 read request units,
  * eventually consistent), far below the 1 MB cut; the key-only projection keeps the response as small.
  *
- * Request counts (measured against dynalite in test/integration/group-store.test.ts):
+ * Request counts, measured against dynalite (test/integration/group-store.test.ts asserts the first
+ * three; the 100,000-member figures come from a one-off run with 32-byte user ids):
  * - `listMembers` is exactly one Query per call, and a call returns `limit` members (at most 1,000)
- *   unless it is the last page: 1 Query per 1,000 members, so a 100,000-member fan-out reads the
- *   membership in 100 Queries (2,500 members: 3). The Query asks for `limit + 1` items so that the
- *   last page knows it is the last: a group of exactly 2,000 members takes 2 Queries, not 2 plus an
- *   empty third. Reads are eventually consistent (half the read units; a member added within the
- *   last second may miss one fan-out).
+ *   unless it is the last page: 1 Query per 1,000 members. 2,500 members: 3 Queries; 100,000: 100.
+ *   The Query asks for `limit + 1` items so that the last page knows it is the last: a group of
+ *   exactly 2,000 members takes 2 Queries, not 2 plus an empty third. Reads are eventually consistent
+ *   (half the read units; a member added within the last second may miss one fan-out).
  * - `addMembers` / `removeMembers`: one BatchWriteItem per 25 members (plus retries of unprocessed
  *   items); 100 members = 4 requests.
  * - `deleteGroup`: one Query per 1 MB page of the partition (about 10,000 members) plus one
- *   BatchWriteItem per 25 items: 100,000 members = about 10 Queries + 4,001 BatchWriteItems.
+ *   BatchWriteItem per 25 items: 100,000 members = 11 Queries + 4,001 BatchWriteItems.
  */
 
 const INFO_SK = "INFO";
