@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -9,15 +10,30 @@ import { createSqsServer } from "local-aws-sqs";
 const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 const REGION = "us-east-1";
 
+/** API calls an emulator served, by operation (X-Amz-Target), for the benchmarks' request counts. */
+export type CallCounts = Record<string, number>;
+
+function countCalls(server: Server): () => CallCounts {
+  const counts: CallCounts = {};
+  server.on("request", (request: IncomingMessage) => {
+    const target = request.headers["x-amz-target"];
+    const operation = typeof target === "string" ? (target.split(".").pop() ?? target) : "other";
+    counts[operation] = (counts[operation] ?? 0) + 1;
+  });
+  return () => ({ ...counts });
+}
+
 export interface DynamoEmulator {
   endpoint: string;
   client: DynamoDBClient;
+  calls(): CallCounts;
   close(): Promise<void>;
 }
 
 /** dynalite in-process: a real DynamoDB API server; `path` keeps data across restarts (LevelDB). */
 export async function startDynamo(path?: string): Promise<DynamoEmulator> {
   const server = dynalite({ createTableMs: 0, ...(path !== undefined ? { path } : {}) });
+  const calls = countCalls(server);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -25,6 +41,7 @@ export async function startDynamo(path?: string): Promise<DynamoEmulator> {
   return {
     endpoint,
     client,
+    calls,
     async close() {
       client.destroy();
       server.closeAllConnections?.();
@@ -36,17 +53,20 @@ export async function startDynamo(path?: string): Promise<DynamoEmulator> {
 export interface SqsEmulator {
   endpoint: string;
   client: SQSClient;
+  calls(): CallCounts;
   close(): Promise<void>;
 }
 
 /** local-aws-sqs in-process: speaks the SQS JSON protocol, with visibility timeouts and DLQ redrive. */
 export async function startSqs(): Promise<SqsEmulator> {
   const server = await createSqsServer({ port: 0, hostname: "127.0.0.1" });
+  const calls = countCalls(server);
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new SQSClient({ endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
   return {
     endpoint,
     client,
+    calls,
     async close() {
       client.destroy();
       server.closeAllConnections?.();

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { makeDeliverHandler } from "../functions/shared/deliver.js";
@@ -31,7 +32,7 @@ import { FcmSender } from "../lib/vendors/fcm.js";
 import { ACTIVE_VENDORS, maxConcurrency, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
 import { ANDROID_VENDORS, type AndroidVendor, LOCAL_ANDROID_VENDORS } from "./android-vendors.js";
 import { simulatorCredentials } from "./credentials.js";
-import { createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulators.js";
+import { type CallCounts, createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulators.js";
 import { startApnsSimulator } from "./simulators/apns.js";
 import { startFcmSimulator } from "./simulators/fcm.js";
 import { type FaultRule, SimulatorHub } from "./simulators/hub.js";
@@ -58,6 +59,8 @@ export interface LocalRuntimeOptions {
   prefix?: string;
   /** Overrides every vendor's maxAttempts (tests that exhaust retries quickly). */
   maxAttempts?: number;
+  /** Run the vendor workers (default true); the fan-out benchmark measures routing alone. */
+  workers?: boolean;
 }
 
 export interface TimedJournalEntry extends JournalEntry {
@@ -77,6 +80,11 @@ export interface LocalRuntime {
   queues: { ingest: QueuePair } & Partial<Record<Vendor, QueuePair>>;
   dynamodbEndpoint: string;
   sqsEndpoint: string;
+  /** API calls the DynamoDB and SQS emulators served so far, by operation. */
+  apiCalls(): { dynamodb: CallCounts; sqs: CallCounts };
+  /** The DynamoDB client the runtime uses (benchmarks seed data with it). */
+  dynamodb: DynamoDBClient;
+  tableName: string;
   /** Reads (without consuming for long) what is parked in a vendor's dead-letter queue. */
   deadLetters(vendor: Vendor): Promise<DeadLetter[]>;
   stop(): Promise<void>;
@@ -217,7 +225,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         ANDROID_VENDORS.map((vendor) => [vendor, LOCAL_ANDROID_VENDORS[vendor].sender(credentials[vendor])]),
       ) as Record<AndroidVendor, VendorSender>),
     };
-    for (const vendor of ACTIVE_VENDORS) {
+    for (const vendor of options.workers === false ? [] : ACTIVE_VENDORS) {
       const pair = queues[vendor]!;
       const settings = VENDOR_SETTINGS[vendor];
       const worker = makeDeliveryWorker({
@@ -356,6 +364,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       queues,
       dynamodbEndpoint: dynamo.endpoint,
       sqsEndpoint: sqs.endpoint,
+      apiCalls: () => ({ dynamodb: dynamo.calls(), sqs: sqs.calls() }),
+      dynamodb: dynamo.client,
+      tableName,
       deadLetters,
       stop: stopAll,
     };

@@ -5,6 +5,7 @@ import type {
   DeliveryQueue,
   GroupStore,
   Journal,
+  MemberPage,
   PresenceStore,
   ProfileStore,
   RecipientReader,
@@ -54,7 +55,10 @@ export interface RouterDeps {
   clock: Clock;
   /** Most targets per job, per vendor (VENDOR_SETTINGS.maxTargetsPerJob). */
   maxTargetsPerJob: (vendor: Vendor) => number;
-  /** Members read per fan-out page (one Query, ten BatchGetItems). Default 1000. */
+  /**
+   * Members per fan-out page. Default 5000: five member Queries and fifty BatchGetItems, well inside a
+   * Lambda's time, and big enough that each vendor's jobs of a page fill one SendMessageBatch.
+   */
   fanoutPageSize?: number;
   /** Push offline for Meeting / AVChatRoom groups too (Tencent's default is online only). */
   pushOnlineOnlyGroups?: boolean;
@@ -98,7 +102,9 @@ export function recipientSkipReason(
   return undefined;
 }
 
-const DEFAULT_PAGE_SIZE = 1000;
+const DEFAULT_PAGE_SIZE = 5000;
+/** The most members one GroupStore.listMembers call returns. */
+const MEMBER_QUERY_LIMIT = 1000;
 
 export function makeRouter(deps: RouterDeps): Router {
   const { journal } = deps;
@@ -175,10 +181,26 @@ export function makeRouter(deps: RouterDeps): Router {
     });
   }
 
+  /** Up to `pageSize` members, in as many listMembers calls as the store's page limit needs. */
+  async function readMembers(groupId: string, cursor: string | undefined): Promise<MemberPage> {
+    const members: string[] = [];
+    let next = cursor;
+    do {
+      const page = await deps.groups.listMembers(
+        groupId,
+        next,
+        Math.min(MEMBER_QUERY_LIMIT, pageSize - members.length),
+      );
+      members.push(...page.members);
+      next = page.next;
+    } while (next !== undefined && members.length < pageSize);
+    return next === undefined ? { members } : { members, next };
+  }
+
   /** One page of members: queue the next page first, then decide and enqueue this page's deliveries. */
   async function fanoutPage(task: GroupFanoutTask): Promise<void> {
     const { content } = task;
-    const page = await deps.groups.listMembers(task.groupId, task.cursor, pageSize);
+    const page = await readMembers(task.groupId, task.cursor);
     if (page.next !== undefined)
       await deps.fanout.publish({ ...task, cursor: page.next, page: task.page + 1 });
     if (task.page === 0 && page.members.length === 0) {

@@ -94,14 +94,14 @@ describe("a group message", () => {
     const toErin = deliveries.find(
       (d) => d.vendor === "apns" && d.token === devicesOf(["erin"]).find((t) => /^[0-9a-f]{64}$/.test(t)),
     );
-    expect((toErin?.request.body as { aps: { alert: { title: string; body: string } } }).aps.alert).toEqual({
+    expect((toErin!.request.body as { aps: { alert: { title: string; body: string } } }).aps.alert).toEqual({
       title: "Weekend hiking",
       body: "[@you] alice: @erin can you bring the trail map? Meet at 8 at the station.",
     });
     const toBob = deliveries.find(
       (d) => d.token === devices.find((x) => x.deviceId === "bob-iphone-15")!.registration.token,
     );
-    expect((toBob?.request.body as { aps: { alert: { body: string } } }).aps.alert.body).toBe(
+    expect((toBob!.request.body as { aps: { alert: { body: string } } }).aps.alert.body).toBe(
       "alice: @erin can you bring the trail map? Meet at 8 at the station.",
     );
   });
