@@ -1,6 +1,9 @@
-import type { DeliveryJob, DeliveryTarget, Device, Notification, Vendor } from "../model/index.js";
+import type { DeliveryJob, DeliveryTarget, Notification, Vendor } from "../model/index.js";
 
-export function toTarget(device: Device): DeliveryTarget {
+/** A device, or a recorded delivery target, with the vendor it is reached through. */
+export type Reachable = DeliveryTarget & { vendor: Vendor };
+
+export function toTarget(device: Reachable): DeliveryTarget {
   return {
     userId: device.userId,
     deviceId: device.deviceId,
@@ -17,7 +20,7 @@ export function toTarget(device: Device): DeliveryTarget {
  */
 export function packJobs(
   notification: Notification,
-  devices: readonly Device[],
+  devices: readonly Reachable[],
   acceptedAt: number,
   maxTargetsPerJob: (vendor: Vendor) => number,
 ): DeliveryJob[] {

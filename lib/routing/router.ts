@@ -40,7 +40,7 @@ import {
   mentionsOf,
   recallNotification,
 } from "./group.js";
-import { packJobs } from "./pack.js";
+import { packJobs, type Reachable } from "./pack.js";
 import { affectsPushPresence, reachability } from "./presence.js";
 
 export interface RouterDeps {
@@ -240,7 +240,7 @@ export function makeRouter(deps: RouterDeps): Router {
   }
 
   async function enqueue(
-    batches: readonly { notification: Notification; devices: readonly Device[] }[],
+    batches: readonly { notification: Notification; devices: readonly Reachable[] }[],
     acceptedAt: number,
   ): Promise<void> {
     const jobs: DeliveryJob[] = batches.flatMap(({ notification, devices }) =>
@@ -272,12 +272,7 @@ export function makeRouter(deps: RouterDeps): Router {
       });
       return;
     }
-    const byVendor = new Map<Vendor, DeliveryJob["targets"]>();
-    for (const { vendor, target } of delivered)
-      byVendor.set(vendor, [...(byVendor.get(vendor) ?? []), target]);
-    const devices: Device[] = [...byVendor].flatMap(([vendor, targets]) =>
-      targets.map((t) => ({ ...t, vendor, updatedAt: 0 })),
-    );
+    const devices = delivered.map(({ vendor, target }) => ({ ...target, vendor }));
     await enqueue([{ notification: replacement, devices }], acceptedAt);
   }
 
