@@ -32,6 +32,7 @@ export const handler = lambdaEntry(
         journal: logJournal,
         clock: systemClock,
         maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
+        pushOnlineOnlyGroups: process.env[ENV.pushOnlineOnlyGroups] === "true",
       });
     }),
     lazy(

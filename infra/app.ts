@@ -6,8 +6,9 @@ const app = new App();
 // A placeholder: every team MUST deploy with its own SDKAppID, `npx cdk deploy -c sdkAppId=1400123456`.
 const sdkAppId = String(app.node.tryGetContext("sdkAppId") ?? "1400000000");
 const secretPrefix: string | undefined = app.node.tryGetContext("secretPrefix");
+const pushOnlineOnlyGroups = String(app.node.tryGetContext("pushOnlineOnlyGroups")) === "true";
 // Env-agnostic: account and region come from the credentials that deploy it.
-new ChatpushStack(app, "Chatpush", { sdkAppId, secretPrefix });
+new ChatpushStack(app, "Chatpush", { sdkAppId, secretPrefix, pushOnlineOnlyGroups });
 // Findings are fixed or acknowledged one by one, next to the resource that causes them; the
 // acknowledgements are copied into the template metadata (cdk_nag.rules_to_suppress) for audit.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));

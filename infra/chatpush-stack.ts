@@ -25,6 +25,8 @@ export interface ChatpushStackProps extends StackProps {
   sdkAppId: string;
   /** Secrets are named `<secretPrefix>/callback-token`, `/usersig-key`, `/<vendor>`. Default "chatpush". */
   secretPrefix?: string;
+  /** Push Meeting and AVChatRoom groups offline too (Tencent's default for them is online only). */
+  pushOnlineOnlyGroups?: boolean;
 }
 
 /** Paths of the HTTP function's routes, appended to the function URL (which ends in "/"). */
@@ -138,6 +140,7 @@ export class ChatpushStack extends Stack {
       entry: "functions/route-events.ts",
       description: "chatpush: turns callback events into vendor delivery jobs",
       timeout: routeTimeout,
+      environment: { [ENV.pushOnlineOnlyGroups]: String(props.pushOnlineOnlyGroups ?? false) },
     })
       .bindTable(ENV.tableName, this.table)
       .bindTable(ENV.idempotencyTableName, this.idempotencyTable)

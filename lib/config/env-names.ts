@@ -7,6 +7,8 @@ import type { Vendor } from "../model/index.js";
 export const ENV = {
   sdkAppId: "CHATPUSH_SDK_APP_ID",
   tableName: "CHATPUSH_TABLE_NAME",
+  /** Router: "true" pushes Meeting / AVChatRoom groups offline too (Tencent's default: online only). */
+  pushOnlineOnlyGroups: "CHATPUSH_PUSH_ONLINE_ONLY_GROUPS",
   /** Router: Powertools idempotency records (partition key `id`, TTL `expiration`). */
   idempotencyTableName: "CHATPUSH_IDEMPOTENCY_TABLE_NAME",
   ingestQueueUrl: "CHATPUSH_INGEST_QUEUE_URL",
