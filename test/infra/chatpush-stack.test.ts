@@ -134,6 +134,9 @@ describe("functions", () => {
     expect(p.Timeout).toBe(60);
     const variables = (p.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables[ENV.tableName]).toEqual({ Ref: logicalId(stack.table) });
+    // Fan-out pages go back onto the ingest queue; Meeting/AVChatRoom groups stay online-only by default.
+    expect(variables[ENV.ingestQueueUrl]).toEqual({ Ref: logicalId(stack.ingest.queue) });
+    expect(variables[ENV.pushOnlineOnlyGroups]).toBe("false");
     for (const [vendor, channel] of channels) {
       expect(variables[vendorQueueEnv(vendor)]).toEqual({ Ref: logicalId(channel.jobs.queue) });
     }
