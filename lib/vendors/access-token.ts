@@ -43,3 +43,26 @@ export class AccessTokenCache {
     return issued.token;
   }
 }
+
+/** One AccessTokenCache per credential (by certificateId), made when the credential is first used. */
+export class AccessTokenCaches<C extends { certificateId: number }> {
+  private readonly caches = new Map<number, AccessTokenCache>();
+
+  constructor(
+    private readonly fetchToken: (credential: C) => Promise<IssuedToken>,
+    private readonly clock: Clock,
+  ) {}
+
+  for(credential: C): AccessTokenCache {
+    let cache = this.caches.get(credential.certificateId);
+    if (cache === undefined) {
+      cache = new AccessTokenCache(() => this.fetchToken(credential), this.clock);
+      this.caches.set(credential.certificateId, cache);
+    }
+    return cache;
+  }
+
+  clear(): void {
+    this.caches.clear();
+  }
+}

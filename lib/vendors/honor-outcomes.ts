@@ -1,5 +1,5 @@
-import type { Outcome, OutcomeKind } from "../model/index.js";
-import { secondsUntilDailyQuotaReset } from "./quota.js";
+import type { Outcome } from "../model/index.js";
+import { outcomeOfRule, type VendorRule } from "./quota.js";
 
 /** The lists in a successful answer's `data` that name tokens Honor will not deliver to. */
 export type HonorTokenList = "failTokens" | "expireTokens";
@@ -17,14 +17,12 @@ export const HONOR_DAILY_QUOTA_CODE = 80300009;
  */
 export const HONOR_RATE_LIMIT_BACKOFF_SECONDS = 5;
 
-type Rule = OutcomeKind | "daily-quota";
-
 /**
  * Honor's answers, code by code (vendors.md §8 "Response"). Honor's own table is UNCONFIRMED; vendors.md
  * names its codes "80200003-like" and "801000xx-like" after Huawei's, so the rows marked (Huawei) take
  * the meaning Huawei documents for the same code (vendors.md §3 "Response and codes").
  */
-const BY_CODE = new Map<number | HonorTokenList, Rule>([
+const BY_CODE = new Map<number | HonorTokenList, VendorRule>([
   // Libraries check `code == 200`; whether Honor sends 200 or Huawei's 80000000 is UNCONFIRMED.
   [200, "delivered"],
   [80000000, "delivered"],
@@ -61,10 +59,10 @@ const BY_CODE = new Map<number | HonorTokenList, Rule>([
  * A code the table does not know falls back on the HTTP status. HTTP 503 is retried: vendors.md lists
  * it both as flow control and as a server error, and a retry with its Retry-After serves both.
  */
-function byStatus(status: number): Rule {
+function byStatus(status: number): VendorRule {
   if (status === 0 || status >= 500) return "retry";
   if (status === 401) return "refresh-credential";
-  if (status === 429) return "quota";
+  if (status === 429) return "rate-limit";
   // Includes a 2xx carrying a code nobody documented: parked with the code rather than called delivered.
   return "bad-request";
 }
@@ -87,18 +85,10 @@ export function classifyHonor(answer: HonorAnswer, nowMs: number): Outcome {
   const reason = ["Honor", code ?? (httpStatus === 0 ? "network" : httpStatus), message]
     .filter((part) => part !== undefined && part !== "")
     .join(" ");
-  switch (rule) {
-    case "delivered":
-      return { kind: rule };
-    case "daily-quota":
-      return { kind: "quota", reason, retryAfterSeconds: secondsUntilDailyQuotaReset(nowMs) };
-    case "quota":
-      return { kind: rule, reason, retryAfterSeconds: retryAfterSeconds ?? HONOR_RATE_LIMIT_BACKOFF_SECONDS };
-    case "retry":
-      return retryAfterSeconds === undefined
-        ? { kind: rule, reason }
-        : { kind: rule, reason, retryAfterSeconds };
-    default:
-      return { kind: rule, reason };
-  }
+  return outcomeOfRule(rule, {
+    reason,
+    nowMs,
+    retryAfterSeconds,
+    rateLimitBackoffSeconds: HONOR_RATE_LIMIT_BACKOFF_SECONDS,
+  });
 }

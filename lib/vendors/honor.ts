@@ -1,9 +1,16 @@
 import type { DeliveryTarget, Notification } from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
-import { AccessTokenCache, type IssuedToken } from "./access-token.js";
+import { AccessTokenCaches, type IssuedToken } from "./access-token.js";
 import { conversationNotifyId, fitText, intentWithExt } from "./android-text.js";
-import { type HonorCredential, pickCredential } from "./credentials.js";
+import type { HonorCredential } from "./credentials.js";
 import { classifyHonor, type HonorAnswer, type HonorTokenList } from "./honor-outcomes.js";
+import {
+  fetchErrorText,
+  parseRetryAfter,
+  sendMulticast,
+  sendWithTokenRefresh,
+  type TokenResult,
+} from "./multicast.js";
 
 /** Tencent's per-vendor limits for Honor, in UTF-16 units (tencent-chat.md §4.4). */
 export const HONOR_TITLE_LIMIT = 50;
@@ -126,8 +133,6 @@ export interface HonorSenderOptions {
   clock?: Clock;
 }
 
-type TokenResult = Omit<SendResult, "target">;
-
 /** Honor's answer to one sendMessage, as far as it could be read. */
 interface SendAnswer extends HonorAnswer {
   requestId?: string;
@@ -152,47 +157,21 @@ export class HonorSender implements VendorSender {
   readonly vendor = "honor";
   private readonly credentials: readonly HonorCredential[];
   private readonly clock: Clock;
-  private readonly accessTokens = new Map<number, AccessTokenCache>();
+  private readonly accessTokens: AccessTokenCaches<HonorCredential>;
 
   constructor({ credentials, clock = systemClock }: HonorSenderOptions) {
     this.credentials = credentials;
     this.clock = clock;
+    this.accessTokens = new AccessTokenCaches(fetchAccessToken, clock);
   }
 
-  async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    const groups = new Map<number, { credential: HonorCredential; targets: Map<string, DeliveryTarget> }>();
-    const groupIds = targets.map((target) => {
-      const credential = pickCredential(this.credentials, target.certificateId);
-      if (credential === undefined) return undefined;
-      const group = groups.get(credential.certificateId) ?? { credential, targets: new Map() };
-      // A device registered twice is sent to once; both targets get that token's answer.
-      if (!group.targets.has(target.token)) group.targets.set(target.token, target);
-      groups.set(credential.certificateId, group);
-      return credential.certificateId;
-    });
-
-    const results = new Map<number, Map<string, TokenResult>>();
-    await Promise.all(
-      [...groups].flatMap(([id, { credential, targets: unique }]) => {
-        const byToken = new Map<string, TokenResult>();
-        results.set(id, byToken);
-        return chunks([...unique.values()], HONOR_MAX_TOKENS).map(async (chunk) => {
-          for (const [token, result] of await this.sendChunk(notification, credential, chunk)) {
-            byToken.set(token, result);
-          }
-        });
-      }),
-    );
-
-    return targets.map((target, index): SendResult => {
-      const id = groupIds[index];
-      if (id === undefined) {
-        return {
-          target,
-          outcome: { kind: "bad-request", reason: `no honor credential ${target.certificateId}` },
-        };
-      }
-      return { target, ...results.get(id)!.get(target.token)! };
+  send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
+    return sendMulticast({
+      credentials: this.credentials,
+      targets,
+      chunkSize: HONOR_MAX_TOKENS,
+      vendorName: this.vendor,
+      sendChunk: (credential, chunk) => this.sendChunk(notification, credential, chunk),
     });
   }
 
@@ -205,35 +184,21 @@ export class HonorSender implements VendorSender {
     credential: HonorCredential,
     chunk: DeliveryTarget[],
   ): Promise<Map<string, TokenResult>> {
-    const accessTokens = this.accessTokensFor(credential);
     const request = buildHonorRequest(notification, chunk, credential, this.clock.now());
-    let attempt = await this.attempt(credential, accessTokens, request);
-    if (
-      attempt.accessToken !== undefined &&
-      classifyHonor(attempt.answer, this.clock.now()).kind === "refresh-credential"
-    ) {
-      accessTokens.invalidate(attempt.accessToken);
-      attempt = await this.attempt(credential, accessTokens, request);
-    }
-    return this.resultsOf(chunk, attempt.answer);
-  }
-
-  /** One sendMessage with the current access token; `accessToken` is absent when none could be had. */
-  private async attempt(
-    credential: HonorCredential,
-    accessTokens: AccessTokenCache,
-    request: HonorRequest,
-  ): Promise<{ answer: SendAnswer; accessToken?: string }> {
-    let accessToken: string;
-    try {
-      accessToken = await accessTokens.get();
-    } catch (error) {
-      const answer =
-        error instanceof HonorAuthError ? error.answer : { httpStatus: 0, message: errorText(error) };
-      return { answer: { ...answer, failTokens: [], expireTokens: [] } };
-    }
     const url = `${credential.endpoint?.url ?? PUSH_HOST}${request.path}`;
-    return { answer: await postMessage(url, request, accessToken), accessToken };
+    const answer = await sendWithTokenRefresh<SendAnswer>({
+      tokens: this.accessTokens.for(credential),
+      send: (accessToken) => postMessage(url, request, accessToken),
+      noToken: (error) => ({
+        ...(error instanceof HonorAuthError
+          ? error.answer
+          : { httpStatus: 0, message: fetchErrorText(error) }),
+        failTokens: [],
+        expireTokens: [],
+      }),
+      tokenRefused: (answer) => classifyHonor(answer, this.clock.now()).kind === "refresh-credential",
+    });
+    return this.resultsOf(chunk, answer);
   }
 
   private resultsOf(chunk: readonly DeliveryTarget[], answer: SendAnswer): Map<string, TokenResult> {
@@ -265,15 +230,6 @@ export class HonorSender implements VendorSender {
       }),
     );
   }
-
-  private accessTokensFor(credential: HonorCredential): AccessTokenCache {
-    let cache = this.accessTokens.get(credential.certificateId);
-    if (cache === undefined) {
-      cache = new AccessTokenCache(() => fetchAccessToken(credential), this.clock);
-      this.accessTokens.set(credential.certificateId, cache);
-    }
-    return cache;
-  }
 }
 
 /** OAuth 2.0 client credentials at Honor's IAM (vendors.md §8 "Auth"). */
@@ -294,7 +250,7 @@ async function fetchAccessToken(credential: HonorCredential): Promise<IssuedToke
     status = response.status;
     body = await response.text();
   } catch (error) {
-    throw new HonorAuthError({ httpStatus: 0, message: `auth ${errorText(error)}` });
+    throw new HonorAuthError({ httpStatus: 0, message: `auth ${fetchErrorText(error)}` });
   }
   const json = parseObject(body);
   const { access_token, expires_in } = json ?? {};
@@ -321,7 +277,7 @@ async function postMessage(url: string, request: HonorRequest, accessToken: stri
     });
     body = await response.text();
   } catch (error) {
-    return { httpStatus: 0, message: errorText(error), failTokens: [], expireTokens: [] };
+    return { httpStatus: 0, message: fetchErrorText(error), failTokens: [], expireTokens: [] };
   }
   const json = parseObject(body);
   const data = parseObject(json?.data);
@@ -355,25 +311,4 @@ function parseObject(value: unknown): Record<string, unknown> | undefined {
 
 function strings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
-}
-
-/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
-}
-
-/** fetch's "fetch failed" hides the socket error in `cause`; the reason should name it. */
-function errorText(error: unknown): string {
-  const { message, cause } = error as { message?: unknown; cause?: { code?: unknown; message?: unknown } };
-  const detail = cause?.code ?? cause?.message;
-  return [message, detail].filter((part) => typeof part === "string" && part !== "").join(": ");
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
-  return result;
 }

@@ -1,8 +1,5 @@
-import type { Outcome, OutcomeKind } from "../model/index.js";
-import { secondsUntilDailyQuotaReset } from "./quota.js";
-
-/** A daily quota holds until Beijing midnight; every other rule is an outcome kind as it is. */
-type CodeRule = OutcomeKind | "daily-quota";
+import type { Outcome } from "../model/index.js";
+import { outcomeOfRule, type VendorRule } from "./quota.js";
 
 /** Success, with `msg` a JSON string listing the tokens that failed (vendors.md §3 "Response"). */
 export const HUAWEI_PARTIAL_SUCCESS = "80100000";
@@ -17,7 +14,7 @@ export const HUAWEI_ILLEGAL_TOKEN = "80100000 illegal_tokens";
  * Push Kit answers, code by code (vendors.md §3 "Response and codes", from Huawei's push-sendapi
  * reference; the buckets are ours). A code Huawei adds later falls back on the HTTP status in `byStatus`.
  */
-const BY_CODE = new Map<string, CodeRule>([
+const BY_CODE = new Map<string, VendorRule>([
   ["80000000", "delivered"],
   // The listed tokens failed and are answered HUAWEI_ILLEGAL_TOKEN by the sender; the rest went out.
   [HUAWEI_PARTIAL_SUCCESS, "delivered"],
@@ -52,7 +49,7 @@ const BY_CODE = new Map<string, CodeRule>([
   ["80100016", "bad-request"],
   ["80100018", "bad-request"],
   // More than 100 concurrent topic tasks: passes as the running ones finish.
-  ["80100017", "quota"],
+  ["80100017", "rate-limit"],
   ["81000001", "retry"],
 ]);
 
@@ -76,7 +73,9 @@ export interface HuaweiAnswer {
   retryAfterSeconds?: number;
 }
 
-function byStatus(status: number | undefined): CodeRule {
+function byStatus(status: number | undefined): VendorRule {
+  // HTTP 503 is Huawei's QPS flow control as well as an overload (vendors.md §3 buckets it QUOTA/RETRY
+  // with backoff): retried with the worker's backoff, or after its Retry-After.
   if (status === undefined || status >= 500) return "retry";
   if (status === 401) return "refresh-credential";
   // UNCONFIRMED: Huawei documents no synchronous daily-quota answer (its per-device and marketing caps
@@ -94,20 +93,10 @@ export function classifyHuawei(answer: HuaweiAnswer, nowMs: number): Outcome {
   const rule = (code !== undefined ? BY_CODE.get(code) : undefined) ?? byStatus(httpStatus);
   const head = code ?? (httpStatus !== undefined ? `HTTP ${httpStatus}` : "network");
   const reason = ["Huawei", head, message].filter((part) => part !== undefined && part !== "").join(" ");
-  switch (rule) {
-    case "delivered":
-      return { kind: "delivered" };
-    case "daily-quota":
-      return { kind: "quota", reason, retryAfterSeconds: secondsUntilDailyQuotaReset(nowMs) };
-    case "quota":
-      return { kind: "quota", reason, retryAfterSeconds: retryAfterSeconds ?? RATE_LIMIT_BACKOFF_SECONDS };
-    case "retry":
-      // HTTP 503 is Huawei's QPS flow control as well as an overload (vendors.md §3 buckets it
-      // QUOTA/RETRY with backoff): retried with the worker's backoff, or after its Retry-After.
-      return retryAfterSeconds === undefined
-        ? { kind: "retry", reason }
-        : { kind: "retry", reason, retryAfterSeconds };
-    default:
-      return { kind: rule, reason };
-  }
+  return outcomeOfRule(rule, {
+    reason,
+    nowMs,
+    retryAfterSeconds,
+    rateLimitBackoffSeconds: RATE_LIMIT_BACKOFF_SECONDS,
+  });
 }

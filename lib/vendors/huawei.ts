@@ -1,14 +1,21 @@
 import type { DeliveryTarget, Notification } from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
-import { AccessTokenCache, type IssuedToken } from "./access-token.js";
+import { AccessTokenCaches, type IssuedToken } from "./access-token.js";
 import { conversationNotifyId, fitText, intentWithExt } from "./android-text.js";
-import { type HuaweiCredential, pickCredential } from "./credentials.js";
+import type { HuaweiCredential } from "./credentials.js";
 import {
   classifyHuawei,
   HUAWEI_ILLEGAL_TOKEN,
   HUAWEI_PARTIAL_SUCCESS,
   type HuaweiAnswer,
 } from "./huawei-outcomes.js";
+import {
+  fetchErrorText,
+  parseRetryAfter,
+  sendMulticast,
+  sendWithTokenRefresh,
+  type TokenResult,
+} from "./multicast.js";
 
 /** Tencent's limits for Huawei, in UTF-16 units (tencent-chat.md §4.4). */
 export const HUAWEI_TITLE_LIMIT = 60;
@@ -172,16 +179,10 @@ export interface HuaweiSenderOptions {
   clock?: Clock;
 }
 
-type TokenResult = Omit<SendResult, "target">;
-
 /** Huawei's answer to one messages:send. */
 interface SendAnswer extends HuaweiAnswer {
   requestId?: string;
 }
-
-type Attempt =
-  | { kind: "no-token"; answer: HuaweiAnswer }
-  | { kind: "answered"; accessToken: string; answer: SendAnswer };
 
 /** The OAuth endpoint refused or failed the client_credentials grant. */
 class HuaweiAuthError extends Error {
@@ -201,48 +202,21 @@ export class HuaweiSender implements VendorSender {
   readonly vendor = "huawei";
   private readonly credentials: readonly HuaweiCredential[];
   private readonly clock: Clock;
-  private readonly accessTokens = new Map<number, AccessTokenCache>();
+  private readonly accessTokens: AccessTokenCaches<HuaweiCredential>;
 
   constructor({ credentials, clock = systemClock }: HuaweiSenderOptions) {
     this.credentials = credentials;
     this.clock = clock;
+    this.accessTokens = new AccessTokenCaches(fetchAccessToken, clock);
   }
 
-  async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    const groups = new Map<number, { credential: HuaweiCredential; byToken: Map<string, DeliveryTarget> }>();
-    const credentialOf = targets.map((target) => {
-      const credential = pickCredential(this.credentials, target.certificateId);
-      if (credential === undefined) return undefined;
-      const group = groups.get(credential.certificateId) ?? { credential, byToken: new Map() };
-      if (!group.byToken.has(target.token)) group.byToken.set(target.token, target);
-      groups.set(credential.certificateId, group);
-      return credential.certificateId;
-    });
-
-    const results = new Map<number, Map<string, TokenResult>>();
-    await Promise.all(
-      [...groups].map(async ([certificateId, { credential, byToken }]) => {
-        const unique = [...byToken.values()];
-        const chunks: DeliveryTarget[][] = [];
-        for (let start = 0; start < unique.length; start += HUAWEI_MAX_TOKENS) {
-          chunks.push(unique.slice(start, start + HUAWEI_MAX_TOKENS));
-        }
-        const answers = await Promise.all(
-          chunks.map((chunk) => this.sendChunk(notification, chunk, credential)),
-        );
-        results.set(certificateId, new Map(answers.flatMap((answer) => [...answer])));
-      }),
-    );
-
-    return targets.map((target, index): SendResult => {
-      const certificateId = credentialOf[index];
-      if (certificateId === undefined) {
-        return {
-          target,
-          outcome: { kind: "bad-request", reason: `no huawei credential ${target.certificateId}` },
-        };
-      }
-      return { target, ...results.get(certificateId)!.get(target.token)! };
+  send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
+    return sendMulticast({
+      credentials: this.credentials,
+      targets,
+      chunkSize: HUAWEI_MAX_TOKENS,
+      vendorName: this.vendor,
+      sendChunk: (credential, chunk) => this.sendChunk(notification, credential, chunk),
     });
   }
 
@@ -252,38 +226,20 @@ export class HuaweiSender implements VendorSender {
 
   private async sendChunk(
     notification: Notification,
-    chunk: DeliveryTarget[],
     credential: HuaweiCredential,
+    chunk: DeliveryTarget[],
   ): Promise<Map<string, TokenResult>> {
     const request = buildHuaweiRequest(notification, chunk, credential, this.clock.now());
-    const cache = this.accessTokenFor(credential);
-    let attempt = await this.attempt(request, credential, cache);
-    if (
-      attempt.kind === "answered" &&
-      classifyHuawei(attempt.answer, this.clock.now()).kind === "refresh-credential"
-    ) {
+    const answer = await sendWithTokenRefresh<SendAnswer>({
+      tokens: this.accessTokens.for(credential),
+      send: (accessToken) => postSend(baseUrl(credential, PUSH_HOST), request, accessToken),
+      noToken: (error) =>
+        error instanceof HuaweiAuthError ? error.answer : { message: fetchErrorText(error) },
       // 80200003 / 80200001 / HTTP 401: the token expired early or was revoked. Resent once with a new
       // one; a second refusal goes back as refresh-credential.
-      cache.invalidate(attempt.accessToken);
-      attempt = await this.attempt(request, credential, cache);
-    }
-    return this.resultsOf(request.body.message.token, attempt.answer);
-  }
-
-  private async attempt(
-    request: HuaweiRequest,
-    credential: HuaweiCredential,
-    cache: AccessTokenCache,
-  ): Promise<Attempt> {
-    let accessToken: string;
-    try {
-      accessToken = await cache.get();
-    } catch (error) {
-      const answer = error instanceof HuaweiAuthError ? error.answer : { message: describe(error) };
-      return { kind: "no-token", answer };
-    }
-    const answer = await postSend(baseUrl(credential, PUSH_HOST), request, accessToken);
-    return { kind: "answered", accessToken, answer };
+      tokenRefused: (answer) => classifyHuawei(answer, this.clock.now()).kind === "refresh-credential",
+    });
+    return this.resultsOf(request.body.message.token, answer);
   }
 
   private resultsOf(tokens: readonly string[], answer: SendAnswer): Map<string, TokenResult> {
@@ -301,15 +257,6 @@ export class HuaweiSender implements VendorSender {
       outcome: classifyHuawei({ ...answer, code: HUAWEI_ILLEGAL_TOKEN, message: undefined }, now),
     };
     return new Map(tokens.map((token) => [token, illegal.has(token) ? dropped : whole]));
-  }
-
-  private accessTokenFor(credential: HuaweiCredential): AccessTokenCache {
-    let cache = this.accessTokens.get(credential.certificateId);
-    if (cache === undefined) {
-      cache = new AccessTokenCache(() => fetchAccessToken(credential), this.clock);
-      this.accessTokens.set(credential.certificateId, cache);
-    }
-    return cache;
   }
 }
 
@@ -357,7 +304,7 @@ async function postSend(base: string, request: HuaweiRequest, accessToken: strin
     });
     text = await response.text();
   } catch (error) {
-    return { message: describe(error) };
+    return { message: fetchErrorText(error) };
   }
   const { code, msg, requestId } = asObject(parseJson(text));
   const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
@@ -394,19 +341,4 @@ function asObject(value: unknown): Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : {};
-}
-
-/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
-}
-
-/** undici wraps socket errors as "fetch failed" with the real one as `cause`. */
-function describe(error: unknown): string {
-  const { message, cause } = error as { message?: unknown; cause?: { code?: unknown; message?: unknown } };
-  const detail = cause?.code ?? cause?.message;
-  return [message, detail].filter((part) => typeof part === "string" && part !== "").join(": ");
 }

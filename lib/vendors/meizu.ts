@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import type { DeliveryTarget, Notification, Outcome } from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
 import { conversationNotifyId, fitText } from "./android-text.js";
-import { type MeizuCredential, pickCredential } from "./credentials.js";
+import type { MeizuCredential } from "./credentials.js";
 import { classifyMeizu, meizuResendsOnce } from "./meizu-outcomes.js";
+import { parseRetryAfter, sendMulticast, type TokenResult } from "./multicast.js";
 
 /** HTTPS-only since JavaSdk 1.2.13 (vendors.md §7 "Host and endpoints"). */
 export const MEIZU_BASE_URL = "https://server-api-push.meizu.com";
@@ -125,14 +126,6 @@ function pushTime(sentAt: number, nowMs: number): MeizuMessage["pushTimeInfo"] {
   };
 }
 
-type TokenResult = Omit<SendResult, "target">;
-
-interface Group {
-  credential: MeizuCredential;
-  /** By token: two registrations of one device get one push. */
-  targets: Map<string, DeliveryTarget>;
-}
-
 /** What one pushByPushId request came back with; no httpStatus = no HTTP answer. */
 interface ChunkAnswer {
   httpStatus?: number;
@@ -164,63 +157,31 @@ export class MeizuSender implements VendorSender {
     this.clock = clock;
   }
 
-  async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    const groups = new Map<number, Group>();
-    const groupOf = targets.map((target) => {
-      const credential = pickCredential(this.credentials, target.certificateId);
-      if (credential === undefined) return undefined;
-      const group = groups.get(credential.certificateId) ?? { credential, targets: new Map() };
-      group.targets.set(target.token, target);
-      groups.set(credential.certificateId, group);
-      return group;
-    });
-
-    const results = new Map<Group, Map<string, TokenResult>>();
-    await Promise.all(
-      [...groups.values()].map(async (group) =>
-        results.set(group, await this.sendGroup(notification, group)),
-      ),
-    );
-
-    return targets.map((target, index): SendResult => {
-      const group = groupOf[index];
-      if (group === undefined) {
-        return {
-          target,
-          outcome: { kind: "bad-request", reason: `no meizu credential ${target.certificateId}` },
-        };
-      }
-      return { target, ...results.get(group)!.get(target.token)! };
+  send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
+    return sendMulticast({
+      credentials: this.credentials,
+      targets,
+      chunkSize: MEIZU_MAX_PUSH_IDS,
+      vendorName: this.vendor,
+      sendChunk: (credential, chunk) => this.sendChunk(notification, credential, chunk),
     });
   }
 
   /** Global fetch's dispatcher owns the keep-alive connections (process-wide); nothing else is held. */
   async close(): Promise<void> {}
 
-  private async sendGroup(notification: Notification, group: Group): Promise<Map<string, TokenResult>> {
-    const targets = [...group.targets.values()];
-    const chunks: DeliveryTarget[][] = [];
-    for (let start = 0; start < targets.length; start += MEIZU_MAX_PUSH_IDS) {
-      chunks.push(targets.slice(start, start + MEIZU_MAX_PUSH_IDS));
-    }
-    const settled = await Promise.all(
-      chunks.map((chunk) => this.sendChunk(notification, chunk, group.credential)),
-    );
-    return new Map(settled.flat());
-  }
-
   private async sendChunk(
     notification: Notification,
-    targets: DeliveryTarget[],
     credential: MeizuCredential,
-  ): Promise<[string, TokenResult][]> {
+    targets: DeliveryTarget[],
+  ): Promise<Map<string, TokenResult>> {
     const request = buildMeizuRequest(notification, targets, credential, this.clock.now());
     const url = `${credential.endpoint?.url ?? MEIZU_BASE_URL}${request.path}`;
     let answer = await post(url, request);
     const resent = answer.code !== undefined && meizuResendsOnce(answer.code);
     if (resent) answer = await post(url, request);
     const nowMs = this.clock.now();
-    return targets.map(({ token }) => [token, resultOf(answer, token, resent, nowMs)]);
+    return new Map(targets.map(({ token }) => [token, resultOf(answer, token, resent, nowMs)]));
   }
 }
 
@@ -296,14 +257,6 @@ function resultOf(answer: ChunkAnswer, token: string, resent: boolean, nowMs: nu
 function withStatus(outcome: Outcome, code: string | undefined, httpStatus?: number): TokenResult {
   const status = code !== undefined && /^\d+$/.test(code) ? Number(code) : httpStatus;
   return status === undefined ? { outcome } : { outcome, status };
-}
-
-/** Retry-After as seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
-function parseRetryAfter(header: string | null): number | undefined {
-  if (header === null) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim());
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
 /** fetch wraps socket errors as TypeError("fetch failed") with the cause (ECONNREFUSED…) inside. */

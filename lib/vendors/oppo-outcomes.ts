@@ -1,15 +1,12 @@
-import type { Outcome, OutcomeKind } from "../model/index.js";
-import { secondsUntilDailyQuotaReset } from "./quota.js";
-
-/** A daily cap lasts until midnight in Beijing; a rate limit only for a short while. */
-type CodeRule = OutcomeKind | "daily-quota" | "rate-limit";
+import type { Outcome } from "../model/index.js";
+import { outcomeOfRule, type VendorRule } from "./quota.js";
 
 /**
  * OPPO's codes, envelope and per item alike (vendors.md §5 "Response codes", from OPPO's "调用地址，公共参数和
  * 返回码" page, https://open.oppomobile.com/new/developmentDoc/info?id=11238). The envelope codes run from
  * -2 to 100; the business codes (10000–20000) come per registration_id inside a unicast_batch answer.
  */
-const BY_CODE = new Map<number, CodeRule>([
+const BY_CODE = new Map<number, VendorRule>([
   [0, "delivered"],
   // Service in Flow Control / Service Currently Unavailable: OPPO asks to try again later.
   [-2, "retry"],
@@ -80,7 +77,7 @@ export interface OppoAnswer {
 }
 
 /** Without a code OPPO documents, the HTTP status class decides. */
-function byStatus(httpStatus: number | undefined, code: number | undefined): CodeRule {
+function byStatus(httpStatus: number | undefined, code: number | undefined): VendorRule {
   if (httpStatus === undefined || httpStatus >= 500) return "retry";
   if (httpStatus === 429) return "rate-limit";
   // A 200 whose body was no OPPO answer at all (a proxy's page): nothing says the request was wrong.
@@ -102,18 +99,10 @@ export function classifyOppo(answer: OppoAnswer, nowMs: number): Outcome {
         ? `OPPO HTTP ${httpStatus}`
         : "OPPO network";
   const reason = message ? `${head} ${message}` : head;
-  switch (rule) {
-    case "delivered":
-      return { kind: "delivered" };
-    case "daily-quota":
-      return { kind: "quota", reason, retryAfterSeconds: secondsUntilDailyQuotaReset(nowMs) };
-    case "rate-limit":
-      return { kind: "quota", reason, retryAfterSeconds: retryAfterSeconds ?? RATE_LIMIT_BACKOFF_SECONDS };
-    case "retry":
-      return retryAfterSeconds === undefined
-        ? { kind: "retry", reason }
-        : { kind: "retry", reason, retryAfterSeconds };
-    default:
-      return { kind: rule, reason };
-  }
+  return outcomeOfRule(rule, {
+    reason,
+    nowMs,
+    retryAfterSeconds,
+    rateLimitBackoffSeconds: RATE_LIMIT_BACKOFF_SECONDS,
+  });
 }

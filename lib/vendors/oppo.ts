@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import type { DeliveryTarget, Notification } from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
-import { AccessTokenCache, type IssuedToken } from "./access-token.js";
+import { AccessTokenCaches, type IssuedToken } from "./access-token.js";
 import { conversationNotifyId, fitText, intentWithExt } from "./android-text.js";
-import { type OppoCredential, pickCredential } from "./credentials.js";
+import type { OppoCredential } from "./credentials.js";
+import { parseRetryAfter, sendMulticast, sendWithTokenRefresh, type TokenResult } from "./multicast.js";
 import { classifyOppo, type OppoAnswer } from "./oppo-outcomes.js";
 
 /** OPPO's China host (vendors.md §5 "Hosts"). */
@@ -137,8 +138,6 @@ export interface OppoSenderOptions {
   clock?: Clock;
 }
 
-type TokenResult = Omit<SendResult, "target">;
-
 /** One item of unicast_batch's `data`. */
 interface OppoItem {
   messageId?: string;
@@ -166,41 +165,22 @@ export class OppoSender implements VendorSender {
   readonly vendor = "oppo";
   private readonly credentials: readonly OppoCredential[];
   private readonly clock: Clock;
-  private readonly authTokens = new Map<number, AccessTokenCache>();
+  private readonly authTokens: AccessTokenCaches<OppoCredential>;
 
   constructor({ credentials, clock = systemClock }: OppoSenderOptions) {
     this.credentials = credentials;
     this.clock = clock;
+    this.authTokens = new AccessTokenCaches((credential) => requestAuthToken(credential, clock), clock);
   }
 
-  async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    const groups = new Map<number, { credential: OppoCredential; byToken: Map<string, DeliveryTarget> }>();
-    const groupKeys = targets.map((target) => {
-      const credential = pickCredential(this.credentials, target.certificateId);
-      if (credential === undefined) return undefined;
-      const group = groups.get(credential.certificateId) ?? { credential, byToken: new Map() };
-      // A token listed twice is sent once: OPPO would show the same notification twice.
-      if (!group.byToken.has(target.token)) group.byToken.set(target.token, target);
-      groups.set(credential.certificateId, group);
-      return credential.certificateId;
-    });
-
-    const results = new Map<number, Map<string, TokenResult>>();
-    await Promise.all(
-      [...groups].map(async ([key, { credential, byToken }]) =>
-        results.set(key, await this.sendGroup(notification, credential, [...byToken.values()])),
-      ),
-    );
-
-    return targets.map((target, index): SendResult => {
-      const key = groupKeys[index];
-      if (key === undefined) {
-        return {
-          target,
-          outcome: { kind: "bad-request", reason: `no oppo credential ${target.certificateId}` },
-        };
-      }
-      return { target, ...results.get(key)!.get(target.token)! };
+  send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
+    // A token listed twice is sent once: OPPO would show the same notification twice.
+    return sendMulticast({
+      credentials: this.credentials,
+      targets,
+      chunkSize: OPPO_MAX_MESSAGES,
+      vendorName: this.vendor,
+      sendChunk: (credential, chunk) => this.sendChunk(notification, credential, chunk),
     });
   }
 
@@ -208,65 +188,26 @@ export class OppoSender implements VendorSender {
     this.authTokens.clear();
   }
 
-  private async sendGroup(
+  private async sendChunk(
     notification: Notification,
     credential: OppoCredential,
-    targets: DeliveryTarget[],
+    chunk: DeliveryTarget[],
   ): Promise<Map<string, TokenResult>> {
-    const chunks: DeliveryTarget[][] = [];
-    for (let start = 0; start < targets.length; start += OPPO_MAX_MESSAGES) {
-      chunks.push(targets.slice(start, start + OPPO_MAX_MESSAGES));
-    }
-    const settled = await Promise.all(
-      chunks.map(async (chunk) => {
-        const request = buildOppoRequest(notification, chunk, credential, this.clock.now());
-        const answer = await this.deliver(credential, request);
-        const now = this.clock.now();
-        return chunk.map((target): [string, TokenResult] => [
-          target.token,
-          resultOf(answer, target.token, now),
-        ]);
+    const request = buildOppoRequest(notification, chunk, credential, this.clock.now());
+    const url = `${baseUrl(credential)}${request.path}`;
+    // On OPPO's auth-expired answer, resent once with a new auth_token. Other batches refused with the
+    // same token invalidate it too; the cache fetches one new token.
+    const answer = await sendWithTokenRefresh<BatchAnswer>({
+      tokens: this.authTokens.for(credential),
+      send: async (authToken) =>
+        readBatchAnswer(await postForm(url, request.headers, { ...request.body, auth_token: authToken })),
+      noToken: (error) => ({
+        whole: error instanceof OppoAuthError ? error.answer : { message: String(error) },
       }),
-    );
-    return new Map(settled.flat());
-  }
-
-  /** Sends with the cached auth_token; on OPPO's auth-expired answer, once more with a new one. */
-  private async deliver(credential: OppoCredential, request: OppoRequest): Promise<BatchAnswer> {
-    const cache = this.authTokenCache(credential);
-    const first = await this.attempt(credential, cache, request);
-    if (first.authToken === undefined || !refusesAuthToken(first.answer)) return first.answer;
-    // Other batches refused with the same token invalidate it too; the cache fetches one new token.
-    cache.invalidate(first.authToken);
-    return (await this.attempt(credential, cache, request)).answer;
-  }
-
-  private async attempt(
-    credential: OppoCredential,
-    cache: AccessTokenCache,
-    request: OppoRequest,
-  ): Promise<{ answer: BatchAnswer; authToken?: string }> {
-    let authToken: string;
-    try {
-      authToken = await cache.get();
-    } catch (error) {
-      const answer = error instanceof OppoAuthError ? error.answer : { message: String(error) };
-      return { answer: { whole: answer } };
-    }
-    const exchange = await postForm(`${baseUrl(credential)}${request.path}`, request.headers, {
-      ...request.body,
-      auth_token: authToken,
+      tokenRefused: refusesAuthToken,
     });
-    return { answer: readBatchAnswer(exchange), authToken };
-  }
-
-  private authTokenCache(credential: OppoCredential): AccessTokenCache {
-    let cache = this.authTokens.get(credential.certificateId);
-    if (cache === undefined) {
-      cache = new AccessTokenCache(() => requestAuthToken(credential, this.clock), this.clock);
-      this.authTokens.set(credential.certificateId, cache);
-    }
-    return cache;
+    const now = this.clock.now();
+    return new Map(chunk.map(({ token }) => [token, resultOf(answer, token, now)]));
   }
 }
 
@@ -393,14 +334,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 /** fetch's TypeError says only "fetch failed"; the cause names the socket error. */

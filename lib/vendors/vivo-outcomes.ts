@@ -1,11 +1,8 @@
 import type { Outcome, OutcomeKind } from "../model/index.js";
-import { secondsUntilDailyQuotaReset } from "./quota.js";
-
-/** Daily limits hold until Beijing midnight; rate limits only briefly. */
-type Rule = OutcomeKind | "daily-quota" | "rate-limit";
+import { outcomeOfRule, type VendorRule } from "./quota.js";
 
 /** vivo's `result` codes (vendors.md §6 "Codes"). */
-const BY_RESULT = new Map<number, Rule>([
+const BY_RESULT = new Map<number, VendorRule>([
   [0, "delivered"],
   // /message/send's one target is invalid; invalidUser.status says why (INVALID_USER below).
   [10302, "drop-token"],
@@ -54,7 +51,7 @@ export interface VivoAnswer {
   retryAfterSeconds?: number;
 }
 
-function ruleOf({ httpStatus, result }: VivoAnswer): Rule {
+function ruleOf({ httpStatus, result }: VivoAnswer): VendorRule {
   if (result !== undefined) {
     const known = BY_RESULT.get(result);
     if (known !== undefined) return known;
@@ -85,23 +82,11 @@ export function classifyVivo(answer: VivoAnswer, nowMs: number): Outcome {
   }
   const code = result ?? httpStatus ?? "network";
   const reason = ["vivo", code, desc].filter((part) => part !== undefined && part !== "").join(" ");
-  const rule = ruleOf(answer);
-  switch (rule) {
-    case "delivered":
-      return taskId === undefined ? { kind: rule } : { kind: rule, vendorId: taskId };
-    case "daily-quota":
-      return { kind: "quota", reason, retryAfterSeconds: secondsUntilDailyQuotaReset(nowMs) };
-    case "rate-limit":
-      return {
-        kind: "quota",
-        reason,
-        retryAfterSeconds: retryAfterSeconds ?? VIVO_RATE_LIMIT_BACKOFF_SECONDS,
-      };
-    case "retry":
-      return retryAfterSeconds === undefined
-        ? { kind: rule, reason }
-        : { kind: rule, reason, retryAfterSeconds };
-    default:
-      return { kind: rule, reason };
-  }
+  return outcomeOfRule(ruleOf(answer), {
+    reason,
+    nowMs,
+    retryAfterSeconds,
+    rateLimitBackoffSeconds: VIVO_RATE_LIMIT_BACKOFF_SECONDS,
+    vendorId: taskId,
+  });
 }

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import type { DeliveryTarget, Notification } from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
-import { AccessTokenCache, type IssuedToken } from "./access-token.js";
+import { AccessTokenCaches, type IssuedToken } from "./access-token.js";
 import { conversationNotifyId, fitText, intentWithExt } from "./android-text.js";
-import { pickCredential, type VivoCredential } from "./credentials.js";
+import type { VivoCredential } from "./credentials.js";
+import { parseRetryAfter, sendMulticast, sendWithTokenRefresh, type TokenResult } from "./multicast.js";
 import { classifyVivo, type VivoAnswer } from "./vivo-outcomes.js";
 
 export const VIVO_HOST = "https://api-push.vivo.com.cn";
@@ -195,15 +196,11 @@ const AUTH_FAILED = 10000;
 /** /message/send's answer when its target is invalid; `invalidUser` says why. */
 const INVALID_USER = 10302;
 
-type TokenResult = Omit<SendResult, "target">;
-
 /** What one chunk's exchange came back with. */
 interface ChunkReply {
   answer: VivoAnswer;
   /** regId → invalidUser status. */
   invalidUsers: Map<string, number>;
-  /** The authToken the send went with; absent when no token could be had. */
-  authToken?: string;
 }
 
 /** The auth endpoint refused, or could not be reached. */
@@ -222,43 +219,23 @@ export class VivoSender implements VendorSender {
   readonly vendor = "vivo";
   private readonly credentials: readonly VivoCredential[];
   private readonly clock: Clock;
-  private readonly authTokens = new Map<number, AccessTokenCache>();
+  private readonly authTokens: AccessTokenCaches<VivoCredential>;
 
   constructor({ credentials, clock = systemClock }: VivoSenderOptions) {
     this.credentials = credentials;
     this.clock = clock;
+    this.authTokens = new AccessTokenCaches((credential) => this.authorize(credential), clock);
   }
 
-  async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    const groups = new Map<number, { credential: VivoCredential; targets: Map<string, DeliveryTarget> }>();
-    const groupOf = targets.map((target) => {
-      const credential = pickCredential(this.credentials, target.certificateId);
-      if (credential === undefined) return undefined;
-      const group = groups.get(credential.certificateId) ?? { credential, targets: new Map() };
-      // vivo would count a regId listed twice twice; every target with it gets the one answer.
-      if (!group.targets.has(target.token)) group.targets.set(target.token, target);
-      groups.set(credential.certificateId, group);
-      return credential.certificateId;
-    });
-
-    const chunks = [...groups.values()].flatMap(({ credential, targets: unique }) =>
-      chunk([...unique.values()], VIVO_MAX_TARGETS).map((part) => ({ credential, targets: part })),
-    );
-    const results = new Map<string, TokenResult>();
-    await Promise.all(
-      chunks.map(async ({ credential, targets: part }) => {
-        const answers = await this.sendChunk(notification, credential, part);
-        for (const [token, result] of answers) results.set(`${credential.certificateId}\n${token}`, result);
-      }),
-    );
-
-    return targets.map((target, index): SendResult => {
-      const certificateId = groupOf[index];
-      if (certificateId === undefined) {
-        const reason = `no vivo credential ${target.certificateId ?? "(default)"}`;
-        return { target, outcome: { kind: "bad-request", reason } };
-      }
-      return { target, ...results.get(`${certificateId}\n${target.token}`)! };
+  send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
+    // vivo would count a regId listed twice twice; every target with it gets the one answer.
+    return sendMulticast({
+      credentials: this.credentials,
+      targets,
+      chunkSize: VIVO_MAX_TARGETS,
+      vendorName: this.vendor,
+      unknownCredentialReason: (certificateId) => `no vivo credential ${certificateId ?? "(default)"}`,
+      sendChunk: (credential, chunk) => this.sendChunk(notification, credential, chunk),
     });
   }
 
@@ -275,14 +252,17 @@ export class VivoSender implements VendorSender {
   ): Promise<Map<string, TokenResult>> {
     const request = buildVivoRequest(notification, targets, credential, this.clock.now());
     const baseUrl = credential.endpoint?.url ?? VIVO_HOST;
-    const tokens = this.tokenCacheFor(credential);
-    let reply = await attempt(baseUrl, request, tokens);
-    if (reply.answer.result === AUTH_FAILED && reply.authToken !== undefined) {
+    const reply = await sendWithTokenRefresh<ChunkReply>({
+      tokens: this.authTokens.for(credential),
+      send: (authToken) => sendRequest(baseUrl, request, authToken),
+      noToken: (error) => ({
+        answer: error instanceof VivoAuthError ? error.answer : { desc: String(error) },
+        invalidUsers: new Map(),
+      }),
       // 10000 on a send: the token expired or was revoked before its time. One new token, one resend;
       // a second 10000 goes back as refresh-credential.
-      tokens.invalidate(reply.authToken);
-      reply = await attempt(baseUrl, request, tokens);
-    }
+      tokenRefused: (refused) => refused.answer.result === AUTH_FAILED,
+    });
     const now = this.clock.now();
     return new Map(
       targets.map(({ token }) => {
@@ -296,15 +276,6 @@ export class VivoSender implements VendorSender {
         return [token, httpStatus === undefined ? { outcome } : { outcome, status: httpStatus }];
       }),
     );
-  }
-
-  private tokenCacheFor(credential: VivoCredential): AccessTokenCache {
-    let cache = this.authTokens.get(credential.certificateId);
-    if (cache === undefined) {
-      cache = new AccessTokenCache(() => this.authorize(credential), this.clock);
-      this.authTokens.set(credential.certificateId, cache);
-    }
-    return cache;
   }
 
   /** POST /message/auth: sign = lowercase md5(appId + appKey + timestamp + appSecret), vendors.md §6. */
@@ -333,21 +304,15 @@ export class VivoSender implements VendorSender {
   }
 }
 
-async function attempt(baseUrl: string, request: VivoRequest, tokens: AccessTokenCache): Promise<ChunkReply> {
-  let authToken: string;
-  try {
-    authToken = await tokens.get();
-  } catch (error) {
-    const answer = error instanceof VivoAuthError ? error.answer : { desc: String(error) };
-    return { answer, invalidUsers: new Map() };
-  }
+/** The chunk's request(s) with `authToken`: /message/send, or saveListPayload then pushToList. */
+async function sendRequest(baseUrl: string, request: VivoRequest, authToken: string): Promise<ChunkReply> {
   if (request.kind === "send") {
     const { answer, json } = await post(
       `${baseUrl}${request.path}`,
       { ...request.headers, authToken },
       request.body,
     );
-    return { answer, invalidUsers: invalidUsersOf(json), authToken };
+    return { answer, invalidUsers: invalidUsersOf(json) };
   }
   const saved = await post(
     `${baseUrl}${request.save.path}`,
@@ -355,19 +320,15 @@ async function attempt(baseUrl: string, request: VivoRequest, tokens: AccessToke
     request.save.body,
   );
   const { taskId } = saved.answer;
-  if (saved.answer.result !== 0) return { answer: saved.answer, invalidUsers: new Map(), authToken };
+  if (saved.answer.result !== 0) return { answer: saved.answer, invalidUsers: new Map() };
   if (taskId === undefined) {
     const answer = { ...saved.answer, result: undefined, desc: "saveListPayload answered no taskId" };
-    return { answer, invalidUsers: new Map(), authToken };
+    return { answer, invalidUsers: new Map() };
   }
   const body: VivoPushToListBody = { ...request.push.body, taskId };
   const pushed = await post(`${baseUrl}${request.push.path}`, { ...request.push.headers, authToken }, body);
   // pushToList answers no taskId of its own: the saved message's is the one to trace.
-  return {
-    answer: { ...pushed.answer, taskId },
-    invalidUsers: invalidUsersOf(pushed.json),
-    authToken,
-  };
+  return { answer: { ...pushed.answer, taskId }, invalidUsers: invalidUsersOf(pushed.json) };
 }
 
 /** One JSON POST; never throws: a network error or timeout is an answer without an HTTP status. */
@@ -429,18 +390,4 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
-  return chunks;
 }

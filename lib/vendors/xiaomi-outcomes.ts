@@ -1,8 +1,5 @@
-import type { Outcome, OutcomeKind } from "../model/index.js";
-import { secondsUntilDailyQuotaReset } from "./quota.js";
-
-/** A daily quota holds until Beijing midnight; every other rule is an outcome kind as it is. */
-type CodeRule = OutcomeKind | "daily-quota";
+import type { Outcome } from "../model/index.js";
+import { outcomeOfRule, type VendorRule } from "./quota.js";
 
 /** A per-token answer: the regId was listed in `data.bad_regids` of an otherwise successful send. */
 export const BAD_REGID = "bad_regids";
@@ -11,7 +8,7 @@ export const BAD_REGID = "bad_regids";
  * Mi Push answers, code by code (vendors.md §4 "Response", from Xiaomi's error-code page pId=1560;
  * the buckets are ours). A code Xiaomi adds later falls back on `byStatus`.
  */
-const BY_CODE = new Map<number | typeof BAD_REGID, CodeRule>([
+const BY_CODE = new Map<number | typeof BAD_REGID, VendorRule>([
   [0, "delivered"],
   // "Send failed": libraries read it as "no valid target in the request" (its reason is "No valid
   // targets!"), UNCONFIRMED, so the whole chunk's tokens are dropped as vendors.md §4 advises.
@@ -52,8 +49,8 @@ const BY_CODE = new Map<number | typeof BAD_REGID, CodeRule>([
   [-1, "retry"],
   [1, "retry"],
   // QPS (10027) and broadcast (26004) frequency limits pass within seconds.
-  [10027, "quota"],
-  [26004, "quota"],
+  [10027, "rate-limit"],
+  [26004, "rate-limit"],
   [10034, "daily-quota"],
   // limits-and-costs.md (pId=1656) names 200001 as the over-quota answer for public messages, where
   // vendors.md §4 has 10034: both are read as the daily quota.
@@ -83,10 +80,10 @@ export interface XiaomiAnswer {
  * A 2xx without a readable code may or may not have been sent; a resend only replaces the shown
  * notification (same notify_id), where a loss would go unnoticed.
  */
-function byStatus(status: number | undefined, hasCode: boolean): CodeRule {
+function byStatus(status: number | undefined, hasCode: boolean): VendorRule {
   if (status === undefined || status >= 500) return "retry";
   if (status >= 200 && status < 300) return hasCode ? "bad-request" : "retry";
-  if (status === 429) return "quota";
+  if (status === 429) return "rate-limit";
   return "bad-request";
 }
 
@@ -98,18 +95,10 @@ export function classifyXiaomi(answer: XiaomiAnswer, nowMs: number): Outcome {
   const head =
     code !== undefined ? String(code) : httpStatus !== undefined ? `HTTP ${httpStatus}` : "network";
   const reason = ["Xiaomi", head, message].filter((part) => part !== undefined && part !== "").join(" ");
-  switch (rule) {
-    case "delivered":
-      return { kind: "delivered" };
-    case "daily-quota":
-      return { kind: "quota", reason, retryAfterSeconds: secondsUntilDailyQuotaReset(nowMs) };
-    case "quota":
-      return { kind: "quota", reason, retryAfterSeconds: retryAfterSeconds ?? RATE_LIMIT_BACKOFF_SECONDS };
-    case "retry":
-      return retryAfterSeconds === undefined
-        ? { kind: "retry", reason }
-        : { kind: "retry", reason, retryAfterSeconds };
-    default:
-      return { kind: rule, reason };
-  }
+  return outcomeOfRule(rule, {
+    reason,
+    nowMs,
+    retryAfterSeconds,
+    rateLimitBackoffSeconds: RATE_LIMIT_BACKOFF_SECONDS,
+  });
 }

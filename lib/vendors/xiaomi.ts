@@ -1,7 +1,8 @@
 import type { DeliveryTarget, Notification } from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
 import { conversationNotifyId, fitText, intentWithExt } from "./android-text.js";
-import { pickCredential, type XiaomiCredential } from "./credentials.js";
+import type { XiaomiCredential } from "./credentials.js";
+import { parseRetryAfter, sendMulticast, type TokenResult } from "./multicast.js";
 import { BAD_REGID, classifyXiaomi, type XiaomiAnswer } from "./xiaomi-outcomes.js";
 
 /** Mainland China production host (vendors.md §4 "Hosts"). */
@@ -103,13 +104,6 @@ export function buildXiaomiRequest(
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
-type TokenResult = Omit<SendResult, "target">;
-
-interface Chunk {
-  credential: XiaomiCredential;
-  tokens: string[];
-}
-
 export interface XiaomiSenderOptions {
   credentials: readonly XiaomiCredential[];
   clock?: Clock;
@@ -133,43 +127,13 @@ export class XiaomiSender implements VendorSender {
     this.clock = clock;
   }
 
-  async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    const groups = new Map<number, { credential: XiaomiCredential; tokens: Set<string> }>();
-    const groupKeys = targets.map((target) => {
-      const credential = pickCredential(this.credentials, target.certificateId);
-      if (credential === undefined) return undefined;
-      const group = groups.get(credential.certificateId) ?? { credential, tokens: new Set<string>() };
-      // A device registered twice still gets one notification.
-      group.tokens.add(target.token);
-      groups.set(credential.certificateId, group);
-      return credential.certificateId;
-    });
-
-    const chunks = [...groups.values()].flatMap(({ credential, tokens }) => {
-      const all = [...tokens];
-      return Array.from({ length: Math.ceil(all.length / XIAOMI_MAX_REGIDS) }, (_, index) => ({
-        credential,
-        tokens: all.slice(index * XIAOMI_MAX_REGIDS, (index + 1) * XIAOMI_MAX_REGIDS),
-      }));
-    });
-    const results = new Map<string, TokenResult>();
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        const answers = await this.sendChunk(notification, chunk);
-        for (const [token, result] of answers)
-          results.set(resultKey(chunk.credential.certificateId, token), result);
-      }),
-    );
-
-    return targets.map((target, index): SendResult => {
-      const certificateId = groupKeys[index];
-      if (certificateId === undefined) {
-        return {
-          target,
-          outcome: { kind: "bad-request", reason: `no xiaomi credential ${target.certificateId}` },
-        };
-      }
-      return { target, ...results.get(resultKey(certificateId, target.token))! };
+  send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
+    return sendMulticast({
+      credentials: this.credentials,
+      targets,
+      chunkSize: XIAOMI_MAX_REGIDS,
+      vendorName: this.vendor,
+      sendChunk: (credential, chunk) => this.sendChunk(notification, credential, chunk),
     });
   }
 
@@ -179,8 +143,12 @@ export class XiaomiSender implements VendorSender {
     this.closing = new AbortController();
   }
 
-  private async sendChunk(notification: Notification, chunk: Chunk): Promise<Map<string, TokenResult>> {
-    const { credential, tokens } = chunk;
+  private async sendChunk(
+    notification: Notification,
+    credential: XiaomiCredential,
+    chunk: DeliveryTarget[],
+  ): Promise<Map<string, TokenResult>> {
+    const tokens = chunk.map(({ token }) => token);
     const request = buildXiaomiRequest(notification, tokens, credential, this.clock.now());
     const { answer, id, badRegIds } = await this.post(credential, request);
     const now = this.clock.now();
@@ -220,10 +188,6 @@ export class XiaomiSender implements VendorSender {
       return { answer: { message: `${name}: ${message}${detail}` }, badRegIds: new Set() };
     }
   }
-}
-
-function resultKey(certificateId: number, token: string): string {
-  return `${certificateId}:${token}`;
 }
 
 function formEntries(form: XiaomiForm): [string, string][] {
@@ -277,12 +241,4 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Retry-After in seconds or as an HTTP date. */
-function parseRetryAfter(header: string | null, nowMs: number): number | undefined {
-  if (header === null) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim());
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - nowMs) / 1000));
 }

@@ -28,7 +28,7 @@ async function start(): Promise<{ child: ChildProcess; url: string; output: () =
     output += chunk;
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" within 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`no "listening on" within 40 s:\n${output}`)), 40_000);
     child.stdout?.on("data", (chunk) => {
       output += chunk;
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
@@ -69,7 +69,7 @@ describe("npm start", () => {
       expect.objectContaining({ deviceId: "pixel", vendor: "fcm" }),
     ]);
     expect(await stop(second.child)).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   it("prints the local defaults it uses when the environment sets none", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
@@ -81,7 +81,7 @@ describe("npm start", () => {
       output += chunk;
     });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(output)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`no "listening on" within 40 s:\n${output}`)), 40_000);
       child.stdout?.on("data", () => {
         if (output.includes("listening on")) {
           clearTimeout(timer);
@@ -93,5 +93,5 @@ describe("npm start", () => {
     expect(output).toContain("CHATPUSH_CALLBACK_TOKEN is not set");
     expect(output).toContain("CHATPUSH_SECRET_KEY is not set");
     expect(await stop(child)).toBe(0);
-  }, 30_000);
+  }, 60_000);
 });
