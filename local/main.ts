@@ -30,23 +30,23 @@ async function main(): Promise<void> {
     onError: (error) => console.error("[chatpush] error:", error),
   });
 
-  console.log(`[chatpush] listening on ${runtime.url}`);
-  console.log(`[chatpush]   callback URL:   ${runtime.url}/callback   (SdkAppid ${settings.sdkAppId})`);
-  console.log(`[chatpush]   device API:     ${runtime.url}/v1/devices   (Authorization: UserSig <usersig>)`);
-  console.log(`[chatpush]   deliveries:     ${runtime.url}/_local/deliveries`);
-  console.log(
-    `[chatpush]   vendors:        ${credentials ? `real credentials from ${settings.credentialsFile}` : "APNs and FCM simulators"}`,
-  );
-  console.log(`[chatpush]   data:           ${settings.dataDir}/  (DynamoDB data survives restarts)`);
-  console.log("[chatpush] replay the samples with: npm run replay -- events/");
-
   const shutdown = async () => {
     console.log("[chatpush] stopping");
     await runtime.stop();
     process.exit(0);
   };
+  // Before the banner: whoever reads "listening on" may press Ctrl-C at once.
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
+  console.log(`[chatpush] listening on ${runtime.url}`);
+  console.log(`[chatpush]   callback URL:   ${runtime.url}/callback   (SdkAppid ${settings.sdkAppId})`);
+  console.log(`[chatpush]   device API:     ${runtime.url}/v1/devices   (Authorization: UserSig <usersig>)`);
+  console.log(`[chatpush]   deliveries:     ${runtime.url}/_local/deliveries`);
+  console.log(
+    `[chatpush]   vendors:        ${credentials ? `real credentials from ${settings.credentialsFile}` : "simulators of all eight vendors"}`,
+  );
+  console.log(`[chatpush]   data:           ${settings.dataDir}/  (DynamoDB data survives restarts)`);
+  console.log("[chatpush] replay the samples with: npm run replay -- events/");
 }
 
 function formatJournal(entry: TimedJournalEntry): string {

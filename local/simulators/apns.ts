@@ -16,12 +16,12 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import forge from "node-forge";
 import type { ApnsEnvironment } from "../../lib/model/index.js";
 import type { ApnsCredential, HostPort } from "../../lib/vendors/credentials.js";
+import { retryAfterHeader, takeFaultAndWait } from "./faults.js";
 import type { SimulatorHub } from "./hub.js";
-import { decodeJwtPart, isObject, parseOrRaw, readBody } from "./wire.js";
+import { bearerToken, decodeJwtPart, isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
 
 export interface ApnsSimulatorOptions {
   hub: SimulatorHub;
@@ -63,6 +63,8 @@ const TOKEN_LIFETIME_SECONDS = 60 * 60;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** APNs' own ceiling on one connection (vendors.md §1); beyond it node's server resets streams. */
 const MAX_CONCURRENT_STREAMS = 1000;
+/** HTTP/2 sends lower-cased names only; pseudo-headers are kept, the JWT is never stored. */
+const REDACTED_HEADERS = { authorization: "bearer <redacted>" };
 
 /** What a fault answers when its rule names no reason. */
 const FAULT_REASONS: Readonly<Record<number, string>> = {
@@ -231,17 +233,13 @@ async function answer(args: {
 
   let result = validate({ ...args, method: headers[":method"] ?? "", token, body });
   if (result.status === 200 && token !== undefined) {
-    const fault = hub.takeFault("apns", token);
-    if (fault !== undefined) {
-      if (fault.delayMs !== undefined) await sleep(fault.delayMs);
-      result =
-        fault.status === 200
-          ? result
-          : {
-              status: fault.status,
-              reason: fault.reason ?? FAULT_REASONS[fault.status] ?? reasonFromStatus(fault.status),
-              ...(fault.retryAfter !== undefined && { retryAfter: fault.retryAfter }),
-            };
+    const fault = await takeFaultAndWait(hub, "apns", token);
+    if (fault !== undefined && fault.status !== 200) {
+      result = {
+        status: fault.status,
+        reason: fault.reason ?? FAULT_REASONS[fault.status] ?? reasonFromStatus(fault.status),
+        ...(fault.retryAfter !== undefined && { retryAfter: fault.retryAfter }),
+      };
     }
   }
 
@@ -250,7 +248,7 @@ async function answer(args: {
     token: token ?? "",
     at,
     status: result.status,
-    request: { headers: recordedHeaders(headers), body: parseOrRaw(body) },
+    request: { headers: recordedHeaders(headers, REDACTED_HEADERS), body: parseOrRaw(body) },
     environment,
   });
   if (stream.destroyed) return;
@@ -267,7 +265,7 @@ async function answer(args: {
     ":status": result.status,
     "content-type": "application/json",
     ...ids,
-    ...(result.retryAfter !== undefined && { "retry-after": String(result.retryAfter) }),
+    ...retryAfterHeader(result.retryAfter),
   });
   // Only 410 carries `timestamp`: when APNs last knew the token to be invalid (ms).
   const timestamp = result.status === 410 ? { timestamp: Date.now() } : {};
@@ -329,8 +327,7 @@ function checkProviderToken(
   keys: ReadonlyMap<string, RegisteredKey>,
 ): string | undefined {
   if (authorization === undefined) return "MissingProviderToken";
-  const [headerPart, claimsPart, signature, ...rest] =
-    /^bearer (.+)$/i.exec(authorization)?.[1]?.split(".") ?? [];
+  const [headerPart, claimsPart, signature, ...rest] = bearerToken(authorization)?.split(".") ?? [];
   if (headerPart === undefined || claimsPart === undefined || signature === undefined || rest.length > 0) {
     return "InvalidProviderToken";
   }
@@ -347,16 +344,6 @@ function checkProviderToken(
   if (!signed || claims.iss !== key.teamId || typeof claims.iat !== "number") return "InvalidProviderToken";
   if (Date.now() / 1000 - claims.iat > TOKEN_LIFETIME_SECONDS) return "ExpiredProviderToken";
   return undefined;
-}
-
-/** Lower-cased names (HTTP/2 sends no others), pseudo-headers kept, the JWT never stored. */
-function recordedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    recorded[name] = name === "authorization" ? "bearer <redacted>" : [value].flat().join(", ");
-  }
-  return recorded;
 }
 
 /** "Bad Gateway" → "BadGateway", for a fault on a status APNs has no documented reason for. */

@@ -1,18 +1,13 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, verify } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FcmCredential } from "../../lib/vendors/credentials.js";
+import { retryAfterHeader, takeFaultAndWait } from "./faults.js";
+import { type JsonAnswer, type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
 import type { SimulatorHub } from "./hub.js";
-import { decodeJwtPart, isObject, parseOrRaw, readBody } from "./wire.js";
+import { AccessTokenBook } from "./tokens.js";
+import { bearerToken, decodeJwtPart, isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
 
-export interface FcmSimulatorOptions {
-  hub: SimulatorHub;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** 0 or absent = any free port. */
-  port?: number;
-}
+export type FcmSimulatorOptions = SimulatorOptions;
 
 export interface FcmSimulator {
   /** Plain-HTTP base URL for `FcmCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
@@ -43,11 +38,10 @@ const MAX_TTL_SECONDS = 2_419_200;
 const TOKEN_CHARACTERS = /^[A-Za-z0-9_:-]+$/;
 const TTL_FORMAT = /^\d+(\.\d{1,9})?s$/;
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
-/**
- * Google keeps idle connections open far longer than node's default 5 s, which would close pooled
- * sockets between two sends of a test and hide whether the client reuses them.
- */
-const KEEP_ALIVE_MS = 60_000;
+/** Google writes its JSON content type with a space before the charset. */
+const JSON_HEADERS = { "content-type": "application/json; charset=UTF-8" };
+/** Node lower-cases header names already; the bearer token is never stored. */
+const REDACTED_HEADERS = { authorization: "Bearer <redacted>" };
 
 const FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
 const BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest";
@@ -84,17 +78,8 @@ interface Account {
   publicKey: KeyObject;
 }
 
-interface IssuedToken {
-  projectId: string;
-  expiresAt: number;
-}
-
 /** One answer of messages:send, before it is written. */
-interface Answer {
-  httpStatus: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+type Answer = JsonAnswer;
 
 /**
  * A local FCM HTTP v1: Google's OAuth 2.0 token endpoint (JWT-bearer grant, RS256 checked against the
@@ -104,66 +89,39 @@ interface Answer {
  * hub's faults apply to sends that pass the checks, so a fault never hides a malformed request.
  */
 export async function startFcmSimulator(opts: FcmSimulatorOptions): Promise<FcmSimulator> {
-  const host = opts.host ?? "127.0.0.1";
   const accounts = new Map<string, Account>();
-  const tokens = new Map<string, IssuedToken>();
-  let connections = 0;
+  /** Access tokens, each for its service account's project. */
+  const tokens = new AccessTokenBook(ACCESS_TOKEN_SECONDS);
 
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
-    route(request, response).catch(() => response.destroy());
-  });
-  server.on("connection", () => {
-    connections += 1;
-  });
-
-  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const server = await startSimulatorServer(opts, async (request, response) => {
     const body = await readBody(request);
     const path = request.url ?? "";
     if (request.method === "POST" && path === "/token") {
       const grant = grantToken(body, accounts);
       if ("access_token" in grant) {
-        tokens.set(grant.access_token, {
-          projectId: grant.projectId,
-          expiresAt: Date.now() + ACCESS_TOKEN_SECONDS * 1000,
-        });
-        writeJson(response, 200, {
-          access_token: grant.access_token,
-          expires_in: ACCESS_TOKEN_SECONDS,
-          token_type: "Bearer",
-        });
+        writeJson(response, 200, tokens.grantBearer(grant.access_token, grant.projectId), JSON_HEADERS);
       } else {
-        writeJson(response, 400, grant);
+        writeJson(response, 400, grant, JSON_HEADERS);
       }
       return;
     }
     const projectId = SEND_PATH.exec(path)?.[1];
     if (request.method !== "POST" || projectId === undefined) {
-      writeJson(response, 404, googleError(404, "NOT_FOUND", `Unknown path ${request.method} ${path}.`));
+      const notFound = googleError(404, "NOT_FOUND", `Unknown path ${request.method} ${path}.`);
+      writeJson(response, 404, notFound, JSON_HEADERS);
       return;
     }
     await send({ request, response, body, projectId, hub: opts.hub, tokens });
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
   });
 
   return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     addServiceAccount({ projectId, clientEmail, publicKey }) {
       accounts.set(clientEmail, { projectId, publicKey: createPublicKey(publicKey) });
     },
-    expireAccessTokens() {
-      for (const token of tokens.values()) token.expiresAt = 0;
-    },
-    stats: () => ({ connections, tokensIssued: tokens.size }),
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
-      server.closeAllConnections();
-      await closed;
-    },
+    expireAccessTokens: () => tokens.expireAll(),
+    stats: () => ({ connections: server.connections(), tokensIssued: tokens.issued }),
+    close: () => server.close(),
   };
 }
 
@@ -251,7 +209,7 @@ async function send(args: {
   body: string;
   projectId: string;
   hub: SimulatorHub;
-  tokens: ReadonlyMap<string, IssuedToken>;
+  tokens: AccessTokenBook;
 }): Promise<void> {
   const { request, response, body, projectId, hub } = args;
   const at = new Date().toISOString();
@@ -262,23 +220,20 @@ async function send(args: {
   let answer = authorize(request.headers.authorization, projectId, args.tokens) ?? validate(parsed);
   if (answer === undefined) {
     answer = { httpStatus: 200, body: { name: `projects/${projectId}/messages/${messageId()}` } };
-    const fault = hub.takeFault("fcm", token);
-    if (fault !== undefined) {
-      if (fault.delayMs !== undefined) await sleep(fault.delayMs);
-      if (fault.status !== 200) {
-        // 410 is every simulator's "this token is gone" fault; FCM says that with 404 UNREGISTERED.
-        const status = fault.status === 410 ? 404 : fault.status;
-        const known = FAULTS[status] ?? {
-          status: "UNKNOWN",
-          errorCode: "UNSPECIFIED_ERROR",
-          message: "Unknown error.",
-        };
-        answer = {
-          httpStatus: status,
-          body: googleError(status, known.status, known.message, fault.reason ?? known.errorCode),
-          ...(fault.retryAfter !== undefined && { headers: { "retry-after": String(fault.retryAfter) } }),
-        };
-      }
+    const fault = await takeFaultAndWait(hub, "fcm", token);
+    if (fault !== undefined && fault.status !== 200) {
+      // 410 is every simulator's "this token is gone" fault; FCM says that with 404 UNREGISTERED.
+      const status = fault.status === 410 ? 404 : fault.status;
+      const known = FAULTS[status] ?? {
+        status: "UNKNOWN",
+        errorCode: "UNSPECIFIED_ERROR",
+        message: "Unknown error.",
+      };
+      answer = {
+        httpStatus: status,
+        body: googleError(status, known.status, known.message, fault.reason ?? known.errorCode),
+        headers: retryAfterHeader(fault.retryAfter),
+      };
     }
   }
 
@@ -287,9 +242,9 @@ async function send(args: {
     token,
     at,
     status: answer.httpStatus,
-    request: { headers: recordedHeaders(request.headers), body: parsed },
+    request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
   });
-  writeJson(response, answer.httpStatus, answer.body, answer.headers);
+  writeJson(response, answer.httpStatus, answer.body, { ...JSON_HEADERS, ...answer.headers });
 }
 
 /**
@@ -299,17 +254,17 @@ async function send(args: {
 function authorize(
   authorization: string | undefined,
   projectId: string,
-  tokens: ReadonlyMap<string, IssuedToken>,
+  tokens: AccessTokenBook,
 ): Answer | undefined {
-  const issued = tokens.get(/^Bearer (.+)$/i.exec(authorization ?? "")?.[1] ?? "");
-  if (issued === undefined || issued.expiresAt <= Date.now()) {
+  const issued = tokens.lookup(bearerToken(authorization));
+  if (issued === undefined || issued.expired) {
     return {
       httpStatus: 401,
       body: googleError(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE),
       headers: { "www-authenticate": 'Bearer realm="https://accounts.google.com/"' },
     };
   }
-  if (issued.projectId !== projectId) {
+  if (issued.owner !== projectId) {
     return {
       httpStatus: 403,
       body: googleError(
@@ -420,27 +375,7 @@ function googleError(
   return { error: { code, message, status, ...(details.length > 0 && { details }) } };
 }
 
-function writeJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  response.writeHead(status, { "content-type": "application/json; charset=UTF-8", ...headers });
-  response.end(JSON.stringify(body));
-}
-
 /** FCM message ids are 0: followed by digits and a hex suffix. */
 function messageId(): string {
   return `0:${Date.now()}${randomBytes(8).toString("hex")}`;
-}
-
-/** Node lower-cases header names already; the bearer token is never stored. */
-function recordedHeaders(headers: IncomingMessage["headers"]): Record<string, string> {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    recorded[name] = name === "authorization" ? "Bearer <redacted>" : [value].flat().join(", ");
-  }
-  return recorded;
 }

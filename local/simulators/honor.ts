@@ -1,19 +1,16 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import type { IncomingMessage } from "node:http";
 import type { HonorCredential } from "../../lib/vendors/credentials.js";
 import { HONOR_DAILY_QUOTA_CODE } from "../../lib/vendors/honor-outcomes.js";
-import type { FaultRule, SimulatorHub } from "./hub.js";
-import { isObject, parseOrRaw, readBody } from "./wire.js";
+import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
+import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
+import { type JsonAnswer, type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
+import { type FaultRule, recordPerTarget } from "./hub.js";
+import { BeijingDailyQuota } from "./quota.js";
+import { AccessTokenBook } from "./tokens.js";
+import { bearerToken, isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
 
-export interface HonorSimulatorOptions {
-  hub: SimulatorHub;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** 0 or absent = any free port. */
-  port?: number;
-}
+export type HonorSimulatorOptions = SimulatorOptions;
 
 export interface HonorSimulator {
   /** Plain-HTTP base URL for `HonorCredential.endpoint.url`: serves both /auth/token and sendMessage. */
@@ -42,9 +39,8 @@ const MAX_TTL_SECONDS = 15 * 24 * 60 * 60;
 const TTL_FORMAT = /^\d+(\.\d{1,9})?s$/;
 const IMPORTANCES = new Set(["LOW", "NORMAL"]);
 const CLICK_TYPES = new Set([1, 2, 3]);
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-/** Keeps pooled client sockets open between a test's sends, as a real front end does. */
-const KEEP_ALIVE_MS = 60_000;
+/** Node lower-cases header names already; the bearer token is never stored. */
+const REDACTED_HEADERS = { authorization: "Bearer <redacted>" };
 
 /**
  * Honor's codes as this simulator answers them. Honor's table is UNCONFIRMED (vendors.md §8); these are
@@ -78,17 +74,8 @@ interface App {
   clientSecret: string;
 }
 
-interface IssuedToken {
-  appId: string;
-  expiresAt: number;
-}
-
 /** One sendMessage answer before it is written. */
-interface Answer {
-  httpStatus: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+type Answer = JsonAnswer;
 
 /**
  * A local Honor Push: the IAM token endpoint (client credentials) and sendMessage, on one plain HTTP/1.1
@@ -97,28 +84,20 @@ interface Answer {
  * each send. The hub's faults apply to sends that pass the checks, so a fault never hides a bad request.
  */
 export async function startHonorSimulator(opts: HonorSimulatorOptions): Promise<HonorSimulator> {
-  const host = opts.host ?? "127.0.0.1";
   const apps = new Map<string, App>();
-  const tokens = new Map<string, IssuedToken>();
-  const quota: { limit?: number; day: string; accepted: number } = { day: beijingDay(), accepted: 0 };
-  let connections = 0;
+  /** Access tokens, each for the app (appId) whose client credentials got it. */
+  const tokens = new AccessTokenBook(ACCESS_TOKEN_SECONDS);
+  /** One count for the simulator; daily quotas reset at midnight Beijing time. */
+  const quota = new BeijingDailyQuota();
   let sendRequests = 0;
 
-  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const server = await startSimulatorServer(opts, async (request, response) => {
     const body = await readBody(request);
     const path = request.url ?? "";
     if (request.method === "POST" && path === "/auth/token") {
       const grant = grantToken(body, apps);
       if ("access_token" in grant) {
-        tokens.set(grant.access_token, {
-          appId: grant.appId,
-          expiresAt: Date.now() + ACCESS_TOKEN_SECONDS * 1000,
-        });
-        writeJson(response, 200, {
-          access_token: grant.access_token,
-          expires_in: ACCESS_TOKEN_SECONDS,
-          token_type: "Bearer",
-        });
+        writeJson(response, 200, tokens.grantBearer(grant.access_token, grant.appId));
       } else {
         writeJson(response, grant.httpStatus, { error: grant.error, error_description: grant.description });
       }
@@ -139,21 +118,16 @@ export async function startHonorSimulator(opts: HonorSimulatorOptions): Promise<
       checkTimestamp(request.headers.timestamp) ??
       validate(parsed);
     if (answer === undefined) {
-      const faults = targets.map((token) => ({ token, fault: opts.hub.takeFault("honor", token) }));
-      const delayMs = Math.max(0, ...faults.map(({ fault }) => fault?.delayMs ?? 0));
-      if (delayMs > 0) await sleep(delayMs);
-      const whole = faults.map(({ fault }) => fault && wholeRequestAnswer(fault)).find(Boolean);
-      const failTokens = faults.filter(({ fault }) => isTokenFault(fault, 404)).map(({ token }) => token);
-      const expireTokens = faults.filter(({ fault }) => isTokenFault(fault, 410)).map(({ token }) => token);
+      const faults = await takeFaultsAndWait(opts.hub, "honor", targets);
+      const whole = faults.map((fault) => fault && wholeRequestAnswer(fault)).find(Boolean);
+      const failTokens = targets.filter((_, index) => isTokenFault(faults[index], 404));
+      const expireTokens = targets.filter((_, index) => isTokenFault(faults[index], 410));
       const accepted = targets.length - failTokens.length - expireTokens.length;
-      const day = beijingDay();
-      if (quota.day !== day) Object.assign(quota, { day, accepted: 0 });
       if (whole !== undefined) {
         answer = whole;
-      } else if (quota.limit !== undefined && quota.accepted + accepted > quota.limit) {
+      } else if (!quota.tryCharge(accepted)) {
         answer = failure(429, CODE.dailyQuota);
       } else {
-        quota.accepted += accepted;
         answer = {
           httpStatus: 200,
           body: {
@@ -165,47 +139,24 @@ export async function startHonorSimulator(opts: HonorSimulatorOptions): Promise<
       }
     }
 
-    for (const token of targets.length > 0 ? targets : [""]) {
-      opts.hub.record({
-        vendor: "honor",
-        token,
-        at,
-        status: answer.httpStatus,
-        request: { headers: recordedHeaders(request.headers), body: parsed },
-      });
-    }
+    recordPerTarget(opts.hub, targets, {
+      vendor: "honor",
+      at,
+      status: answer.httpStatus,
+      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
+    });
     writeJson(response, answer.httpStatus, answer.body, answer.headers);
-  };
-
-  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
-    route(request, response).catch(() => response.destroy());
-  });
-  server.on("connection", () => {
-    connections += 1;
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
   });
 
   return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     addApp({ appId, clientId, clientSecret }) {
       apps.set(clientId, { appId, clientSecret });
     },
-    expireAccessTokens() {
-      for (const token of tokens.values()) token.expiresAt = 0;
-    },
-    setDailyQuota(tokensPerDay) {
-      Object.assign(quota, { limit: tokensPerDay, day: beijingDay(), accepted: 0 });
-    },
-    stats: () => ({ connections, tokensIssued: tokens.size, sendRequests }),
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
-      server.closeAllConnections();
-      await closed;
-    },
+    expireAccessTokens: () => tokens.expireAll(),
+    setDailyQuota: (tokensPerDay) => quota.restart(tokensPerDay),
+    stats: () => ({ connections: server.connections(), tokensIssued: tokens.issued, sendRequests }),
+    close: () => server.close(),
   };
 }
 
@@ -213,19 +164,12 @@ export async function startHonorSimulator(opts: HonorSimulatorOptions): Promise<
  * An app for the simulator, with random ids and secret in Honor's shapes (numeric app and client ids,
  * a hex client secret).
  */
-export function generateHonorCredential(opts: {
-  certificateId: number;
-  packageName?: string;
-  endpointUrl?: string;
-}): HonorCredential {
-  return {
-    certificateId: opts.certificateId,
-    packageName: opts.packageName ?? "com.example.chatpush",
+export function generateHonorCredential(opts: GeneratedCredentialOptions): HonorCredential {
+  return generatedCredential(opts, {
     appId: String(randomInt(100_000_000, 1_000_000_000)),
     clientId: String(randomInt(100_000_000, 1_000_000_000)),
     clientSecret: randomBytes(32).toString("hex"),
-    ...(opts.endpointUrl !== undefined && { endpoint: { url: opts.endpointUrl } }),
-  };
+  });
 }
 
 type Grant =
@@ -263,12 +207,12 @@ function grantToken(body: string, apps: ReadonlyMap<string, App>): Grant {
 function authorize(
   headers: IncomingMessage["headers"],
   appId: string,
-  tokens: ReadonlyMap<string, IssuedToken>,
+  tokens: AccessTokenBook,
 ): Answer | undefined {
-  const issued = tokens.get(/^Bearer (.+)$/i.exec(headers.authorization ?? "")?.[1] ?? "");
+  const issued = tokens.lookup(bearerToken(headers.authorization));
   // Huawei answers a token of another app with the authentication error, not "expired" (vendors.md §3).
-  if (issued === undefined || issued.appId !== appId) return failure(401, CODE.authError);
-  if (issued.expiresAt <= Date.now()) return failure(401, CODE.authExpired);
+  if (issued === undefined || issued.owner !== appId) return failure(401, CODE.authError);
+  if (issued.expired) return failure(401, CODE.authExpired);
   return undefined;
 }
 
@@ -379,7 +323,7 @@ function validateAndroidNotification(n: Record<string, unknown>): Answer | undef
  * tokens one by one (404 → data.failTokens, 410 → data.expireTokens) in an otherwise successful answer.
  */
 function wholeRequestAnswer(fault: FaultRule): Answer | undefined {
-  const retryAfter = fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : undefined;
+  const retryAfter = retryAfterHeader(fault.retryAfter);
   if (fault.reason !== undefined && /^\d+$/.test(fault.reason)) {
     return failure(fault.status, Number(fault.reason), undefined, retryAfter);
   }
@@ -428,31 +372,6 @@ function isIntegerIn(value: unknown, min: number, max: number): boolean {
   return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
 }
 
-/** Daily quotas reset at midnight Beijing time. */
-function beijingDay(): string {
-  return new Date(Date.now() + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
-}
-
 function requestId(): string {
   return randomUUID().replaceAll("-", "");
-}
-
-function writeJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  response.writeHead(status, { "content-type": "application/json;charset=UTF-8", ...headers });
-  response.end(JSON.stringify(body));
-}
-
-/** Node lower-cases header names already; the bearer token is never stored. */
-function recordedHeaders(headers: IncomingMessage["headers"]): Record<string, string> {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    recorded[name] = name === "authorization" ? "Bearer <redacted>" : [value].flat().join(", ");
-  }
-  return recorded;
 }

@@ -1,18 +1,14 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { HuaweiCredential } from "../../lib/vendors/credentials.js";
-import type { FaultRule, SimulatorHub } from "./hub.js";
-import { isObject, parseOrRaw, readBody } from "./wire.js";
+import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
+import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
+import { type JsonAnswer, type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
+import { type FaultRule, recordPerTarget, type SimulatorHub } from "./hub.js";
+import { BeijingDailyQuota } from "./quota.js";
+import { AccessTokenBook } from "./tokens.js";
+import { bearerToken, isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
 
-export interface HuaweiSimulatorOptions {
-  hub: SimulatorHub;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** 0 or absent = any free port. */
-  port?: number;
-}
+export type HuaweiSimulatorOptions = SimulatorOptions;
 
 export interface HuaweiSimulator {
   /** Plain-HTTP base URL for `HuaweiCredential.endpoint.url`: it serves both OAuth and messages:send. */
@@ -57,13 +53,8 @@ const URGENCIES = new Set(["HIGH", "NORMAL"]);
 const VISIBILITIES = new Set(["VISIBILITY_UNSPECIFIED", "PRIVATE", "PUBLIC", "SECRET"]);
 /** "86400s", "3.5s" or a bare number of seconds (Huawei's documented ttl pattern). */
 const TTL_FORMAT = /^(\d+(\.\d{1,9})?)[sS]?$/;
-const DAY_MS = 24 * 60 * 60 * 1000;
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-/**
- * Huawei's front end keeps idle connections open far longer than node's default 5 s, which would close
- * pooled sockets between two sends of a test and hide whether the client reuses them.
- */
-const KEEP_ALIVE_MS = 60_000;
+/** Node lower-cases header names already; the access token is never stored. */
+const REDACTED_HEADERS = { authorization: "Bearer <redacted>" };
 
 /** Push Kit's `msg` for the codes the simulator answers (Huawei's error-code pages). */
 const MESSAGES: Readonly<Record<string, string>> = {
@@ -85,17 +76,8 @@ interface App {
   clientSecret: string;
 }
 
-interface IssuedToken {
-  appId: string;
-  expiresAt: number;
-}
-
 /** One answer of messages:send, before it is written. */
-interface Answer {
-  httpStatus: number;
-  body: Record<string, unknown>;
-  headers?: Record<string, string>;
-}
+type Answer = JsonAnswer<Record<string, unknown>>;
 
 /**
  * A local Huawei Push Kit: the OAuth 2.0 token endpoint (client_credentials, checked against the apps
@@ -104,38 +86,19 @@ interface Answer {
  * hub; the hub's faults apply to sends that pass the checks, so a fault never hides a malformed request.
  */
 export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promise<HuaweiSimulator> {
-  const host = opts.host ?? "127.0.0.1";
   const apps = new Map<string, App>();
-  const tokens = new Map<string, IssuedToken>();
-  const accepted = new Map<string, number>();
-  let dailyQuota: number | undefined;
-  let connections = 0;
-
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
-    route(request, response).catch(() => response.destroy());
-  });
-  server.on("connection", () => {
-    connections += 1;
-  });
-
+  /** Access tokens, each for the app whose credentials got it. */
+  const tokens = new AccessTokenBook(ACCESS_TOKEN_SECONDS);
   /** Accepted tokens are counted per Beijing day and app, so each new day starts from zero. */
-  const quotaKey = (appId: string) => `${Math.floor((Date.now() + BEIJING_OFFSET_MS) / DAY_MS)}:${appId}`;
+  const quota = new BeijingDailyQuota();
 
-  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const server = await startSimulatorServer(opts, async (request, response) => {
     const body = await readBody(request);
     const path = request.url ?? "";
     if (request.method === "POST" && TOKEN_PATHS.has(path)) {
       const grant = grantToken(body, apps);
       if ("access_token" in grant) {
-        tokens.set(grant.access_token, {
-          appId: grant.appId,
-          expiresAt: Date.now() + ACCESS_TOKEN_SECONDS * 1000,
-        });
-        writeJson(response, 200, {
-          access_token: grant.access_token,
-          expires_in: ACCESS_TOKEN_SECONDS,
-          token_type: "Bearer",
-        });
+        writeJson(response, 200, tokens.grantBearer(grant.access_token, grant.appId));
       } else {
         writeJson(response, 400, grant);
       }
@@ -154,51 +117,29 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
     let answer = authorize(request.headers.authorization, appId, tokens) ?? validate(parsed);
     if (answer === undefined) {
       answer = await answerWithFaults(opts.hub, targets);
-      if (answer.httpStatus === 200 && dailyQuota !== undefined) {
-        const key = quotaKey(appId);
-        const used = accepted.get(key) ?? 0;
-        const delivered = targets.length - failedCount(answer);
-        if (used + delivered > dailyQuota) answer = dailyQuotaAnswer();
-        else accepted.set(key, used + delivered);
+      if (answer.httpStatus === 200 && !quota.tryCharge(targets.length - failedCount(answer), appId)) {
+        answer = dailyQuotaAnswer();
       }
     }
 
-    for (const token of targets.length > 0 ? targets : [""]) {
-      opts.hub.record({
-        vendor: "huawei",
-        token,
-        at,
-        status: answer.httpStatus,
-        request: { headers: recordedHeaders(request.headers), body: parsed },
-      });
-    }
+    recordPerTarget(opts.hub, targets, {
+      vendor: "huawei",
+      at,
+      status: answer.httpStatus,
+      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
+    });
     writeJson(response, answer.httpStatus, { ...answer.body, requestId: requestId() }, answer.headers);
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
   });
 
   return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     addApp({ appId, clientSecret }) {
       apps.set(appId, { clientSecret });
     },
-    expireAccessTokens() {
-      for (const token of tokens.values()) token.expiresAt = 0;
-    },
-    setDailyQuota(tokensPerDay) {
-      dailyQuota = tokensPerDay;
-      accepted.clear();
-    },
-    stats: () => ({ connections, tokensIssued: tokens.size }),
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
-      server.closeAllConnections();
-      await closed;
-    },
+    expireAccessTokens: () => tokens.expireAll(),
+    setDailyQuota: (tokensPerDay) => quota.restart(tokensPerDay),
+    stats: () => ({ connections: server.connections(), tokensIssued: tokens.issued }),
+    close: () => server.close(),
   };
 }
 
@@ -206,18 +147,11 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
  * An app for the simulator: a 9-digit AppGallery Connect app id and a 64-hex-digit app secret, as the
  * console shows them.
  */
-export function generateHuaweiCredential(opts: {
-  certificateId: number;
-  packageName?: string;
-  endpointUrl?: string;
-}): HuaweiCredential {
-  return {
-    certificateId: opts.certificateId,
-    packageName: opts.packageName ?? "com.example.chatpush",
+export function generateHuaweiCredential(opts: GeneratedCredentialOptions): HuaweiCredential {
+  return generatedCredential(opts, {
     appId: String(100_000_000 + randomInt(900_000_000)),
     clientSecret: randomBytes(32).toString("hex"),
-    ...(opts.endpointUrl !== undefined && { endpoint: { url: opts.endpointUrl } }),
-  };
+  });
 }
 
 type Grant =
@@ -246,11 +180,11 @@ function grantToken(body: string, apps: ReadonlyMap<string, App>): Grant {
 function authorize(
   authorization: string | undefined,
   appId: string,
-  tokens: ReadonlyMap<string, IssuedToken>,
+  tokens: AccessTokenBook,
 ): Answer | undefined {
-  const issued = tokens.get(/^Bearer (.+)$/i.exec(authorization ?? "")?.[1] ?? "");
-  if (issued === undefined || issued.appId !== appId) return huawei(401, "80200001");
-  if (issued.expiresAt <= Date.now()) return huawei(401, "80200003");
+  const issued = tokens.lookup(bearerToken(authorization));
+  if (issued === undefined || issued.owner !== appId) return huawei(401, "80200001");
+  if (issued.expired) return huawei(401, "80200003");
   return undefined;
 }
 
@@ -403,9 +337,8 @@ function isIntegerIn(value: unknown, min: number, max: number): boolean {
  * explicit 80300007) makes only that token illegal; any other fault answers for the whole request.
  */
 async function answerWithFaults(hub: SimulatorHub, targets: readonly string[]): Promise<Answer> {
-  const faults = targets.map((token) => ({ token, fault: hub.takeFault("huawei", token) }));
-  const delayMs = Math.max(0, ...faults.map(({ fault }) => fault?.delayMs ?? 0));
-  if (delayMs > 0) await sleep(delayMs);
+  const rules = await takeFaultsAndWait(hub, "huawei", targets);
+  const faults = targets.map((token, index) => ({ token, fault: rules[index] }));
 
   const illegal = faults
     .filter(({ fault }) => fault !== undefined && isTokenFault(fault))
@@ -431,9 +364,10 @@ function isTokenFault(fault: FaultRule): boolean {
 }
 
 function faultAnswer(fault: FaultRule): Answer {
-  const retryAfter = fault.retryAfter === undefined ? undefined : { "retry-after": String(fault.retryAfter) };
-  const withRetryAfter = (answer: Answer): Answer =>
-    retryAfter === undefined ? answer : { ...answer, headers: { ...answer.headers, ...retryAfter } };
+  const withRetryAfter = (answer: Answer): Answer => ({
+    ...answer,
+    headers: { ...answer.headers, ...retryAfterHeader(fault.retryAfter) },
+  });
   if (fault.reason !== undefined && /^\d{8}$/.test(fault.reason)) {
     return withRetryAfter(huawei(statusOfCode(fault.reason), fault.reason));
   }
@@ -488,24 +422,4 @@ function huawei(httpStatus: number, code: string, msg?: string): Answer {
 /** Huawei's requestIds are long digit strings. */
 function requestId(): string {
   return `${Date.now()}${String(randomInt(1_000_000)).padStart(6, "0")}`;
-}
-
-function writeJson(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  response.writeHead(status, { "content-type": "application/json;charset=UTF-8", ...headers });
-  response.end(JSON.stringify(body));
-}
-
-/** Node lower-cases header names already; the access token is never stored. */
-function recordedHeaders(headers: IncomingMessage["headers"]): Record<string, string> {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    recorded[name] = name === "authorization" ? "Bearer <redacted>" : [value].flat().join(", ");
-  }
-  return recorded;
 }

@@ -72,3 +72,16 @@ export class SimulatorHub {
     return { ...rule };
   }
 }
+
+/**
+ * Records one delivery per target of a request, all with the same answer and request; a request that
+ * names no target is still recorded once, under the empty token.
+ */
+export function recordPerTarget(
+  hub: SimulatorHub,
+  targets: readonly string[],
+  delivery: Omit<SimulatedDelivery, "token">,
+): void {
+  const { vendor, ...rest } = delivery;
+  for (const token of targets.length > 0 ? targets : [""]) hub.record({ vendor, token, ...rest });
+}

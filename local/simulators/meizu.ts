@@ -1,18 +1,14 @@
 import { createHash, randomBytes, randomInt, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import type { ServerResponse } from "node:http";
 import type { MeizuCredential } from "../../lib/vendors/credentials.js";
-import type { FaultRule, SimulatorHub } from "./hub.js";
-import { isObject, parseOrRaw, readBody } from "./wire.js";
+import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
+import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
+import { type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
+import { type FaultRule, recordPerTarget, type SimulatorHub } from "./hub.js";
+import { BeijingDailyQuota } from "./quota.js";
+import { isObject, parseOrRaw, readBody, recordedForm, recordedHeaders } from "./wire.js";
 
-export interface MeizuSimulatorOptions {
-  hub: SimulatorHub;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** 0 or absent = any free port. */
-  port?: number;
-}
+export type MeizuSimulatorOptions = SimulatorOptions;
 
 export interface MeizuSimulator {
   /** Plain-HTTP base URL for `MeizuCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
@@ -46,10 +42,8 @@ const CLICK_TARGETS: Readonly<Record<number, string>> = { 1: "activity", 2: "url
 const NOTIFY_KEY = /^[0-9A-Za-z_-]{0,8}$/;
 /** The pushIds in Meizu's examples ("J0476035d625e…", "RA50c6348036…"): letters and digits. */
 const PUSH_ID = /^[0-9A-Za-z]{1,64}$/;
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Long enough that two sends of a test share a pooled connection (node's default is 5 s). */
-const KEEP_ALIVE_MS = 60_000;
+/** The form as recorded: messageJson parsed, the signature (derived from the appSecret) never stored. */
+const RECORDED_FIELDS = { sign: () => "<redacted>", messageJson: parseOrRaw };
 
 /** Meizu's messages for its top-level codes (PushAPI README "Api returnCode定义"). */
 const MESSAGES: Readonly<Record<string, string>> = {
@@ -102,9 +96,6 @@ interface Answer {
 
 interface App {
   appSecret: string;
-  /** Beijing day number and pushIds accepted on it, for the daily quota. */
-  day: number;
-  accepted: number;
 }
 
 /**
@@ -115,20 +106,12 @@ interface App {
  * that pass the checks, so a fault never hides a malformed request.
  */
 export async function startMeizuSimulator(opts: MeizuSimulatorOptions): Promise<MeizuSimulator> {
-  const host = opts.host ?? "127.0.0.1";
   const apps = new Map<string, App>();
-  let dailyQuota: number | undefined;
-  let connections = 0;
+  /** pushIds accepted per appId and Beijing day, counted whether or not a limit is set. */
+  const quota = new BeijingDailyQuota();
   let pushRequests = 0;
 
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
-    route(request, response).catch(() => response.destroy());
-  });
-  server.on("connection", () => {
-    connections += 1;
-  });
-
-  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const server = await startSimulatorServer(opts, async (request, response) => {
     const body = await readBody(request);
     if (request.url !== PUSH_PATH) {
       response.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
@@ -148,53 +131,37 @@ export async function startMeizuSimulator(opts: MeizuSimulatorOptions): Promise<
       answer = await applyFaults(answer, pushIds, opts.hub);
     }
     if (answer.code === "200") {
-      answer = countAgainstQuota(answer, pushIds, apps.get(form.get("appId") ?? "")!, dailyQuota);
+      answer = countAgainstQuota(answer, pushIds, quota, form.get("appId") ?? "");
     }
 
-    const recorded = { headers: recordedHeaders(request.headers), body: recordedForm(form) };
-    for (const token of pushIds.length > 0 ? pushIds : [""]) {
-      opts.hub.record({ vendor: "meizu", token, at, status: answer.httpStatus, request: recorded });
-    }
+    // Meizu requests carry no credentials in their headers: nothing to redact.
+    const recorded = { headers: recordedHeaders(request.headers), body: recordedForm(form, RECORDED_FIELDS) };
+    recordPerTarget(opts.hub, pushIds, { vendor: "meizu", at, status: answer.httpStatus, request: recorded });
     writeAnswer(response, answer);
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
   });
 
   return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     addApp({ appId, appSecret }) {
-      apps.set(appId, { appSecret, day: 0, accepted: 0 });
+      apps.set(appId, { appSecret });
+      quota.reset(appId);
     },
     expireAccessTokens() {},
+    // Unlike the other simulators', the day's count so far stands: the limit is per whole Beijing day.
     setDailyQuota(limit) {
-      dailyQuota = limit;
+      quota.limit = limit;
     },
-    stats: () => ({ connections, pushRequests }),
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
-      server.closeAllConnections();
-      await closed;
-    },
+    stats: () => ({ connections: server.connections(), pushRequests }),
+    close: () => server.close(),
   };
 }
 
 /** An app for the simulator: a numeric appId, as Meizu's console assigns, and a random appSecret. */
-export function generateMeizuCredential(opts: {
-  certificateId: number;
-  packageName?: string;
-  endpointUrl?: string;
-}): MeizuCredential {
-  return {
-    certificateId: opts.certificateId,
-    packageName: opts.packageName ?? "com.example.chatpush",
+export function generateMeizuCredential(opts: GeneratedCredentialOptions): MeizuCredential {
+  return generatedCredential(opts, {
     appId: String(100_000 + randomInt(900_000)),
     appSecret: randomBytes(16).toString("hex"),
-    ...(opts.endpointUrl !== undefined && { endpoint: { url: opts.endpointUrl } }),
-  };
+  });
 }
 
 function answerWith(code: string, detail?: string, httpStatus = 200): Answer {
@@ -337,18 +304,16 @@ function advanceProblem(advance: unknown): string | undefined {
  */
 async function applyFaults(answer: Answer, pushIds: string[], hub: SimulatorHub): Promise<Answer> {
   let whole: Answer | undefined;
-  let delayMs = 0;
   const failed = new Map(answer.failed);
-  for (const token of pushIds) {
-    const fault = hub.takeFault("meizu", token);
+  const faults = await takeFaultsAndWait(hub, "meizu", pushIds);
+  for (const [index, token] of pushIds.entries()) {
+    const fault = faults[index];
     if (fault === undefined) continue;
-    delayMs = Math.max(delayMs, fault.delayMs ?? 0);
     const code = faultCode(fault);
     if (code === undefined) continue;
     if (PUSH_ID_CODES.has(code) || fault.status === 404 || fault.status === 410) failed.set(token, code);
     else whole ??= faultAnswer(fault, code);
   }
-  if (delayMs > 0) await sleep(delayMs);
   return whole ?? { ...answer, failed };
 }
 
@@ -366,16 +331,14 @@ function faultAnswer(fault: FaultRule, code: string): Answer {
 }
 
 /** The app's daily count: a request that would take it past the limit is refused whole. */
-function countAgainstQuota(answer: Answer, pushIds: string[], app: App, limit: number | undefined): Answer {
-  const today = Math.floor((Date.now() + BEIJING_OFFSET_MS) / DAY_MS);
-  if (app.day !== today) {
-    app.day = today;
-    app.accepted = 0;
-  }
+function countAgainstQuota(
+  answer: Answer,
+  pushIds: string[],
+  quota: BeijingDailyQuota,
+  appId: string,
+): Answer {
   const accepted = pushIds.filter((id) => !answer.failed.has(id)).length;
-  if (limit !== undefined && app.accepted + accepted > limit) return answerWith("110019");
-  app.accepted += accepted;
-  return answer;
+  return quota.tryCharge(accepted, appId) ? answer : answerWith("110019");
 }
 
 function writeAnswer(response: ServerResponse, answer: Answer): void {
@@ -385,27 +348,5 @@ function writeAnswer(response: ServerResponse, answer: Answer): void {
     answer.code === "200"
       ? { code: "200", message: "", value, redirect: "", msgId: randomUUID().replaceAll("-", "") }
       : { code: answer.code, message: answer.message, value: "", redirect: "" };
-  response.writeHead(answer.httpStatus, {
-    "content-type": "application/json;charset=UTF-8",
-    ...(answer.retryAfter !== undefined && { "retry-after": String(answer.retryAfter) }),
-  });
-  response.end(JSON.stringify(body));
-}
-
-/** Node lower-cases header names already. Meizu requests carry no credentials in their headers. */
-function recordedHeaders(headers: IncomingMessage["headers"]): Record<string, string> {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) recorded[name] = [value].flat().join(", ");
-  }
-  return recorded;
-}
-
-/** The form as an object, messageJson parsed, the signature (derived from the appSecret) never stored. */
-function recordedForm(form: URLSearchParams): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (const [name, value] of form) {
-    fields[name] = name === "sign" ? "<redacted>" : name === "messageJson" ? parseOrRaw(value) : value;
-  }
-  return fields;
+  writeJson(response, answer.httpStatus, body, retryAfterHeader(answer.retryAfter));
 }

@@ -1,18 +1,15 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { OppoCredential } from "../../lib/vendors/credentials.js";
+import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
+import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
+import { type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
 import type { FaultRule, SimulatorHub } from "./hub.js";
-import { isObject, parseOrRaw, readBody } from "./wire.js";
+import { BeijingDailyQuota } from "./quota.js";
+import { AccessTokenBook } from "./tokens.js";
+import { isObject, parseOrRaw, readBody, recordedForm, recordedHeaders } from "./wire.js";
 
-export interface OppoSimulatorOptions {
-  hub: SimulatorHub;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** 0 or absent = any free port. */
-  port?: number;
-}
+export type OppoSimulatorOptions = SimulatorOptions;
 
 export interface OppoSimulator {
   /** Plain-HTTP base URL for `OppoCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
@@ -34,7 +31,7 @@ export interface OppoSimulator {
 const AUTH_PATH = "/server/v1/auth";
 const UNICAST_BATCH_PATH = "/server/v1/message/notification/unicast_batch";
 /** vendors.md §5: auth_token valid 24 h; timestamp within 10 minutes; ≤ 1000 messages per batch. */
-const AUTH_TOKEN_MS = 24 * 60 * 60 * 1000;
+const AUTH_TOKEN_SECONDS = 24 * 60 * 60;
 const TIMESTAMP_WINDOW_MS = 10 * 60 * 1000;
 const MAX_MESSAGES = 1000;
 /** OPPO's field limits, counted in characters ("中英文字符及特殊符号（如emoji）均视为一个字符"). */
@@ -69,10 +66,8 @@ const CATEGORIES = new Set([
  * simulator only refuses what could never be one, so test tokens need not look real.
  */
 const REGISTRATION_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Real servers keep idle connections open well past node's default 5 s; clients should reuse them. */
-const KEEP_ALIVE_MS = 60_000;
+/** Node lower-cases header names already; an auth_token sent as a header is never stored. */
+const REDACTED_HEADERS = { auth_token: "<redacted>", authorization: "<redacted>" };
 
 /** OPPO's own English messages for its codes (vendors.md §5; OPPO's "公共参数和返回码" page). */
 const MESSAGES: Readonly<Record<number, string>> = {
@@ -127,12 +122,6 @@ interface App {
   masterSecret: string;
   /** Prefix of the message ids OPPO issues: "<AppID>-1-1-<unique id>". */
   appId: string;
-  acceptedToday: { day: number; count: number };
-}
-
-interface IssuedToken {
-  appKey: string;
-  expiresAt: number;
 }
 
 /** An answer for the whole request: OPPO's envelope with a code other than 0. */
@@ -153,22 +142,15 @@ type ItemAnswer = { errorCode: number; errorMessage: string } | undefined;
  * requests that pass the checks, so a fault never hides a malformed request.
  */
 export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<OppoSimulator> {
-  const host = opts.host ?? "127.0.0.1";
+  /** Apps by app_key. */
   const apps = new Map<string, App>();
-  const tokens = new Map<string, IssuedToken>();
-  let dailyQuota: number | undefined;
-  let connections = 0;
-  let tokensIssued = 0;
+  /** auth_tokens, each for the app_key that got it. */
+  const tokens = new AccessTokenBook(AUTH_TOKEN_SECONDS);
+  /** Accepted messages per app_key and Beijing day. */
+  const quota = new BeijingDailyQuota();
   let sendRequests = 0;
 
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
-    route(request, response).catch(() => response.destroy());
-  });
-  server.on("connection", () => {
-    connections += 1;
-  });
-
-  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const server = await startSimulatorServer(opts, async (request, response) => {
     const body = await readBody(request);
     const path = (request.url ?? "").split("?")[0];
     if (path !== AUTH_PATH && path !== UNICAST_BATCH_PATH) {
@@ -188,8 +170,7 @@ export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<Op
       }
       const authToken = randomUUID();
       const createTime = Date.now();
-      tokens.set(authToken, { appKey: form.get("app_key")!, expiresAt: createTime + AUTH_TOKEN_MS });
-      tokensIssued += 1;
+      tokens.issue(authToken, form.get("app_key")!, createTime);
       writeEnvelope(
         response,
         { httpStatus: 200, code: 0 },
@@ -198,37 +179,22 @@ export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<Op
       return;
     }
     sendRequests += 1;
-    await unicastBatch({ request, response, form, hub: opts.hub, apps, tokens, dailyQuota });
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
+    await unicastBatch({ request, response, form, hub: opts.hub, apps, tokens, quota });
   });
 
   return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     addApp(credential) {
       apps.set(credential.appKey, {
         masterSecret: credential.masterSecret,
         appId: randomBytes(18).toString("base64url"),
-        acceptedToday: { day: 0, count: 0 },
       });
+      quota.reset(credential.appKey);
     },
-    expireAccessTokens() {
-      for (const token of tokens.values()) token.expiresAt = 0;
-    },
-    setDailyQuota(limit) {
-      dailyQuota = limit;
-      for (const app of apps.values()) app.acceptedToday = { day: 0, count: 0 };
-    },
-    stats: () => ({ connections, tokensIssued, sendRequests }),
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
-      server.closeAllConnections();
-      await closed;
-    },
+    expireAccessTokens: () => tokens.expireAll(),
+    setDailyQuota: (limit) => quota.restart(limit),
+    stats: () => ({ connections: server.connections(), tokensIssued: tokens.issued, sendRequests }),
+    close: () => server.close(),
   };
 }
 
@@ -236,19 +202,12 @@ export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<Op
  * An OPPO app for the simulator: app_key and master_secret as random hex (OPPO's are 32 characters),
  * the private IM channel the app creates, no click target (open the app).
  */
-export function generateOppoCredential(opts: {
-  certificateId: number;
-  packageName?: string;
-  endpointUrl?: string;
-}): OppoCredential {
-  return {
-    certificateId: opts.certificateId,
-    packageName: opts.packageName ?? "com.example.chatpush",
+export function generateOppoCredential(opts: GeneratedCredentialOptions): OppoCredential {
+  return generatedCredential(opts, {
     appKey: randomBytes(16).toString("hex"),
     masterSecret: randomBytes(16).toString("hex"),
     channelId: "chat_messages",
-    ...(opts.endpointUrl !== undefined && { endpoint: { url: opts.endpointUrl } }),
-  };
+  });
 }
 
 /** /server/v1/auth's checks, in OPPO's code order; undefined when a token would be issued. */
@@ -275,10 +234,10 @@ async function unicastBatch(args: {
   form: URLSearchParams;
   hub: SimulatorHub;
   apps: ReadonlyMap<string, App>;
-  tokens: ReadonlyMap<string, IssuedToken>;
-  dailyQuota: number | undefined;
+  tokens: AccessTokenBook;
+  quota: BeijingDailyQuota;
 }): Promise<void> {
-  const { request, response, form, hub, apps, tokens, dailyQuota } = args;
+  const { request, response, form, hub, apps, tokens, quota } = args;
   const at = new Date().toISOString();
   const parsedMessages = parseOrRaw(form.get("messages") ?? "");
   const messages = Array.isArray(parsedMessages) ? parsedMessages : undefined;
@@ -287,11 +246,11 @@ async function unicastBatch(args: {
   );
 
   const authToken = form.get("auth_token");
-  const issued = authToken ? tokens.get(authToken) : undefined;
-  const app = issued === undefined ? undefined : apps.get(issued.appKey);
+  const issued = tokens.lookup(authToken);
+  const app = issued === undefined ? undefined : apps.get(issued.owner);
   let refusal: Refusal | undefined;
   if (!authToken) refusal = { httpStatus: 200, code: 29 };
-  else if (issued === undefined || app === undefined || issued.expiresAt <= Date.now()) {
+  else if (issued === undefined || app === undefined || issued.expired) {
     refusal = { httpStatus: 200, code: 11 };
   } else refusal = checkMessages(form.get("messages"), messages);
 
@@ -299,20 +258,19 @@ async function unicastBatch(args: {
     REGISTRATION_ID.test(id) ? undefined : { errorCode: 10000, errorMessage: MESSAGES[10000]! },
   );
   if (refusal === undefined) {
-    const faults = registrationIds.map((id) => hub.takeFault("oppo", id));
-    const delayMs = Math.max(0, ...faults.map((fault) => fault?.delayMs ?? 0));
-    if (delayMs > 0) await sleep(delayMs);
+    const faults = await takeFaultsAndWait(hub, "oppo", registrationIds);
     refusal = faults.map(faultRefusal).find((r) => r !== undefined);
     items = items.map((item, index) => item ?? faultItem(faults[index]));
   }
-  if (refusal === undefined && app !== undefined) {
-    const counted = countAgainstDailyQuota(items, app, dailyQuota);
+  if (refusal === undefined && issued !== undefined) {
+    const counted = countAgainstDailyQuota(items, quota, issued.owner);
     if (Array.isArray(counted)) items = counted;
     else refusal = counted;
   }
 
   const httpStatus = refusal?.httpStatus ?? 200;
-  const recordedForm = recordedBody(form, parsedMessages);
+  // The form as recorded: auth_token redacted, messages parsed (each action_parameters too, below).
+  const recorded = recordedForm(form, { auth_token: () => "<redacted>", messages: () => parsedMessages });
   for (const [index, token] of (registrationIds.length > 0 ? registrationIds : [""]).entries()) {
     hub.record({
       vendor: "oppo",
@@ -320,12 +278,10 @@ async function unicastBatch(args: {
       at,
       status: httpStatus,
       request: {
-        headers: recordedHeaders(request.headers),
+        headers: recordedHeaders(request.headers, REDACTED_HEADERS),
         // Each entry shows its own message, not the other 999 of the batch.
         body:
-          messages === undefined
-            ? recordedForm
-            : { ...recordedForm, messages: [recordedMessage(messages[index])] },
+          messages === undefined ? recorded : { ...recorded, messages: [recordedMessage(messages[index])] },
       },
     });
   }
@@ -483,27 +439,19 @@ function faultItem(fault: FaultRule | undefined): ItemAnswer {
  */
 function countAgainstDailyQuota(
   items: ItemAnswer[],
-  app: App,
-  limit: number | undefined,
+  quota: BeijingDailyQuota,
+  appKey: string,
 ): ItemAnswer[] | Refusal {
-  const day = Math.floor((Date.now() + BEIJING_OFFSET_MS) / DAY_MS);
-  if (app.acceptedToday.day !== day) app.acceptedToday = { day, count: 0 };
-  if (limit === undefined) return items;
-  if (app.acceptedToday.count >= limit) return { httpStatus: 200, code: 33 };
-  return items.map((item) => {
+  let room = quota.remaining(appKey);
+  if (room <= 0) return { httpStatus: 200, code: 33 };
+  const counted = items.map((item): ItemAnswer => {
     if (item !== undefined) return item;
-    if (app.acceptedToday.count >= limit) return { errorCode: 33, errorMessage: MESSAGES[33]! };
-    app.acceptedToday.count += 1;
+    if (room <= 0) return { errorCode: 33, errorMessage: MESSAGES[33]! };
+    room -= 1;
     return undefined;
   });
-}
-
-/** The form as recorded: auth_token redacted, messages and each action_parameters parsed. */
-function recordedBody(form: URLSearchParams, messages: unknown): Record<string, unknown> {
-  const recorded: Record<string, unknown> = Object.fromEntries(form);
-  if (form.has("auth_token")) recorded.auth_token = "<redacted>";
-  if (form.has("messages")) recorded.messages = messages;
-  return recorded;
+  quota.charge(counted.filter((item) => item === undefined).length, appKey);
+  return counted;
 }
 
 function recordedMessage(message: unknown): unknown {
@@ -513,24 +461,8 @@ function recordedMessage(message: unknown): unknown {
   return { ...message, notification: { ...message.notification, action_parameters: parseOrRaw(parameters) } };
 }
 
-/** Node lower-cases header names already; an auth_token sent as a header is never stored. */
-function recordedHeaders(headers: IncomingMessage["headers"]): Record<string, string> {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    recorded[name] =
-      name === "auth_token" || name === "authorization" ? "<redacted>" : [value].flat().join(", ");
-  }
-  return recorded;
-}
-
 function writeEnvelope(response: ServerResponse, refusal: Refusal, data?: unknown): void {
   const { httpStatus, code, message, retryAfter } = refusal;
-  response.writeHead(httpStatus, {
-    "content-type": "application/json;charset=UTF-8",
-    ...(retryAfter !== undefined && { "retry-after": String(retryAfter) }),
-  });
-  response.end(
-    JSON.stringify({ code, message: message ?? MESSAGES[code] ?? "", ...(data !== undefined && { data }) }),
-  );
+  const envelope = { code, message: message ?? MESSAGES[code] ?? "", ...(data !== undefined && { data }) };
+  writeJson(response, httpStatus, envelope, retryAfterHeader(retryAfter));
 }

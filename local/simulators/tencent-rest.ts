@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { verifyUserSig } from "../../lib/tencent/usersig.js";
+import { startSimulatorServer, writeJson } from "./http-server.js";
 import { isObject, parseOrRaw, readBody } from "./wire.js";
 
 /**
@@ -50,7 +50,8 @@ const COMMUNITY_MAX_LIMIT = 100;
 const ORDINARY_MAX_LIMIT = 200;
 /** §5.7: 200 calls per second. */
 const CALLS_PER_SECOND = 200;
-const KEEP_ALIVE_MS = 60_000;
+/** This simulator's content type: a lower-case charset, unlike the vendor simulators'. */
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 const MEMBER_FIELDS = [
   "Role",
   "JoinTime",
@@ -76,25 +77,23 @@ const fail = (ErrorCode: number, ErrorInfo: string): Answer => ({ ErrorCode, Err
 export async function startTencentRestSimulator(
   opts: TencentRestSimulatorOptions,
 ): Promise<TencentRestSimulator> {
-  const host = opts.host ?? "127.0.0.1";
   const admins = new Set(opts.adminIdentifiers ?? ["administrator"]);
   const groups = new Map<string, Member[]>();
   const recentCalls: number[] = [];
   let requestCount = 0;
 
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
-    requestCount += 1;
-    route(request, response).catch(() => response.destroy());
-  });
-
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    requestCount += 1;
     const body = await readBody(request);
     const answer = authenticate(request) ?? rateLimit() ?? memberInfo(parseOrRaw(body), body);
     const ok = answer.ErrorCode === 0;
     const { ErrorCode, ErrorInfo, ...rest } = answer;
-    const payload = JSON.stringify({ ActionStatus: ok ? "OK" : "FAIL", ErrorCode, ErrorInfo, ...rest });
-    response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
-    response.end(payload);
+    writeJson(
+      response,
+      200,
+      { ActionStatus: ok ? "OK" : "FAIL", ErrorCode, ErrorInfo, ...rest },
+      JSON_HEADERS,
+    );
   };
 
   /** §5.1 (URL and method) and §6 (the admin's UserSig). */
@@ -195,13 +194,10 @@ export async function startTencentRestSimulator(
     };
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
+  const server = await startSimulatorServer(opts, route);
 
   return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     setGroupMembers(groupId, members) {
       groups.set(
         groupId,
@@ -218,12 +214,7 @@ export async function startTencentRestSimulator(
       );
     },
     requests: () => requestCount,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
-      server.closeAllConnections();
-      await closed;
-    },
+    close: () => server.close(),
   };
 }
 

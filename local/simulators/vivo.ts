@@ -1,24 +1,15 @@
 import { createHash, randomBytes, randomInt, randomUUID } from "node:crypto";
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-  STATUS_CODES,
-} from "node:http";
-import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { VivoCredential } from "../../lib/vendors/credentials.js";
-import type { FaultRule, SimulatorHub } from "./hub.js";
-import { isObject, parseOrRaw, readBody } from "./wire.js";
+import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
+import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
+import { type JsonAnswer, type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
+import { type FaultRule, recordPerTarget } from "./hub.js";
+import { BeijingDailyQuota } from "./quota.js";
+import { AccessTokenBook } from "./tokens.js";
+import { isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
 
-export interface VivoSimulatorOptions {
-  hub: SimulatorHub;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** 0 or absent = any free port. */
-  port?: number;
-}
+export type VivoSimulatorOptions = SimulatorOptions;
 
 export interface VivoSimulator {
   /** Plain-HTTP base URL for `VivoCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
@@ -57,7 +48,7 @@ const DESC: Readonly<Record<number, string>> = {
   10302: "非法用户",
 };
 
-const AUTH_TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
+const AUTH_TOKEN_SECONDS = 24 * 60 * 60;
 /** The auth timestamp must be within ten minutes of vivo's clock. */
 const TIMESTAMP_TOLERANCE_MS = 10 * 60 * 1000;
 /** The auth endpoint takes 10 calls a second (since v2.9.2). */
@@ -73,10 +64,8 @@ const CUSTOM_MAP_ENTRIES = 10;
 const CUSTOM_MAP_CHARACTERS = 1024;
 const SYSTEM_CATEGORIES = ["IM", "ACCOUNT", "TODO", "DEVICE_REMINDER", "ORDER", "SUBSCRIPTION"];
 const OPERATION_CATEGORIES = ["NEWS", "CONTENT", "MARKETING", "SOCIAL"];
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Longer than node's default 5 s, so pooled sockets survive between two sends of a test. */
-const KEEP_ALIVE_MS = 60_000;
+/** Node lower-cases header names already; the authToken is never stored. */
+const REDACTED_HEADERS = { authtoken: "<redacted>" };
 
 const PATHS = {
   auth: "/message/auth",
@@ -85,22 +74,13 @@ const PATHS = {
   pushToList: "/message/pushToList",
 } as const;
 
-interface Answer {
-  httpStatus: number;
-  /** JSON, or text for a front-end error. */
-  body: unknown;
-  headers?: Record<string, string>;
-}
+/** The body is JSON, or text for a front-end error. */
+type Answer = JsonAnswer;
 
 interface App {
   appKey: string;
   appSecret: string;
   authCalls: number[];
-}
-
-interface Session {
-  appId: string;
-  expiresAt: number;
 }
 
 function vivo(result: number, desc?: string, extra: Record<string, unknown> = {}): Answer {
@@ -119,17 +99,14 @@ function invalidParameter(field: string, rule: string): Answer {
  * rate limit follow vendors.md §6's buckets (10000, 102xx, 10072); vivo's exact choice is UNCONFIRMED.
  */
 export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<VivoSimulator> {
-  const host = opts.host ?? "127.0.0.1";
   const hub = opts.hub;
   const apps = new Map<string, App>();
-  const sessions = new Map<string, Session>();
+  /** authTokens, each for the appId that got it. */
+  const sessions = new AccessTokenBook(AUTH_TOKEN_SECONDS);
   const payloads = new Map<string, { appId: string; message: Record<string, unknown> }>();
   const testDevices = new Set<string>();
-  let dailyQuota: number | undefined;
-  let quotaDay = -1;
-  let acceptedToday = 0;
-  let connections = 0;
-  let tokensIssued = 0;
+  /** Production targets accepted; the count resets at Beijing midnight. */
+  const quota = new BeijingDailyQuota();
 
   const authorize = (body: unknown): Answer => {
     if (!isObject(body)) return invalidParameter("body", "不是JSON对象");
@@ -154,21 +131,8 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     const expected = createHash("md5").update(`${appId}${appKey}${timestamp}${app.appSecret}`).digest("hex");
     if (sign !== expected) return vivo(10000, `${DESC[10000]}: sign不正确`);
     const authToken = randomUUID();
-    sessions.set(authToken, { appId, expiresAt: now + AUTH_TOKEN_LIFETIME_MS });
-    tokensIssued += 1;
+    sessions.issue(authToken, appId, now);
     return vivo(0, undefined, { authToken });
-  };
-
-  /** Counts production targets against the daily quota, which resets at Beijing midnight. */
-  const withinDailyQuota = (count: number): boolean => {
-    const day = Math.floor((Date.now() + BEIJING_OFFSET_MS) / DAY_MS);
-    if (day !== quotaDay) {
-      quotaDay = day;
-      acceptedToday = 0;
-    }
-    if (dailyQuota !== undefined && acceptedToday + count > dailyQuota) return false;
-    acceptedToday += count;
-    return true;
   };
 
   /** What vivo answers a valid send to `targets`, after the hub's faults. */
@@ -177,9 +141,7 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     body: Record<string, unknown>,
     targets: string[],
   ): Promise<Answer> => {
-    const faults = targets.map((token) => hub.takeFault("vivo", token));
-    const delayMs = Math.max(0, ...faults.map((fault) => fault?.delayMs ?? 0));
-    if (delayMs > 0) await sleep(delayMs);
+    const faults = await takeFaultsAndWait(hub, "vivo", targets);
     const invalid = new Map<string, number>();
     for (const [index, fault] of faults.entries()) {
       const effect = fault === undefined ? undefined : faultEffect(fault);
@@ -192,7 +154,7 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     }
     // Test pushes do not count towards the quota (vendors.md §6 "Test mode").
     const accepted = targets.filter((token) => !invalid.has(token)).length;
-    if (!testMode && !withinDailyQuota(accepted)) return vivo(10070);
+    if (!testMode && !quota.tryCharge(accepted)) return vivo(10070);
     if (path === PATHS.send) {
       const [regId] = targets;
       const status = invalid.get(regId!);
@@ -211,18 +173,18 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     body: unknown,
   ): Promise<Answer> => {
     if (!isObject(body)) return invalidParameter("body", "不是JSON对象");
-    const session = sessions.get(String(request.headers.authtoken ?? ""));
-    if (session === undefined || session.expiresAt <= Date.now()) {
+    const session = sessions.lookup(String(request.headers.authtoken ?? ""));
+    if (session === undefined || session.expired) {
       return vivo(10000, `${DESC[10000]}: authToken不合法或已过期`);
     }
     // vivo's API carries no package name: the appId, bound to the authToken, is what names the app.
-    const appMismatch = body.appId === session.appId ? undefined : vivo(10094);
+    const appMismatch = body.appId === session.owner ? undefined : vivo(10094);
 
     if (path === PATHS.saveListPayload) {
       const refused = appMismatch ?? checkMessage(body);
       if (refused !== undefined) return refused;
       const id = taskId();
-      payloads.set(id, { appId: session.appId, message: body });
+      payloads.set(id, { appId: session.owner, message: body });
       return vivo(0, undefined, { taskId: id });
     }
 
@@ -241,16 +203,16 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
       refused =
         appMismatch ??
         checkPushToList(body, targets.length === regIds.length) ??
-        (saved?.appId === session.appId ? undefined : invalidParameter("taskId", "不存在"));
+        (saved?.appId === session.owner ? undefined : invalidParameter("taskId", "不存在"));
     }
     const answer = refused ?? (await deliver(path, body, targets));
-    for (const token of targets) {
-      hub.record({
+    // Unlike the other simulators', a request naming no regId leaves no record.
+    if (targets.length > 0) {
+      recordPerTarget(hub, targets, {
         vendor: "vivo",
-        token,
         at,
         status: answer.httpStatus,
-        request: { headers: recordedHeaders(request.headers), body },
+        request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
       });
     }
     return answer;
@@ -270,57 +232,31 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     }
   };
 
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
-    route(request, response).catch(() => response.destroy());
-  });
-  server.on("connection", () => {
-    connections += 1;
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
-  });
+  const server = await startSimulatorServer(opts, route);
 
   return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     addApp({ appId, appKey, appSecret }) {
       apps.set(appId, { appKey, appSecret, authCalls: [] });
     },
     addTestDevice(token) {
       testDevices.add(token);
     },
-    expireAccessTokens() {
-      for (const session of sessions.values()) session.expiresAt = 0;
-    },
-    setDailyQuota(limit) {
-      dailyQuota = limit;
-      acceptedToday = 0;
-    },
+    expireAccessTokens: () => sessions.expireAll(),
+    setDailyQuota: (limit) => quota.restart(limit),
     savedPayload: (id) => payloads.get(id)?.message,
-    stats: () => ({ connections, tokensIssued }),
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
-      server.closeAllConnections();
-      await closed;
-    },
+    stats: () => ({ connections: server.connections(), tokensIssued: sessions.issued }),
+    close: () => server.close(),
   };
 }
 
 /** A vivo app for the simulator, with random keys; register it with `addApp`. */
-export function generateVivoCredential(opts: {
-  certificateId: number;
-  packageName?: string;
-  endpointUrl?: string;
-}): VivoCredential {
-  return {
-    certificateId: opts.certificateId,
-    packageName: opts.packageName ?? "com.example.chatpush",
+export function generateVivoCredential(opts: GeneratedCredentialOptions): VivoCredential {
+  return generatedCredential(opts, {
     appId: String(randomInt(100_000_000, 999_999_999)),
     appKey: randomBytes(16).toString("hex"),
     appSecret: randomUUID(),
-    ...(opts.endpointUrl !== undefined && { endpoint: { url: opts.endpointUrl } }),
-  };
+  });
 }
 
 /**
@@ -349,7 +285,7 @@ function faultEffect(fault: FaultRule): number | Answer | undefined {
       return {
         httpStatus: fault.status,
         body: STATUS_CODES[fault.status] ?? "Error",
-        ...(fault.retryAfter !== undefined && { headers: { "retry-after": String(fault.retryAfter) } }),
+        headers: retryAfterHeader(fault.retryAfter),
       };
   }
 }
@@ -450,21 +386,12 @@ function taskId(): string {
   return `${Date.now()}${randomInt(100_000, 999_999)}`;
 }
 
-/** Node lower-cases header names already; the authToken is never stored. */
-function recordedHeaders(headers: IncomingMessage["headers"]): Record<string, string> {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    recorded[name] = name === "authtoken" ? "<redacted>" : [value].flat().join(", ");
-  }
-  return recorded;
-}
-
+/** vivo's answers are JSON; its front end's (a 404, a 5xx) are text. */
 function write(response: ServerResponse, answer: Answer): void {
-  const json = typeof answer.body !== "string";
-  response.writeHead(answer.httpStatus, {
-    "content-type": json ? "application/json;charset=UTF-8" : "text/plain;charset=UTF-8",
-    ...answer.headers,
-  });
-  response.end(json ? JSON.stringify(answer.body) : answer.body);
+  if (typeof answer.body !== "string") {
+    writeJson(response, answer.httpStatus, answer.body, answer.headers);
+    return;
+  }
+  response.writeHead(answer.httpStatus, { "content-type": "text/plain;charset=UTF-8", ...answer.headers });
+  response.end(answer.body);
 }

@@ -26,3 +26,43 @@ export async function readBody(stream: AsyncIterable<unknown>): Promise<string> 
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/** The token of an `Authorization: Bearer …` header (the scheme in any case); undefined without one. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer (.+)$/i.exec(authorization ?? "")?.[1];
+}
+
+/**
+ * Request headers as the delivery log keeps them: names as node gives them (lower-cased), repeated
+ * values joined with ", ", and each header named in `redacted` stored as its placeholder instead, so
+ * no credential is ever recorded.
+ */
+export function recordedHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  redacted: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  const recorded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    recorded[name] = Object.hasOwn(redacted, name) ? redacted[name]! : [value].flat().join(", ");
+  }
+  return recorded;
+}
+
+/**
+ * A form body as the delivery log keeps it: a plain object of its fields, with `rewrite` applied to
+ * the named fields' (first) values: a placeholder for a credential, parsed JSON for JSON text. A
+ * rewrite that returns undefined leaves the field as sent.
+ */
+export function recordedForm(
+  form: URLSearchParams,
+  rewrite: Readonly<Record<string, (value: string) => unknown>> = {},
+): Record<string, unknown> {
+  const fields: Record<string, unknown> = Object.fromEntries(form);
+  for (const [name, rewriteField] of Object.entries(rewrite)) {
+    const value = form.get(name);
+    const rewritten = value === null ? undefined : rewriteField(value);
+    if (rewritten !== undefined) fields[name] = rewritten;
+  }
+  return fields;
+}

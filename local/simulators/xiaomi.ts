@@ -1,18 +1,15 @@
 import { randomBytes, randomInt } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { XiaomiCredential } from "../../lib/vendors/credentials.js";
-import type { FaultRule, SimulatorHub } from "./hub.js";
-import { isObject, parseOrRaw, readBody } from "./wire.js";
+import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
+import { retryAfterHeader, takeFaults } from "./faults.js";
+import { type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
+import { type FaultRule, recordPerTarget } from "./hub.js";
+import { BeijingDailyQuota } from "./quota.js";
+import { isObject, parseOrRaw, readBody, recordedForm, recordedHeaders } from "./wire.js";
 
-export interface XiaomiSimulatorOptions {
-  hub: SimulatorHub;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** 0 or absent = any free port. */
-  port?: number;
-}
+export type XiaomiSimulatorOptions = SimulatorOptions;
 
 export interface XiaomiSimulator {
   /** Plain-HTTP base URL for `XiaomiCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
@@ -77,12 +74,10 @@ const KNOWN_EXTRAS = new Set(
     "template_param",
   ].map((name) => `extra.${name}`),
 );
-/** Fields whose value is JSON text; the delivery log shows them parsed. */
-const JSON_FIELDS = ["payload", "extra.ext"];
-const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Longer than node's 5 s default, so a client's pooled socket survives between two sends of a test. */
-const KEEP_ALIVE_MS = 60_000;
+/** Fields whose value is JSON text; the delivery log shows them parsed (when they hold an object). */
+const JSON_FIELDS = { payload: parsedObject, "extra.ext": parsedObject };
+/** Node lower-cases header names already; the AppSecret is never stored. */
+const REDACTED_HEADERS = { authorization: "key=<redacted>" };
 
 /** What each code means (vendors.md §4 "Response"), sent as `description`. */
 const DESCRIPTIONS: Readonly<Record<number, string>> = {
@@ -122,20 +117,12 @@ interface Answer {
  * checks, so a fault never hides a malformed request.
  */
 export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promise<XiaomiSimulator> {
-  const host = opts.host ?? "127.0.0.1";
   const apps = new Map<string, App>();
-  const quota: { limit?: number; day: number; accepted: number } = { day: 0, accepted: 0 };
-  let connections = 0;
+  /** One count for the simulator, counted afresh from each Beijing midnight. */
+  const quota = new BeijingDailyQuota();
   let sendRequests = 0;
 
-  const server: Server = createServer({ keepAliveTimeout: KEEP_ALIVE_MS }, (request, response) => {
-    route(request, response).catch(() => response.destroy());
-  });
-  server.on("connection", () => {
-    connections += 1;
-  });
-
-  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const server = await startSimulatorServer(opts, async (request, response) => {
     const text = await readBody(request);
     if (request.method !== "POST" || new URL(request.url ?? "/", "http://x").pathname !== SEND_PATH) {
       response.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
@@ -150,71 +137,46 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
     let answer = app === undefined ? refuse(21301, "Authentication failed") : validate(form, app, tokens);
     let delayMs = 0;
     if (answer === undefined) {
-      const faults = tokens.map((token) => opts.hub.takeFault("xiaomi", token));
-      delayMs = Math.max(0, ...faults.map((fault) => fault?.delayMs ?? 0));
-      const dead = new Set(tokens.filter((_, index) => isDeadToken(faults[index])));
+      const faults = takeFaults(opts.hub, "xiaomi", tokens);
+      delayMs = faults.delayMs;
+      const dead = new Set(tokens.filter((_, index) => isDeadToken(faults.rules[index])));
       answer =
-        faults.map(faultAnswer).find((faulted) => faulted !== undefined) ??
+        faults.rules.map(faultAnswer).find((faulted) => faulted !== undefined) ??
         (dead.size === tokens.length ? refuse(20301, "No valid targets!") : undefined) ??
         chargeQuota(quota, tokens.length - dead.size) ??
         accepted(tokens.length, dead);
     }
 
-    const body = isForm(request) ? recordedForm(form) : parseOrRaw(text);
-    for (const token of tokens) {
-      opts.hub.record({
-        vendor: "xiaomi",
-        token,
-        at,
-        status: answer.httpStatus,
-        request: { headers: recordedHeaders(request.headers), body },
-      });
-    }
-    if (delayMs > 0) await sleep(delayMs);
-    response.writeHead(answer.httpStatus, {
-      "content-type": "application/json;charset=UTF-8",
-      ...(answer.retryAfter !== undefined && { "retry-after": String(answer.retryAfter) }),
+    const body = isForm(request) ? recordedForm(form, JSON_FIELDS) : parseOrRaw(text);
+    recordPerTarget(opts.hub, tokens, {
+      vendor: "xiaomi",
+      at,
+      status: answer.httpStatus,
+      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
     });
-    response.end(JSON.stringify(answer.body));
-  };
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => resolve());
+    // The hub has the delivery before the slow answer arrives.
+    if (delayMs > 0) await sleep(delayMs);
+    writeJson(response, answer.httpStatus, answer.body, retryAfterHeader(answer.retryAfter));
   });
 
   return {
-    url: `http://${host}:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     addApp({ appSecret, packageName, channelId }) {
       apps.set(appSecret, { packageName, channelId });
     },
     expireAccessTokens() {},
-    setDailyQuota(limit) {
-      Object.assign(quota, { limit, accepted: 0 });
-    },
-    stats: () => ({ connections, sendRequests }),
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Clients keep idle sockets open (as they should); close() would wait for them otherwise.
-      server.closeAllConnections();
-      await closed;
-    },
+    setDailyQuota: (limit) => quota.restart(limit),
+    stats: () => ({ connections: server.connections(), sendRequests }),
+    close: () => server.close(),
   };
 }
 
 /** Credentials for the simulator: a random AppSecret and a private channel id, as the console issues. */
-export function generateXiaomiCredential(opts: {
-  certificateId: number;
-  packageName?: string;
-  endpointUrl?: string;
-}): XiaomiCredential {
-  return {
-    certificateId: opts.certificateId,
-    packageName: opts.packageName ?? "com.example.chatpush",
+export function generateXiaomiCredential(opts: GeneratedCredentialOptions): XiaomiCredential {
+  return generatedCredential(opts, {
     appSecret: randomBytes(16).toString("base64"),
     channelId: String(randomInt(100_000, 1_000_000)),
-    ...(opts.endpointUrl !== undefined && { endpoint: { url: opts.endpointUrl } }),
-  };
+  });
 }
 
 function isForm(request: IncomingMessage): boolean {
@@ -333,17 +295,9 @@ function httpOf(fault: FaultRule): number {
 }
 
 /** Counts `count` regIds against the day's quota, or answers 10034 when they would go over it. */
-function chargeQuota(
-  quota: { limit?: number; day: number; accepted: number },
-  count: number,
-): Answer | undefined {
-  const today = Math.floor((Date.now() + BEIJING_OFFSET_MS) / DAY_MS);
-  if (quota.day !== today) Object.assign(quota, { day: today, accepted: 0 });
-  if (quota.limit !== undefined && quota.accepted + count > quota.limit) {
-    return refuse(10034, `Daily quota exceeded: ${quota.accepted} of ${quota.limit} used today`);
-  }
-  quota.accepted += count;
-  return undefined;
+function chargeQuota(quota: BeijingDailyQuota, count: number): Answer | undefined {
+  if (quota.tryCharge(count)) return undefined;
+  return refuse(10034, `Daily quota exceeded: ${quota.used()} of ${quota.limit} used today`);
 }
 
 function accepted(count: number, dead: ReadonlySet<string>): Answer {
@@ -381,23 +335,8 @@ function randomId(): string {
   return randomBytes(16).toString("base64url");
 }
 
-/** The form as an object, JSON-text fields parsed so the log shows what the app receives. */
-function recordedForm(form: URLSearchParams): Record<string, unknown> {
-  const fields: Record<string, unknown> = Object.fromEntries(form);
-  for (const name of JSON_FIELDS) {
-    const value = form.get(name);
-    const parsed = value === null ? undefined : parseOrRaw(value);
-    if (isObject(parsed)) fields[name] = parsed;
-  }
-  return fields;
-}
-
-/** Node lower-cases header names already; the AppSecret is never stored. */
-function recordedHeaders(headers: IncomingMessage["headers"]): Record<string, string> {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    recorded[name] = name === "authorization" ? "key=<redacted>" : [value].flat().join(", ");
-  }
-  return recorded;
+/** JSON text holding an object, parsed so the log shows what the app receives; else as sent. */
+function parsedObject(value: string): Record<string, unknown> | undefined {
+  const parsed = parseOrRaw(value);
+  return isObject(parsed) ? parsed : undefined;
 }

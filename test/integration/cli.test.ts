@@ -31,7 +31,8 @@ async function start(): Promise<{ child: ChildProcess; url: string; output: () =
     const timer = setTimeout(() => reject(new Error(`no "listening on" within 40 s:\n${output}`)), 40_000);
     child.stdout?.on("data", (chunk) => {
       output += chunk;
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      // The banner's last line: everything before it has been printed.
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)[\s\S]*npm run replay/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -83,7 +84,7 @@ describe("npm start", () => {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "listening on" within 40 s:\n${output}`)), 40_000);
       child.stdout?.on("data", () => {
-        if (output.includes("listening on")) {
+        if (output.includes("npm run replay")) {
           clearTimeout(timer);
           resolve();
         }
