@@ -14,10 +14,18 @@ const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? "chatpush";
 export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ namespace: "chatpush", serviceName });
 
+/**
+ * The routine per-device stages: one line per member of a 100,000-member group would cost more in
+ * CloudWatch Logs than the pushes themselves, so they are DEBUG (LOG_LEVEL=DEBUG, or a sampled share
+ * with POWERTOOLS_LOGGER_SAMPLE_RATE); the metrics count them all.
+ */
+const ROUTINE_STAGES = new Set(["queued", "skipped", "delivered"]);
+
 /** Deployed, the journal is structured log lines (searchable by messageKey / userId in Logs Insights). */
 export const logJournal: Journal = {
   record(entry) {
-    logger.info(entry.stage, { journal: entry });
+    if (ROUTINE_STAGES.has(entry.stage)) logger.debug(entry.stage, { journal: entry });
+    else logger.info(entry.stage, { journal: entry });
   },
 };
 
@@ -28,6 +36,7 @@ export function recordJobMetrics(vendor: Vendor, report: JobReport): void {
   vendorMetrics.addMetric("Delivered", MetricUnit.Count, report.delivered);
   vendorMetrics.addMetric("TokensRemoved", MetricUnit.Count, report.tokensRemoved);
   vendorMetrics.addMetric("Retried", MetricUnit.Count, report.retried);
+  vendorMetrics.addMetric("QuotaDelayed", MetricUnit.Count, report.quotaDelayed);
   vendorMetrics.addMetric("DeadLettered", MetricUnit.Count, report.deadLettered);
 }
 
