@@ -120,11 +120,26 @@ describe("DynamoGroupStore: members", () => {
     expect((await store.listMembers("@TGS#none", undefined, 10)).members).toEqual([]);
   });
 
+  it("keeps the newest of a join and an exit, whatever order their callbacks arrive in", async () => {
+    // grace joined at 1000 and left at 2000; the exit callback arrives first.
+    await store.removeMembers("@TGS#g", ["grace"], 2000);
+    await store.addMembers("@TGS#g", ["grace", "heidi"], 1000);
+    expect(await allMembers("@TGS#g")).toEqual(["heidi"]);
+    // She joins again later: that join is newer than her exit.
+    await store.addMembers("@TGS#g", ["grace"], 3000);
+    expect(await allMembers("@TGS#g")).toEqual(["grace", "heidi"]);
+    // An exit older than her latest join arrives late: she stays.
+    await store.removeMembers("@TGS#g", ["grace"], 2500);
+    expect(await allMembers("@TGS#g")).toEqual(["grace", "heidi"]);
+  });
+
   it("writes in BatchWriteItems of 25 members", async () => {
     await store.addMembers("@TGS#g", ids(100), 1000);
     expect(sent.get("BatchWriteItemCommand")).toBe(4);
     await store.removeMembers("@TGS#g", ids(30), 2000);
+    // Departure markers go in two BatchWriteItems; the member items go by conditional DeleteItem.
     expect(sent.get("BatchWriteItemCommand")).toBe(6);
+    expect(sent.get("DeleteItemCommand")).toBe(30);
     expect(await allMembers("@TGS#g")).toEqual(ids(100).slice(30));
   });
 

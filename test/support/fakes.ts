@@ -77,6 +77,8 @@ export class CapturingFanoutQueue implements FanoutQueue {
 export class MemoryGroupStore implements GroupStore {
   private readonly groups = new Map<string, GroupInfo>();
   private readonly members = new Map<string, string[]>();
+  private readonly joinedAt = new Map<string, number>();
+  private readonly leftAt = new Map<string, number>();
 
   async putGroup(info: GroupInfo): Promise<void> {
     const current = this.groups.get(info.groupId);

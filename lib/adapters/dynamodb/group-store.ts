@@ -1,7 +1,9 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   type BatchWriteCommandInput,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
@@ -15,6 +17,11 @@ import type { GroupInfo, GroupStore, MemberPage } from "../../ports/index.js";
  *
  *   pk GROUP#<groupId>  sk INFO          groupId, type, name, ownerId, updatedAt
  *   pk GROUP#<groupId>  sk M#<userId>    joinedAt
+ *   pk GROUP#<groupId>  sk L#<userId>    leftAt, expiresAt   (departure marker)
+ *
+ * Tencent's callbacks can arrive out of order. A departure marker remembers when a member left, so a
+ * join callback older than the exit does not bring them back; an exit older than the member's join
+ * does not remove them. Markers expire (DynamoDB TTL) after a week, longer than any callback delay.
  *
  * Member items hold nothing but their key and `joinedAt` (about 30 bytes of names and number plus the
  * two ids), because DynamoDB cuts a Query page at 1 MB of items *read*, before any projection: small
@@ -37,6 +44,11 @@ import type { GroupInfo, GroupStore, MemberPage } from "../../ports/index.js";
 
 const INFO_SK = "INFO";
 const MEMBER_PREFIX = "M#";
+const LEFT_PREFIX = "L#";
+const LEFT_MARKER_SECONDS = 7 * 24 * 60 * 60;
+const BATCH_GET_LIMIT = 100;
+/** Conditional single deletes in flight for an exit callback (exits name few members). */
+const DELETE_CONCURRENCY = 8;
 /** BatchWriteItem's documented maximum of 25 put or delete requests per call. */
 const BATCH_WRITE_LIMIT = 25;
 /** The GroupStore contract's page size cap. */
@@ -72,6 +84,10 @@ type WriteRequest = NonNullable<BatchWriteCommandInput["RequestItems"]>[string][
 
 const groupPk = (groupId: string) => `GROUP#${groupId}`;
 const infoKey = (groupId: string): MemberKey => ({ pk: groupPk(groupId), sk: INFO_SK });
+const leftKey = (groupId: string, userId: string): MemberKey => ({
+  pk: groupPk(groupId),
+  sk: `${LEFT_PREFIX}${userId}`,
+});
 const memberKey = (groupId: string, userId: string): MemberKey => ({
   pk: groupPk(groupId),
   sk: `${MEMBER_PREFIX}${userId}`,
@@ -145,18 +161,68 @@ export class DynamoGroupStore implements GroupStore {
 
   async addMembers(groupId: string, userIds: readonly string[], at: number): Promise<void> {
     requireId("groupId", groupId);
-    const requests = uniqueIds(userIds).map((userId) => ({
-      PutRequest: { Item: { ...memberKey(groupId, userId), joinedAt: at } },
-    }));
-    await this.batchWrite(requests);
+    const ids = uniqueIds(userIds);
+    const leftAt = await this.departures(groupId, ids);
+    // A member who left after this join happened stays out: the join callback came late.
+    const joining = ids.filter((userId) => (leftAt.get(userId) ?? Number.NEGATIVE_INFINITY) <= at);
+    await this.batchWrite(
+      joining.map((userId) => ({ PutRequest: { Item: { ...memberKey(groupId, userId), joinedAt: at } } })),
+    );
   }
 
-  async removeMembers(groupId: string, userIds: readonly string[], _at: number): Promise<void> {
+  async removeMembers(groupId: string, userIds: readonly string[], at: number): Promise<void> {
     requireId("groupId", groupId);
-    const requests = uniqueIds(userIds).map((userId) => ({
-      DeleteRequest: { Key: memberKey(groupId, userId) },
-    }));
-    await this.batchWrite(requests);
+    const ids = uniqueIds(userIds);
+    const expiresAt = Math.floor(Date.now() / 1000) + LEFT_MARKER_SECONDS;
+    await this.batchWrite(
+      ids.map((userId) => ({ PutRequest: { Item: { ...leftKey(groupId, userId), leftAt: at, expiresAt } } })),
+    );
+    // Conditional deletes: a member whose (re)join is newer than this exit stays.
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const userId = ids[next]!;
+        next += 1;
+        try {
+          await this.db.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: memberKey(groupId, userId),
+              ConditionExpression: "attribute_not_exists(joinedAt) OR joinedAt <= :at",
+              ExpressionAttributeValues: { ":at": at },
+            }),
+          );
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, ids.length) }, worker));
+  }
+
+  /** When each of these users last left the group (departure markers), read 100 per BatchGetItem. */
+  private async departures(groupId: string, userIds: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for (let i = 0; i < userIds.length; i += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] = userIds
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((id): Record<string, unknown> => ({ ...leftKey(groupId, id) }));
+      for (let round = 0; keys.length > 0; round += 1) {
+        if (round > MAX_UNPROCESSED_ROUNDS)
+          throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
+        const result = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: "sk, leftAt" } },
+          }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          found.set(String(item.sk).slice(LEFT_PREFIX.length), Number(item.leftAt));
+        }
+        keys = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return found;
   }
 
   async deleteGroup(groupId: string): Promise<void> {
