@@ -33,6 +33,8 @@ export interface JobReport {
   /** Targets held back by a vendor quota (not counted as attempts). */
   quotaDelayed: number;
   deadLettered: number;
+  /** Targets parked because the vendor said our credential or configuration is wrong. */
+  credentialProblems: number;
 }
 
 /** SQS DelaySeconds maximum. */
@@ -84,6 +86,7 @@ export function makeDeliveryWorker(deps: WorkerDeps): (job: DeliveryJob) => Prom
       retried: 0,
       quotaDelayed: 0,
       deadLettered: 0,
+      credentialProblems: 0,
     };
     const messageKey = job.notification.messageKey;
     const attempt = job.attempt + 1;
@@ -148,6 +151,13 @@ export function makeDeliveryWorker(deps: WorkerDeps): (job: DeliveryJob) => Prom
         case "bad-request":
           settle({ kind: "dead", reason: outcome.reason }, target, outcome.reason);
           break;
+        case "credential-problem": {
+          // The vendor refused our credential or configuration, not the device: park, never remove.
+          const reason = `credential problem: ${outcome.reason}`;
+          report.credentialProblems += 1;
+          settle({ kind: "dead", reason }, target, reason);
+          break;
+        }
         case "quota": {
           const wait = outcome.retryAfterSeconds ?? backoffSeconds(job.quotaDelays ?? 0, random);
           if (wait > GATE_THRESHOLD_SECONDS) {

@@ -1,4 +1,4 @@
-import type { ApnsEnvironment } from "./device.js";
+import type { ApnsEnvironment, DevicePlatform } from "./device.js";
 import type { Notification } from "./notification.js";
 import type { Vendor } from "./vendor.js";
 
@@ -10,6 +10,11 @@ export interface DeliveryTarget {
   certificateId?: number;
   appId?: string;
   environment?: ApnsEnvironment;
+  /** "voip": a PushKit token (APNs), which only ever gets call invitations. */
+  pushType?: "voip";
+  platform?: DevicePlatform;
+  /** The recipient's badge for this push (wins over the notification's); absent = as the notification says. */
+  badge?: number;
 }
 
 /**

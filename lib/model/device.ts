@@ -2,6 +2,10 @@ import type { Vendor } from "./vendor.js";
 
 export type ApnsEnvironment = "sandbox" | "production";
 
+/** The platforms Tencent's multi-device rules tell apart (tencent-chat.md §7.3). */
+export const DEVICE_PLATFORMS = ["iOS", "iPad", "Android"] as const;
+export type DevicePlatform = (typeof DEVICE_PLATFORMS)[number];
+
 /** A phone (or tablet) registered by the push plugin's `uploadToken`. */
 export interface Device {
   userId: string;
@@ -15,6 +19,12 @@ export interface Device {
   appId?: string;
   /** APNs only. */
   environment?: ApnsEnvironment;
+  /** "voip": a PushKit VoIP token (APNs only), used for call invitations only. */
+  pushType?: "voip";
+  /** From the registration, else from the vendor (apns → iOS, the others → Android). */
+  platform?: DevicePlatform;
+  /** BCP 47 language tag the app runs in (e.g. "zh-CN", "en"): picks the notification texts. */
+  locale?: string;
   /** Epoch ms of the last registration. */
   updatedAt: number;
 }

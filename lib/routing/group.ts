@@ -71,7 +71,7 @@ export function groupNotification(input: GroupNotificationInput, mention: Mentio
     conversationId,
     messageKey: input.messageKey,
     sentAt: input.sentAt,
-    ...(input.sound !== undefined ? { sound: input.sound } : {}),
+    ...(input.sound !== undefined ? { ios: { sound: input.sound } } : {}),
   };
 }
 
@@ -89,6 +89,9 @@ export function recallNotification(original: {
     ext: conversationExt(original.conversationId),
     conversationId: original.conversationId,
     messageKey: `${original.messageKey}:recall`,
+    // The recalled message's own replacement key, so the recall replaces exactly its notification.
+    collapseKey: original.messageKey,
+    quiet: true,
     sentAt: original.sentAt,
     ...(original.badge !== undefined ? { badge: original.badge } : {}),
   };

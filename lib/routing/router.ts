@@ -137,7 +137,7 @@ export function makeRouter(deps: RouterDeps): Router {
       messageKey,
       sentAt: (msg.MsgTime ?? Math.floor(acceptedAt / 1000)) * 1000,
       ...(msg.UnreadMsgNum !== undefined && msg.UnreadMsgNum >= 0 ? { badge: msg.UnreadMsgNum } : {}),
-      ...(sound !== undefined ? { sound } : {}),
+      ...(sound !== undefined ? { ios: { sound } } : {}),
     };
     await enqueue([{ notification, devices: user?.devices ?? [] }], acceptedAt);
   }
@@ -173,7 +173,7 @@ export function makeRouter(deps: RouterDeps): Router {
         text,
         messageKey,
         sentAt: (msg.MsgTime ?? Math.floor(acceptedAt / 1000)) * 1000,
-        ...(sound !== undefined ? { sound } : {}),
+        ...(sound !== undefined ? { ios: { sound } } : {}),
       },
       mentionAll: mentions.all,
       mentioned: [...mentions.users],

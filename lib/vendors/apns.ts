@@ -58,7 +58,7 @@ export function buildApnsRequest(
     aps: {
       alert: { title: notification.title, body: notification.body },
       ...(notification.badge !== undefined && { badge: notification.badge }),
-      sound: notification.sound ?? "default",
+      sound: notification.ios?.sound ?? "default",
       "thread-id": notification.conversationId,
     },
     ext: notification.ext,

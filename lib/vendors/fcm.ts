@@ -56,7 +56,7 @@ export function buildFcmMessage(
         ...(credential.androidChannelId !== undefined && { channelId: credential.androidChannelId }),
         // One notification per conversation: a newer message replaces the shown one.
         tag: conversationId,
-        sound: notification.sound ?? "default",
+        sound: notification.android?.sound ?? "default",
         ...(notification.badge !== undefined && { notificationCount: notification.badge }),
       },
     },

@@ -82,7 +82,8 @@ export function buildHuaweiRequest(
   credential: HuaweiCredential,
   nowMs: number,
 ): HuaweiRequest {
-  const { conversationId, badge, sound } = notification;
+  const { conversationId, badge } = notification;
+  const sound = notification.android?.sound;
   const build = (title: string, body: string): HuaweiRequest["body"] => ({
     validate_only: false,
     message: {

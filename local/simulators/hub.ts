@@ -11,6 +11,12 @@ export interface SimulatedDelivery {
   request: { headers: Record<string, string>; body: unknown };
   /** Vendor-specific extras, e.g. APNs "sandbox" | "production". */
   environment?: string;
+  /**
+   * The real vendor URL the request was addressed to (e.g. OPPO's international host for an overseas
+   * regId): the sender's `x-chatpush-vendor-url` header (lib/vendors/endpoint.ts), or what the
+   * simulator knows of its own host (FCM's Host header, APNs' environment).
+   */
+  endpoint?: string;
 }
 
 /** `POST /_local/faults`: fail the next `count` requests of `vendor` (for `token`, when given). */

@@ -41,7 +41,14 @@ describe("delivery worker", () => {
     });
     const report = await worker(sender)(job(["ok", "dead", "busy", "bad"]));
 
-    expect(report).toEqual({ delivered: 1, tokensRemoved: 1, retried: 1, quotaDelayed: 0, deadLettered: 1 });
+    expect(report).toEqual({
+      delivered: 1,
+      tokensRemoved: 1,
+      retried: 1,
+      quotaDelayed: 0,
+      deadLettered: 1,
+      credentialProblems: 0,
+    });
     expect((await devices.list("bob")).map((d) => d.token).sort()).toEqual(["bad", "busy", "ok", "quota"]);
     expect(retries.retried).toEqual([
       {

@@ -91,7 +91,7 @@ describe("buildApnsRequest headers", () => {
 
 describe("buildApnsRequest payload", () => {
   it("puts title, body, badge, sound and thread-id in aps and ext at the top level", () => {
-    const { payload } = buildApnsRequest(notification({ sound: "ding.caf" }), credential, NOW);
+    const { payload } = buildApnsRequest(notification({ ios: { sound: "ding.caf" } }), credential, NOW);
 
     expect(payload).toEqual({
       aps: {

@@ -63,7 +63,7 @@ describe("buildFcmMessage", () => {
   });
 
   it("shows the notification on the credential's channel, tagged with the conversation, with the badge", () => {
-    const { android } = buildFcmMessage(notification({ sound: "ding.mp3" }), target, credential);
+    const { android } = buildFcmMessage(notification({ android: { sound: "ding.mp3" } }), target, credential);
 
     expect(android?.notification).toEqual({
       channelId: "chat_messages",
@@ -74,7 +74,7 @@ describe("buildFcmMessage", () => {
   });
 
   it("plays the default sound when the notification names none", () => {
-    const { android } = buildFcmMessage(notification({ sound: undefined }), target, credential);
+    const { android } = buildFcmMessage(notification({ android: undefined }), target, credential);
 
     expect(android?.notification?.sound).toBe("default");
   });

@@ -231,7 +231,12 @@ describe("buildHonorRequest", () => {
   });
 
   it("plays the default sound: Honor has no sound field, so none is sent even when one is named", () => {
-    const { body } = buildHonorRequest(notification({ sound: "ding" }), targets("t"), credential, NOW);
+    const { body } = buildHonorRequest(
+      notification({ android: { sound: "ding" } }),
+      targets("t"),
+      credential,
+      NOW,
+    );
 
     expect(JSON.stringify(body)).not.toContain("sound");
   });

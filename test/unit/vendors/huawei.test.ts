@@ -99,7 +99,7 @@ describe("buildHuaweiRequest", () => {
     ["the full credential", full],
     ["a credential with no clickIntent, channel or badge class", bare],
   ])("classifies every request as IM: category IM and importance NORMAL (%s)", (_, credential) => {
-    const request = build({ badge: undefined, sound: "ding" }, credential);
+    const request = build({ badge: undefined, android: { sound: "ding" } }, credential);
 
     expect(request.body.message.android.category).toBe("IM");
     expect(androidNotification(request).importance).toBe("NORMAL");
@@ -171,7 +171,7 @@ describe("buildHuaweiRequest replacement, sound and badge", () => {
     ["a file name with extension", "ding.mp3", { default_sound: false, sound: "/raw/ding" }],
     ["a /raw/ path", "/raw/ding", { default_sound: false, sound: "/raw/ding" }],
   ])("plays %s as Huawei expects", (_, sound, expected) => {
-    const fields = androidNotification(build({ sound }));
+    const fields = androidNotification(build({ android: { sound } }));
 
     expect({
       default_sound: fields.default_sound,

@@ -46,7 +46,7 @@ function notification(overrides: Partial<Notification> = {}): Notification {
     body: "Lunch at noon?",
     ext: '{"conversationID":"c2c_alice"}',
     badge: 3,
-    sound: "ding.mp3",
+    android: { sound: "ding.mp3" },
     conversationId: "c2c_alice",
     messageKey: "144115233406627467_3_1709281815",
     sentAt: SENT_AT,
@@ -251,7 +251,7 @@ describe("buildMeizuRequest notifyKey (one notification per conversation)", () =
 describe("buildMeizuRequest sound and badge", () => {
   it("plays the default sound whatever the notification names, and sends no badge (Meizu has none)", () => {
     const request = buildMeizuRequest(
-      notification({ sound: "ding.mp3", badge: 9 }),
+      notification({ android: { sound: "ding.mp3" }, badge: 9 }),
       targets,
       credential,
       NOW,

@@ -31,7 +31,7 @@ function notification(overrides: Partial<Notification> = {}): Notification {
     body: "Lunch at noon?",
     ext: EXT,
     badge: 3,
-    sound: "ding",
+    android: { sound: "ding" },
     conversationId: "c2c_alice",
     messageKey: "144115233406627467_3_1709281815",
     sentAt: SENT_AT,
@@ -120,7 +120,7 @@ describe("buildOppoRequest notification", () => {
   });
 
   it("has no badge or sound field: OPPO's API offers neither", () => {
-    const fields = notificationOf({ badge: 9, sound: "ding" });
+    const fields = notificationOf({ badge: 9, android: { sound: "ding" } });
 
     expect(JSON.stringify(fields)).not.toMatch(/badge|sound|ding/);
   });

@@ -94,7 +94,7 @@ describe("buildVivoRequest for one target: /message/send", () => {
   });
 
   it("has no badge or sound field (vivo has none) and keeps notifyType 4, the default sound", () => {
-    const body = single(oneTarget(notification({ badge: 9, sound: "ding" }))).body;
+    const body = single(oneTarget(notification({ badge: 9, android: { sound: "ding" } }))).body;
 
     expect(Object.keys(body).filter((key) => /badge|sound/i.test(key))).toEqual([]);
     expect(body.notifyType).toBe(4);

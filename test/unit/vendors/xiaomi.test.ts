@@ -127,7 +127,7 @@ describe("buildXiaomiRequest", () => {
 
   it("has no badge field (MIUI counts notifications itself) and plays the default sound", () => {
     const { body } = buildXiaomiRequest(
-      notification({ badge: 9, sound: "ding.caf" }),
+      notification({ badge: 9, ios: { sound: "ding.caf" } }),
       TOKENS,
       credential,
       NOW,
