@@ -35,6 +35,8 @@ export interface JobReport {
   deadLettered: number;
   /** Targets parked because the vendor said our credential or configuration is wrong. */
   credentialProblems: number;
+  /** Targets whose user switched notifications off at the vendor (kept, not retried, not parked). */
+  declined: number;
 }
 
 /** SQS DelaySeconds maximum. */
@@ -87,6 +89,7 @@ export function makeDeliveryWorker(deps: WorkerDeps): (job: DeliveryJob) => Prom
       quotaDelayed: 0,
       deadLettered: 0,
       credentialProblems: 0,
+      declined: 0,
     };
     const messageKey = job.notification.messageKey;
     const attempt = job.attempt + 1;
@@ -150,6 +153,15 @@ export function makeDeliveryWorker(deps: WorkerDeps): (job: DeliveryJob) => Prom
           break;
         case "bad-request":
           settle({ kind: "dead", reason: outcome.reason }, target, outcome.reason);
+          break;
+        case "declined":
+          report.declined += 1;
+          journal.record({
+            stage: "skipped",
+            ...entry(target),
+            reason: `declined by the device: ${outcome.reason}`,
+            ...(status !== undefined ? { status } : {}),
+          });
           break;
         case "credential-problem": {
           // The vendor refused our credential or configuration, not the device: park, never remove.

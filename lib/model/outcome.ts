@@ -10,6 +10,8 @@
  * - credential-problem: the answer says our credential or configuration is wrong (a wrong project,
  *   app id, sender, region), not that the device is gone: park the job with the reason, count it,
  *   alarm — and never remove a device for it.
+ * - declined: the vendor refused this device because its user switched our notifications off (Meizu
+ *   110010): keep the token (they may switch back), neither retry nor park, count it.
  */
 export type Outcome =
   | { kind: "delivered"; vendorId?: string }
@@ -18,6 +20,7 @@ export type Outcome =
   | { kind: "refresh-credential"; reason: string }
   | { kind: "quota"; reason: string; retryAfterSeconds?: number }
   | { kind: "bad-request"; reason: string }
-  | { kind: "credential-problem"; reason: string };
+  | { kind: "credential-problem"; reason: string }
+  | { kind: "declined"; reason: string };
 
 export type OutcomeKind = Outcome["kind"];

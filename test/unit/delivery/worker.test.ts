@@ -48,6 +48,7 @@ describe("delivery worker", () => {
       quotaDelayed: 0,
       deadLettered: 1,
       credentialProblems: 0,
+      declined: 0,
     });
     expect((await devices.list("bob")).map((d) => d.token).sort()).toEqual(["bad", "busy", "ok", "quota"]);
     expect(retries.retried).toEqual([
