@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import dynalite from "dynalite";
-import { createSqsServer } from "local-aws-sqs";
+import { startSqsServer } from "./sqs-server.js";
 
 /** The emulators never check credentials, but the SDK insists on having some. */
 const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
@@ -57,20 +57,21 @@ export interface SqsEmulator {
   close(): Promise<void>;
 }
 
-/** local-aws-sqs in-process: speaks the SQS JSON protocol, with visibility timeouts and DLQ redrive. */
-export async function startSqs(): Promise<SqsEmulator> {
-  const server = await createSqsServer({ port: 0, hostname: "127.0.0.1" });
-  const calls = countCalls(server);
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new SQSClient({ endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
+/**
+ * chatpush's own SQS server in-process (local/sqs-server.ts): the SQS JSON protocol with visibility
+ * timeouts, long polling and DLQ redrive; `path` keeps queues and messages across restarts and kills.
+ */
+export async function startSqs(path?: string): Promise<SqsEmulator> {
+  const sqs = await startSqsServer(path !== undefined ? { dataDir: path } : {});
+  const calls = countCalls(sqs.server);
+  const client = new SQSClient({ endpoint: sqs.endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
   return {
-    endpoint,
+    endpoint: sqs.endpoint,
     client,
     calls,
     async close() {
       client.destroy();
-      server.closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await sqs.close();
     },
   };
 }

@@ -4,7 +4,7 @@ import { REASON_ATTRIBUTE, SqsDeliveryQueue, SqsRetryQueue, sendAll } from "../.
 import type { DeliveryJob } from "../../lib/model/index.js";
 import { createQueuePair, type SqsEmulator, startSqs } from "../../local/emulators.js";
 
-// Against a real SQS API (local-aws-sqs in-process).
+// Against a real SQS API (the local SQS server, in-process, driven by the AWS SDK).
 let sqs: SqsEmulator;
 beforeAll(async () => {
   sqs = await startSqs();
