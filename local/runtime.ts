@@ -94,7 +94,7 @@ const ROUTER_TIMEOUT_SECONDS = 60;
 const INGEST_MAX_RECEIVES = 5;
 
 /**
- * The whole pipeline on one machine: DynamoDB (dynalite) and SQS (local-aws-sqs) APIs in-process,
+ * The whole pipeline on one machine: DynamoDB (dynalite) and SQS (local/sqs-server.ts) APIs in-process,
  * the vendor simulators, the same handlers Lambda runs fed the way Lambda's event sources feed them,
  * and an HTTP server with the function URL's routes plus /healthz and /_local/*.
  */
@@ -117,7 +117,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const idempotencyTableName = `${prefix}-idempotency`;
     await ensureTable(dynamo.client, idempotencyTableName, IDEMPOTENCY_TABLE_KEYS);
 
-    const sqs = await startSqs();
+    const sqs = await startSqs(options.dataDir === undefined ? undefined : join(options.dataDir, "sqs"));
     stops.push(sqs.close);
     const ingestQueue = await createQueuePair(sqs.client, `${prefix}-ingest`, {
       visibilityTimeoutSeconds: 6 * ROUTER_TIMEOUT_SECONDS,
