@@ -105,7 +105,34 @@ export interface XiaomiCredential extends AndroidVendorCredentialBase {
   appSecret: string;
   /** The approved private (IM) channel id; without it messages count as public/marketing. */
   channelId: string;
+  /**
+   * The approved message template of the private channel: every private-channel message must carry
+   * one since Xiaomi's template rules (https://dev.mi.com/xiaomihyperos/documentation/detail?pId=2314).
+   * Without it chatpush parks private-channel jobs as a credential problem rather than send them.
+   */
+  templateId?: string;
+  /**
+   * The template's variables and the notification field each is filled from, e.g.
+   * `{"sender":"title","text":"body"}` for a template "{$sender$}" / "{$text$}". Exactly the template's
+   * variables (Xiaomi allows at most 9). Absent = a template without variables.
+   */
+  templateParams?: Record<string, XiaomiTemplateField>;
+  /**
+   * The approved public (公信) channel id, for operations pushes (`purpose: "operations"`). Without it
+   * an operations push is not sent to Xiaomi: it must not ride on the IM channel.
+   */
+  publicChannelId?: string;
+  /**
+   * Where the app's devices are registered: `cn` (mainland China, the default), `global` (Singapore:
+   * every other region), `eu` (EEA + UK), `ru` (Russia), `in` (India). Xiaomi serves a device only from
+   * its region's host (pId=1696), so devices of several regions need one credential each.
+   */
+  region?: XiaomiRegion;
 }
+
+/** What a Xiaomi template variable is filled from. */
+export type XiaomiTemplateField = "title" | "body";
+export type XiaomiRegion = "cn" | "global" | "eu" | "ru" | "in";
 
 /** OPPO Push: auth_token from sha256(app_key + timestamp + master_secret). */
 export interface OppoCredential extends AndroidVendorCredentialBase {
@@ -113,9 +140,30 @@ export interface OppoCredential extends AndroidVendorCredentialBase {
   masterSecret: string;
   /** The approved private (IM) channel id. */
   channelId: string;
-  /** Activity opened on tap (click_action_type 1); the plugin's default when absent is the app. */
+  /**
+   * Activity opened on tap (click_action_type 1): the **action name of the activity's intent-filter**
+   * (e.g. "com.example.app.OPEN_CHAT"), not its class name (OPPO: "1.跳转指定应用内页（action标签名）").
+   * Absent = open the app.
+   */
   clickActivity?: string;
+  /**
+   * The reminder level every IM message asks for (`notify_level`: 1 status bar, 2 + lock screen, 16 +
+   * banner, vibration and ring). 16 needs OPPO's separate strong-reminder approval: without it OPPO
+   * refuses every batch with 67. Absent = no notify_level (OPPO's default for the category).
+   */
+  notifyLevel?: OppoNotifyLevel;
+  /**
+   * An approved private-message template (`private_msg_template_id`) and the notification field each
+   * of its title / content variables is filled from, e.g. `{"sender":"title"}` and `{"text":"body"}`.
+   */
+  privateTemplateId?: string;
+  privateTitleParameters?: Record<string, "title" | "body">;
+  privateContentParameters?: Record<string, "title" | "body">;
+  /** The public (content & marketing) channel id, for operations pushes; absent = none sent. */
+  publicChannelId?: string;
 }
+
+export type OppoNotifyLevel = 1 | 2 | 16;
 
 /** vivo Push: authToken from md5(appId + appKey + timestamp + appSecret). */
 export interface VivoCredential extends AndroidVendorCredentialBase {
