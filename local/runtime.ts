@@ -307,6 +307,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         case "DELETE /_local/deliveries":
           hub.clear();
           return send(204);
+        case "GET /_local/ops":
+          // Where the operations scripts (redrive, why, doctor) find this runtime's queues and table.
+          return send(200, {
+            sqsEndpoint: sqs.endpoint,
+            dynamodbEndpoint: dynamo.endpoint,
+            tableName,
+            queues: Object.fromEntries(
+              Object.entries(queues).map(([name, pair]) => [name, { url: pair!.url, dlqUrl: pair!.dlqUrl }]),
+            ),
+          });
         case "GET /_local/journal":
           return send(200, journal);
         case "DELETE /_local/journal":
