@@ -91,6 +91,8 @@ export interface LocalRuntime {
 }
 
 const ROUTER_TIMEOUT_SECONDS = 60;
+/** Journal entries `GET /_local/journal` keeps (the newest). */
+const KEPT_JOURNAL = 50_000;
 const INGEST_MAX_RECEIVES = 5;
 
 /**
@@ -163,12 +165,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       };
     }
 
+    // The newest KEPT_JOURNAL entries, so a long-running runtime's memory levels off (the soak).
     const journal: TimedJournalEntry[] = [];
+    const journalListeners = new Set<(entry: TimedJournalEntry) => void>();
     const journalPort: Journal = {
       record(entry) {
         const timed = { at: new Date().toISOString(), ...entry };
         journal.push(timed);
+        if (journal.length > KEPT_JOURNAL * 1.25) journal.splice(0, journal.length - KEPT_JOURNAL);
         options.onJournal?.(timed);
+        for (const listener of journalListeners) listener(timed);
       },
     };
     const onError = options.onError ?? (() => undefined);
@@ -307,6 +313,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         case "DELETE /_local/deliveries":
           hub.clear();
           return send(204);
+        case "GET /_local/stats": {
+          const memory = process.memoryUsage();
+          return send(200, {
+            rssBytes: memory.rss,
+            heapUsedBytes: memory.heapUsed,
+            deliveriesRecorded: hub.total(),
+            journalKept: journal.length,
+          });
+        }
+        case "GET /_local/stream":
+          return stream(req, res);
         case "GET /_local/ops":
           // Where the operations scripts (redrive, why, doctor) find this runtime's queues and table.
           return send(200, {
@@ -336,6 +353,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const result = await httpHandler(toFunctionUrlEvent(req, url, body));
       res.writeHead(result.statusCode, result.headers);
       res.end(result.body);
+    }
+
+    /**
+     * Server-sent events: every delivery a simulator records and every journal entry, as they happen
+     * (the local page and the soak watch this instead of polling the bounded lists).
+     */
+    function stream(req: IncomingMessage, res: ServerResponse): undefined {
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      res.write(": chatpush local stream\n\n");
+      const write = (event: string, data: unknown) =>
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const offDelivery = hub.onDelivery((delivery) => write("delivery", delivery));
+      const onJournal = (entry: TimedJournalEntry) => write("journal", entry);
+      journalListeners.add(onJournal);
+      req.once("close", () => {
+        offDelivery();
+        journalListeners.delete(onJournal);
+      });
+      return undefined;
     }
 
     function addFault(body: string, send: (status: number, value?: unknown) => undefined): undefined {

@@ -33,15 +33,34 @@ export interface FaultRule {
   count: number;
 }
 
+/**
+ * Deliveries the hub keeps for `GET /_local/deliveries`: the newest this many. A long-running
+ * `npm start` (the soak: 100 callbacks/s for minutes) would otherwise grow without end; listeners
+ * still see every delivery.
+ */
+export const DEFAULT_KEPT_DELIVERIES = 20_000;
+
 /** Shared by every simulator: the delivery log and the fault book. */
 export class SimulatorHub {
   private readonly deliveries: SimulatedDelivery[] = [];
   private readonly faults: FaultRule[] = [];
   private readonly listeners = new Set<(d: SimulatedDelivery) => void>();
+  private recorded = 0;
+
+  constructor(private readonly keep = DEFAULT_KEPT_DELIVERIES) {}
 
   record(delivery: SimulatedDelivery): void {
+    this.recorded += 1;
     this.deliveries.push(delivery);
+    // Trim in chunks, so trimming costs nothing per delivery on average.
+    if (this.deliveries.length > this.keep * 1.25)
+      this.deliveries.splice(0, this.deliveries.length - this.keep);
     for (const listener of this.listeners) listener(delivery);
+  }
+
+  /** Every delivery recorded since the start (or the last clear), kept or not. */
+  total(): number {
+    return this.recorded;
   }
 
   /** Oldest first. */
@@ -51,6 +70,7 @@ export class SimulatorHub {
 
   clear(): void {
     this.deliveries.length = 0;
+    this.recorded = 0;
   }
 
   onDelivery(listener: (d: SimulatedDelivery) => void): () => void {
