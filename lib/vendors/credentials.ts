@@ -9,22 +9,42 @@ export interface HostPort {
   port: number;
 }
 
-export interface ApnsCredential {
+/**
+ * An APNs credential: a token-auth `.p8` key, or a `.p12` certificate (what the Chat console's
+ * "upload an iOS certificate (p.12), set the certificate password" flow hands teams,
+ * https://intl.cloud.tencent.com/document/product/1047/39157).
+ */
+export type ApnsCredential = ApnsTokenCredential | ApnsCertificateCredential;
+
+interface ApnsCredentialBase {
   certificateId: number;
   /** Serves registrations that name no certificateId. Default: the first credential. */
   isDefault?: boolean;
-  /** The app's bundle id: the `apns-topic`. */
+  /** The app's bundle id: the `apns-topic` (`<bundleId>.voip` for VoIP pushes). */
   bundleId: string;
+  /** Only for the local simulator or a proxy: replaces Apple's hosts. */
+  endpoint?: {
+    production: HostPort;
+    sandbox: HostPort;
+    /** PEM of the CA that signed the server cert. */
+    ca?: string;
+  };
+}
+
+/** Token-based auth: the `.p8` key, its Key ID and the Team ID. */
+export interface ApnsTokenCredential extends ApnsCredentialBase {
   teamId: string;
   keyId: string;
   /** The .p8 key (PKCS#8 PEM, P-256). */
   privateKey: string;
-  /** Only for the local simulator or a proxy: replaces Apple's hosts. */
-  endpoint?: {
-    production: HostPort;
-    sandbox: HostPort /** PEM of the CA that signed the server cert. */;
-    ca?: string;
-  };
+}
+
+/** Certificate-based auth (TLS client certificate): the `.p12` export of the push certificate. */
+export interface ApnsCertificateCredential extends ApnsCredentialBase {
+  /** The .p12 (PKCS#12) file, base64. */
+  p12: string;
+  /** Its export password (the console requires one). */
+  passphrase?: string;
 }
 
 export interface FcmCredential {
@@ -37,10 +57,16 @@ export interface FcmCredential {
   /** Android notification channel the app creates for chat messages. */
   androidChannelId?: string;
   /**
-   * Only for the local simulator: a plain-HTTP base URL (e.g. http://127.0.0.1:9100) that receives
-   * both the OAuth token request and messages:send.
+   * A low-importance channel the app creates (no sound, no vibration) for notifications that replace
+   * one already shown (a recall): on Android 8+ only the channel decides sound and vibration.
    */
-  endpoint?: { url: string };
+  quietChannelId?: string;
+  /**
+   * Only for the local simulator (or a proxy): an HTTPS base URL (e.g. https://127.0.0.1:9100) that
+   * receives both the OAuth token request and messages:send (HTTP/2), and the CA that signed its
+   * certificate.
+   */
+  endpoint?: { url: string; ca?: string };
 }
 
 export interface CredentialsByVendor {
@@ -90,6 +116,12 @@ export interface HuaweiCredential extends AndroidVendorCredentialBase {
   channelId?: string;
   /** Launcher activity class for the badge (android.notification.badge.class). */
   badgeClass?: string;
+  /**
+   * The app's self-classification approval covers `VOIP` (audio/video call invitations): call pushes
+   * then go out as `android.category: "VOIP"`. Off (default): calls go out as `IM`, which needs no
+   * approval beyond the IM one; a category the app is not approved for is refused or reclassified.
+   */
+  voipCategory?: boolean;
 }
 
 /** Honor Push: OAuth 2.0 client credentials. */
@@ -167,8 +199,11 @@ export type OppoNotifyLevel = 1 | 2 | 16;
 
 /** vivo Push: authToken from md5(appId + appKey + timestamp + appSecret). */
 export interface VivoCredential extends AndroidVendorCredentialBase {
-  /** vivo's numeric app id, as a string. */
-  appId: string;
+  /**
+   * vivo's numeric app id, as the console shows it (a number or its digits); sent as a JSON number,
+   * vivo's `int` (doc 362 "appId int"; SDK `Sender.getToken(int appId, …)`).
+   */
+  appId: string | number;
   appKey: string;
   appSecret: string;
   /** pushMode 1: only the console's test devices, for apps not yet on the vivo store. */

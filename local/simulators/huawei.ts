@@ -1,10 +1,10 @@
 import { randomBytes, randomInt } from "node:crypto";
 import type { HuaweiCredential } from "../../lib/vendors/credentials.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
 import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
 import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
 import { type JsonAnswer, type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
 import { type FaultRule, recordPerTarget, type SimulatorHub } from "./hub.js";
-import { BeijingDailyQuota } from "./quota.js";
 import { AccessTokenBook } from "./tokens.js";
 import { bearerToken, isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
 
@@ -17,8 +17,6 @@ export interface HuaweiSimulator {
   addApp(credential: Pick<HuaweiCredential, "appId" | "clientSecret">): void;
   /** Makes every access token issued so far expire now, as if an hour had passed. */
   expireAccessTokens(): void;
-  /** After this many accepted tokens per app per Beijing day, sends get the daily-quota answer. */
-  setDailyQuota(tokensPerDay: number | undefined): void;
   /** TCP connections accepted and access tokens issued so far. */
   stats(): { connections: number; tokensIssued: number };
   close(): Promise<void>;
@@ -28,6 +26,8 @@ export interface HuaweiSimulator {
 const ACCESS_TOKEN_SECONDS = 3600;
 const TOKEN_PATHS = new Set(["/oauth2/v3/token", "/oauth2/v2/token"]);
 const SEND_PATH = /^\/v1\/([^/]+)\/messages:send$/;
+/** Push Kit's own host (vendors.md §3): what a request names in REAL_URL_HEADER, or is taken to reach. */
+const PUSH_HOST = "https://push-api.cloud.huawei.com";
 /** Limits and values Push Kit checks (vendors.md §3 "Message JSON" and "Limits"). */
 const MESSAGE_LIMIT_BYTES = 4096;
 const MAX_TOKENS = 1000;
@@ -89,8 +89,6 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
   const apps = new Map<string, App>();
   /** Access tokens, each for the app whose credentials got it. */
   const tokens = new AccessTokenBook(ACCESS_TOKEN_SECONDS);
-  /** Accepted tokens are counted per Beijing day and app, so each new day starts from zero. */
-  const quota = new BeijingDailyQuota();
 
   const server = await startSimulatorServer(opts, async (request, response) => {
     const body = await readBody(request);
@@ -114,19 +112,20 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
     const at = new Date().toISOString();
     const parsed = parseOrRaw(body);
     const targets = tokensOf(parsed);
-    let answer = authorize(request.headers.authorization, appId, tokens) ?? validate(parsed);
-    if (answer === undefined) {
-      answer = await answerWithFaults(opts.hub, targets);
-      if (answer.httpStatus === 200 && !quota.tryCharge(targets.length - failedCount(answer), appId)) {
-        answer = dailyQuotaAnswer();
-      }
-    }
+    const named = request.headers[REAL_URL_HEADER];
+    const endpoint = typeof named === "string" ? named : `${PUSH_HOST}${path}`;
+    const answer =
+      wrongHost(endpoint, path) ??
+      authorize(request.headers.authorization, appId, tokens) ??
+      validate(parsed) ??
+      (await answerWithFaults(opts.hub, targets));
 
     recordPerTarget(opts.hub, targets, {
       vendor: "huawei",
       at,
       status: answer.httpStatus,
       request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
+      endpoint,
     });
     writeJson(response, answer.httpStatus, { ...answer.body, requestId: requestId() }, answer.headers);
   });
@@ -137,7 +136,6 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
       apps.set(appId, { clientSecret });
     },
     expireAccessTokens: () => tokens.expireAll(),
-    setDailyQuota: (tokensPerDay) => quota.restart(tokensPerDay),
     stats: () => ({ connections: server.connections(), tokensIssued: tokens.issued }),
     close: () => server.close(),
   };
@@ -174,6 +172,15 @@ function grantToken(body: string, apps: ReadonlyMap<string, App>): Grant {
     return { error: 1101, error_description: "invalid client_secret", sub_error: 12304 };
   }
   return { access_token: `CgB6e3x9${randomBytes(48).toString("base64")}`, appId: clientId };
+}
+
+/**
+ * A request whose real URL is not Push Kit's host and the path it was sent to (an old or mistyped host)
+ * would never have reached Push Kit: answered as a front end answers an unknown address.
+ */
+function wrongHost(endpoint: string, path: string): Answer | undefined {
+  if (endpoint === `${PUSH_HOST}${path}`) return undefined;
+  return { httpStatus: 404, body: { msg: `Not Found: Push Kit is ${PUSH_HOST}, not ${endpoint}` } };
 }
 
 /** Push Kit checks the access token before the body: an unknown or foreign token is 80200001. */
@@ -306,6 +313,13 @@ function checkAndroidNotification(notification: Record<string, unknown>): Answer
   if (notification.visibility !== undefined && !VISIBILITIES.has(String(notification.visibility))) {
     return invalid("visibility");
   }
+  // Huawei's SDK refuses an image that is not HTTPS (hms-push-serverdemo-java AndroidNotification.check).
+  if (
+    notification.image !== undefined &&
+    !(typeof notification.image === "string" && notification.image.startsWith("https://"))
+  ) {
+    return invalid("image");
+  }
   for (const field of ["channel_id", "tag", "sound", "group", "icon"]) {
     if (notification[field] !== undefined && typeof notification[field] !== "string") return invalid(field);
   }
@@ -333,8 +347,10 @@ function isIntegerIn(value: unknown, min: number, max: number): boolean {
 }
 
 /**
- * Takes one fault per token, as Huawei would meet each token of the multicast. A 404/410 fault (or an
- * explicit 80300007) makes only that token illegal; any other fault answers for the whole request.
+ * Takes one fault per token, as Huawei would meet each token of the multicast. A 404/410 fault without
+ * a Push Kit code makes only that token illegal (listed in an 80100000 answer; every token of the
+ * request illegal is Huawei's 80300007); any other fault, an explicit code such as "80300007"
+ * included, answers for the whole request.
  */
 async function answerWithFaults(hub: SimulatorHub, targets: readonly string[]): Promise<Answer> {
   const rules = await takeFaultsAndWait(hub, "huawei", targets);
@@ -359,7 +375,7 @@ async function answerWithFaults(hub: SimulatorHub, targets: readonly string[]): 
 }
 
 function isTokenFault(fault: FaultRule): boolean {
-  if (fault.reason !== undefined && /^\d{8}$/.test(fault.reason)) return fault.reason === "80300007";
+  if (fault.reason !== undefined && /^\d{8}$/.test(fault.reason)) return false;
   return fault.status === 404 || fault.status === 410;
 }
 
@@ -375,7 +391,8 @@ function faultAnswer(fault: FaultRule): Answer {
     case 401:
       return huawei(401, "80200003");
     case 429:
-      return dailyQuotaAnswer();
+      // Huawei documents no 429 (its flow control is 503): what a front end would send, without a code.
+      return withRetryAfter({ httpStatus: 429, body: { msg: "Too Many Requests" } });
     case 400:
       return huawei(400, "80100003", "Illegal payload, rejected by a simulated fault.");
     case 500:
@@ -387,21 +404,6 @@ function faultAnswer(fault: FaultRule): Answer {
         body: { msg: fault.status === 503 ? "Flow control" : (fault.reason ?? "Simulated fault") },
       });
   }
-}
-
-/**
- * UNCONFIRMED: Huawei documents no synchronous daily-quota answer (vendors.md §3); the simulator
- * answers HTTP 429 without a Push Kit code, which chatpush reads as the daily limit.
- */
-function dailyQuotaAnswer(): Answer {
-  return { httpStatus: 429, body: { msg: "Daily push limit exceeded" } };
-}
-
-/** How many tokens of an accepted answer failed (listed in an 80100000 msg). */
-function failedCount(answer: Answer): number {
-  if (answer.body.code !== "80100000" || typeof answer.body.msg !== "string") return 0;
-  const detail = parseOrRaw(answer.body.msg);
-  return isObject(detail) && typeof detail.failure === "number" ? detail.failure : 0;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { DeliveryTarget, Notification } from "../../lib/model/index.js";
 import { conversationNotifyId } from "../../lib/vendors/android-text.js";
 import type { HuaweiCredential } from "../../lib/vendors/credentials.js";
 import { HuaweiSender } from "../../lib/vendors/huawei.js";
-import { secondsUntilDailyQuotaReset } from "../../lib/vendors/quota.js";
+import { FLOW_CONTROL_BACKOFF_SECONDS } from "../../lib/vendors/huawei-outcomes.js";
 import {
   generateHuaweiCredential,
   type HuaweiSimulator,
@@ -107,7 +107,6 @@ afterAll(async () => {
 beforeEach(() => {
   hub.clear();
   hub.clearFaults();
-  sim.setDailyQuota(undefined);
 });
 
 describe("HuaweiSender against the Huawei simulator", () => {
@@ -124,11 +123,13 @@ describe("HuaweiSender against the Huawei simulator", () => {
     const deliveries = hub.list();
     expect(deliveries).toHaveLength(1);
     const [delivery] = deliveries;
-    expect(delivery).toMatchObject({ vendor: "huawei", token: bob.token, status: 200 });
+    const realUrl = `https://push-api.cloud.huawei.com/v1/${main.appId}/messages:send`;
+    expect(delivery).toMatchObject({ vendor: "huawei", token: bob.token, status: 200, endpoint: realUrl });
     expect(Number.isNaN(Date.parse(delivery!.at))).toBe(false);
     expect(delivery!.request.headers).toMatchObject({
       authorization: "Bearer <redacted>",
       "content-type": "application/json;charset=utf-8",
+      "x-chatpush-vendor-url": realUrl,
     });
     const body = delivery!.request.body as {
       message: { android: { ttl: string } };
@@ -139,6 +140,7 @@ describe("HuaweiSender against the Huawei simulator", () => {
     expect(body).toEqual({
       validate_only: false,
       message: {
+        data: notification.ext,
         android: {
           category: "IM",
           ttl: `${ttl}s`,
@@ -151,8 +153,9 @@ describe("HuaweiSender against the Huawei simulator", () => {
             },
             importance: "NORMAL",
             channel_id: "chat_messages",
-            tag: "c2c_alice",
-            notify_id: conversationNotifyId("c2c_alice"),
+            tag: notification.messageKey,
+            notify_id: conversationNotifyId(notification.messageKey),
+            group: "c2c_alice",
             default_sound: true,
             badge: { set_num: 7, class: BADGE_CLASS },
           },
@@ -178,17 +181,72 @@ describe("HuaweiSender against the Huawei simulator", () => {
     expect(bodyOf(hub.list()[0]).message.token).toEqual(targets.map((t) => t.token));
   });
 
-  it("drops the token when Huawei answers 80300007 (all tokens invalid)", async () => {
-    const bob = target();
-    fault({ token: bob.token, status: 404 });
+  it("keeps every token when every one is invalid (80300007): a credential problem, not dead devices", async () => {
+    const targets = [target(), target()];
+    for (const { token } of targets) fault({ token, status: 404 });
 
-    const [result] = await sender.send(notification, [bob]);
+    const results = await sender.send(notification, targets);
 
-    expect(result).toEqual({
-      target: bob,
-      status: 400,
-      outcome: { kind: "drop-token", reason: "Huawei 80300007 All the tokens are invalid." },
-    });
+    expect(results.map((r) => [r.status, r.outcome])).toEqual([
+      [400, { kind: "credential-problem", reason: "Huawei 80300007 All the tokens are invalid." }],
+      [400, { kind: "credential-problem", reason: "Huawei 80300007 All the tokens are invalid." }],
+    ]);
+  });
+
+  it("answers a whole multicast with a fault naming 80300007, dropping none of it", async () => {
+    const targets = [target(), target(), target()];
+    fault({ status: 400, reason: "80300007" });
+
+    const results = await sender.send(notification, targets);
+
+    expect(results.map((r) => r.outcome.kind)).toEqual([
+      "credential-problem",
+      "credential-problem",
+      "credential-problem",
+    ]);
+    expect(hub.list().map((d) => d.status)).toEqual([400, 400, 400]);
+  });
+
+  it("hands ext to the app as message.data with a credential that has no click intent", async () => {
+    const bob = target({ certificateId: other.certificateId });
+
+    const [result] = await newSender([other]).send(notification, [bob]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    const body = sent(bob.token)[0]?.request.body as {
+      message: { data?: string; android: { notification: { click_action: unknown } } };
+    };
+    expect(body.message.data).toBe(notification.ext);
+    expect(body.message.android.notification.click_action).toEqual({ type: 3 });
+  });
+
+  it("sends an operations push as marketing and a VOIP-approved call as VOIP, both accepted", async () => {
+    const voip = newSender([{ ...main, voipCategory: true }]);
+    const [bob, carol] = [target(), target()];
+    const call = {
+      action: "ring" as const,
+      inviteId: "inv-1",
+      callerId: "alice",
+      callerName: "Alice",
+      media: "audio" as const,
+      invitees: ["carol"],
+      timeoutSeconds: 30,
+      invitedAt: Date.now(),
+    };
+
+    const [notice] = await sender.send({ ...notification, purpose: "operations" }, [bob]);
+    const [ring] = await voip.send({ ...notification, purpose: "call", call, collapseKey: "call_inv-1" }, [
+      carol,
+    ]);
+
+    expect([notice?.outcome.kind, ring?.outcome.kind]).toEqual(["delivered", "delivered"]);
+    type Android = { category: string; notification: { importance: string; tag: string } };
+    const android = (token: string) =>
+      (sent(token)[0]!.request.body as { message: { android: Android } }).message.android;
+    expect(android(bob.token).category).toBe("MARKETING");
+    expect(android(bob.token).notification.importance).toBe("LOW");
+    expect(android(carol.token).category).toBe("VOIP");
+    expect(android(carol.token).notification.tag).toBe("call_inv-1");
   });
 
   it("answers with the Huawei code a fault names", async () => {
@@ -198,7 +256,7 @@ describe("HuaweiSender against the Huawei simulator", () => {
     const [result] = await sender.send(notification, [bob]);
 
     expect(result?.outcome).toEqual({
-      kind: "bad-request",
+      kind: "credential-problem",
       reason: "Huawei 80300002 No permission to send message to these tokens.",
     });
   });
@@ -232,7 +290,7 @@ describe("HuaweiSender against the Huawei simulator", () => {
     expect(sent(bob.token).map((d) => d.status)).toEqual([401, 200]);
   });
 
-  it("gives up with refresh-credential when the resent request is refused again", async () => {
+  it("parks a credential problem when the resent request is refused again with a new token", async () => {
     const bob = target();
     fault({ token: bob.token, status: 401, count: 2 });
 
@@ -241,7 +299,10 @@ describe("HuaweiSender against the Huawei simulator", () => {
     expect(result).toEqual({
       target: bob,
       status: 401,
-      outcome: { kind: "refresh-credential", reason: "Huawei 80200003 Oauth Token expired" },
+      outcome: {
+        kind: "credential-problem",
+        reason: "Huawei 80200003 Oauth Token expired (refused again with a new access token)",
+      },
     });
     expect(sent(bob.token).map((d) => d.status)).toEqual([401, 401]);
   });
@@ -255,46 +316,29 @@ describe("HuaweiSender against the Huawei simulator", () => {
     expect(result).toEqual({
       target: bob,
       status: 400,
-      outcome: { kind: "refresh-credential", reason: "Huawei 1101 invalid client_secret (sub_error 12304)" },
+      outcome: {
+        kind: "credential-problem",
+        reason: "Huawei OAuth 1101 invalid client_secret (sub_error 12304)",
+      },
     });
     expect(sim.stats().tokensIssued).toBe(before);
     expect(hub.list()).toEqual([]);
   });
 
-  it("holds targets until Beijing midnight once the app's daily quota is spent", async () => {
-    const now = Date.UTC(2025, 2, 1, 8, 30, 15);
-    const clocked = newSender([main], { now: () => now });
-    sim.setDailyQuota(2);
-
-    const first = await clocked.send(notification, [target(), target()]);
-    const [held] = await clocked.send(notification, [target()]);
-
-    expect(first.map((r) => r.outcome.kind)).toEqual(["delivered", "delivered"]);
-    // 16:30:15 in Beijing: 7 h 29 min 45 s to midnight.
-    expect(secondsUntilDailyQuotaReset(now)).toBe(26_985);
-    expect(held).toMatchObject({
-      status: 429,
-      outcome: {
-        kind: "quota",
-        reason: "Huawei HTTP 429 Daily push limit exceeded",
-        retryAfterSeconds: 26_985,
-      },
-    });
-  });
-
-  it("reads a 429 fault as the daily quota too", async () => {
-    const now = Date.UTC(2025, 2, 1, 15, 59, 0);
-    const clocked = newSender([main], { now: () => now });
+  it("holds a 429 for moments, never until Beijing midnight: Huawei documents no such quota", async () => {
     const bob = target();
     fault({ token: bob.token, status: 429 });
 
-    const [result] = await clocked.send(notification, [bob]);
+    const [result] = await sender.send(notification, [bob]);
 
-    // 23:59:00 in Beijing.
-    expect(result?.outcome).toEqual({
-      kind: "quota",
-      reason: "Huawei HTTP 429 Daily push limit exceeded",
-      retryAfterSeconds: 60,
+    expect(result).toEqual({
+      target: bob,
+      status: 429,
+      outcome: {
+        kind: "quota",
+        reason: "Huawei HTTP 429 Too Many Requests",
+        retryAfterSeconds: FLOW_CONTROL_BACKOFF_SECONDS,
+      },
     });
   });
 
@@ -303,13 +347,17 @@ describe("HuaweiSender against the Huawei simulator", () => {
       name: "503 flow control",
       rule: { status: 503 },
       status: 503,
-      outcome: { kind: "retry", reason: "Huawei HTTP 503 Flow control" },
+      outcome: {
+        kind: "quota",
+        reason: "Huawei HTTP 503 Flow control",
+        retryAfterSeconds: FLOW_CONTROL_BACKOFF_SECONDS,
+      },
     },
     {
       name: "503 with Retry-After",
       rule: { status: 503, retryAfter: 30 },
       status: 503,
-      outcome: { kind: "retry", reason: "Huawei HTTP 503 Flow control", retryAfterSeconds: 30 },
+      outcome: { kind: "quota", reason: "Huawei HTTP 503 Flow control", retryAfterSeconds: 30 },
     },
     {
       name: "500 internal error",
@@ -346,7 +394,10 @@ describe("HuaweiSender against the Huawei simulator", () => {
 
     expect(result).toEqual({
       target: bob,
-      outcome: { kind: "retry", reason: expect.stringMatching(/^Huawei network fetch failed.*ECONNREFUSED/) },
+      outcome: {
+        kind: "retry",
+        reason: expect.stringMatching(/^Huawei OAuth network fetch failed.*ECONNREFUSED/),
+      },
     });
   });
 
@@ -628,6 +679,12 @@ describe("Huawei simulator checks requests as Push Kit does", () => {
       code: "80100003",
     },
     {
+      name: "an image that is not HTTPS",
+      body: () => ({ message: withNotification({ image: "http://cdn.example.com/a.png" }) }),
+      status: 400,
+      code: "80100001",
+    },
+    {
       name: "data that is not a JSON string beside a notification",
       body: () => ({ message: { ...validMessage(), data: "not json" } }),
       status: 400,
@@ -650,6 +707,32 @@ describe("Huawei simulator checks requests as Push Kit does", () => {
     const android = message.android as { notification: object };
     return { ...message, android: { ...android, notification: { ...android.notification, ...fields } } };
   }
+
+  it("records the real Push Kit URL as endpoint, and refuses a request meant for another host", async () => {
+    const [here, elsewhere] = [target().token, target().token];
+    const realUrl = `https://push-api.cloud.huawei.com/v1/${main.appId}/messages:send`;
+    const authorization = `Bearer ${await accessToken()}`;
+    const headers = (url: string) => ({
+      authorization,
+      "content-type": "application/json",
+      "x-chatpush-vendor-url": url,
+    });
+
+    const plain = await send({ message: validMessage(here) });
+    const wrong = await post(
+      `/v1/${main.appId}/messages:send`,
+      JSON.stringify({ message: validMessage(elsewhere) }),
+      headers(`https://api.push.hicloud.com/v1/${main.appId}/messages:send`),
+    );
+
+    expect(plain.status).toBe(200);
+    expect(sent(here)[0]?.endpoint).toBe(realUrl);
+    expect(wrong.status).toBe(404);
+    expect(sent(elsewhere)[0]).toMatchObject({
+      status: 404,
+      endpoint: `https://api.push.hicloud.com/v1/${main.appId}/messages:send`,
+    });
+  });
 
   it("refuses a missing, unknown or foreign access token with 80200001", async () => {
     const missing = await send({ message: validMessage() }, "");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DeliveryTarget, Notification, OutcomeKind } from "../../../lib/model/index.js";
+import type { CallInfo, DeliveryTarget, Notification, OutcomeKind } from "../../../lib/model/index.js";
 import { conversationNotifyId } from "../../../lib/vendors/android-text.js";
 import type { HuaweiCredential } from "../../../lib/vendors/credentials.js";
 import {
@@ -11,6 +11,7 @@ import {
 } from "../../../lib/vendors/huawei.js";
 import {
   classifyHuawei,
+  FLOW_CONTROL_BACKOFF_SECONDS,
   HUAWEI_ILLEGAL_TOKEN,
   type HuaweiAnswer,
   RATE_LIMIT_BACKOFF_SECONDS,
@@ -21,6 +22,7 @@ const NOW = SENT_AT + 2_000;
 const SEVEN_DAYS_S = 7 * 24 * 60 * 60;
 const CLICK_INTENT = "intent://com.example.chat/chat#Intent;scheme=tpns;launchFlags=0x4000000;end";
 const EXT = '{"conversationID":"c2c_alice"}';
+const MESSAGE_KEY = "144115233406627467_3_1709281815";
 
 const bare: HuaweiCredential = {
   certificateId: 7,
@@ -42,7 +44,7 @@ function notification(overrides: Partial<Notification> = {}): Notification {
     ext: EXT,
     badge: 3,
     conversationId: "c2c_alice",
-    messageKey: "144115233406627467_3_1709281815",
+    messageKey: MESSAGE_KEY,
     sentAt: SENT_AT,
     ...overrides,
   };
@@ -64,11 +66,12 @@ describe("buildHuaweiRequest", () => {
     const request = build();
 
     expect(request).toEqual({
-      path: "/v1/104523456/messages:send",
+      url: "https://push-api.cloud.huawei.com/v1/104523456/messages:send",
       headers: { "content-type": "application/json;charset=utf-8" },
       body: {
         validate_only: false,
         message: {
+          data: EXT,
           android: {
             category: "IM",
             ttl: `${SEVEN_DAYS_S - 2}s`,
@@ -83,8 +86,9 @@ describe("buildHuaweiRequest", () => {
               },
               importance: "NORMAL",
               channel_id: "chat_messages",
-              tag: "c2c_alice",
-              notify_id: conversationNotifyId("c2c_alice"),
+              tag: MESSAGE_KEY,
+              notify_id: conversationNotifyId(MESSAGE_KEY),
+              group: "c2c_alice",
               default_sound: true,
               badge: { set_num: 3, class: "com.example.chat.MainActivity" },
             },
@@ -105,12 +109,26 @@ describe("buildHuaweiRequest", () => {
     expect(androidNotification(request).importance).toBe("NORMAL");
   });
 
-  it("sets no urgency (data messages only), no data and no top-level notification", () => {
+  it("sets no urgency (data messages only) and no top-level notification", () => {
     const request = build();
 
     expect(request.body.message.android).not.toHaveProperty("urgency");
-    expect(request.body.message).not.toHaveProperty("data");
     expect(request.body.message).not.toHaveProperty("notification");
+  });
+
+  it("hands ext to the app as message.data even without a click intent", () => {
+    const request = build({}, bare);
+
+    expect(request.body.message.data).toBe(EXT);
+    expect(androidNotification(request).click_action).toEqual({ type: 3 });
+  });
+
+  it.each([
+    ["an empty ext", ""],
+    ["an ext that is not JSON", "c2c_alice"],
+    ["a JSON array", "[1,2]"],
+  ])("sends no data for %s: a notification's data must be a JSON object string", (_, ext) => {
+    expect(build({ ext }).body.message).not.toHaveProperty("data");
   });
 
   it("opens the app (click_action type 3) and names no channel without clickIntent and channelId", () => {
@@ -138,7 +156,9 @@ describe("buildHuaweiRequest", () => {
   });
 
   it("escapes the app id in the path", () => {
-    expect(build({}, { ...full, appId: "10/45" }).path).toBe("/v1/10%2F45/messages:send");
+    expect(build({}, { ...full, appId: "10/45" }).url).toBe(
+      "https://push-api.cloud.huawei.com/v1/10%2F45/messages:send",
+    );
   });
 });
 
@@ -154,14 +174,26 @@ describe("buildHuaweiRequest ttl", () => {
 });
 
 describe("buildHuaweiRequest replacement, sound and badge", () => {
-  it("tags and numbers the notification by conversation, so a newer message replaces it", () => {
+  it("tags and numbers each message's notification by its own key, grouped by conversation", () => {
     const conversationId = `group_@TGS#${"g".repeat(80)}`;
 
-    const fields = androidNotification(build({ conversationId }));
+    const older = androidNotification(build({ conversationId, messageKey: "group#1" }));
+    const newer = androidNotification(build({ conversationId, messageKey: "group#2" }));
 
-    expect(fields.tag).toBe(conversationId);
-    expect(fields.notify_id).toBe(conversationNotifyId(conversationId));
-    expect(androidNotification(build({ conversationId: "c2c_bob" })).notify_id).not.toBe(fields.notify_id);
+    expect([older.tag, older.notify_id, older.group]).toEqual([
+      "group#1",
+      conversationNotifyId("group#1"),
+      conversationId,
+    ]);
+    expect(newer.tag).not.toBe(older.tag);
+    expect(newer.notify_id).not.toBe(older.notify_id);
+    expect(newer.group).toBe(older.group);
+  });
+
+  it("replaces exactly the message a collapse key names (a recall of the older one)", () => {
+    const recall = androidNotification(build({ messageKey: "group#2-recall", collapseKey: "group#1" }));
+
+    expect([recall.tag, recall.notify_id]).toEqual(["group#1", conversationNotifyId("group#1")]);
   });
 
   it.each([
@@ -179,6 +211,13 @@ describe("buildHuaweiRequest replacement, sound and badge", () => {
     }).toEqual(expected);
   });
 
+  it("never plays the iOS sound on Huawei", () => {
+    const fields = androidNotification(build({ ios: { sound: "bell.caf" } }));
+
+    expect(fields).toMatchObject({ default_sound: true });
+    expect(fields).not.toHaveProperty("sound");
+  });
+
   it.each([
     ["badge and badge class known", 3, full, { set_num: 3, class: full.badgeClass }],
     ["a badge of 0 clears it", 0, full, { set_num: 0, class: full.badgeClass }],
@@ -187,6 +226,141 @@ describe("buildHuaweiRequest replacement, sound and badge", () => {
     ["no badge", undefined, full, undefined],
   ])("badge: %s", (_, badge, credential, expected) => {
     expect(androidNotification(build({ badge }, credential)).badge).toEqual(expected);
+  });
+
+  it("adds badgeAdd when no badge number is set, capped at 99", () => {
+    expect(androidNotification(build({ badge: undefined, badgeAdd: 2 })).badge).toEqual({
+      add_num: 2,
+      class: full.badgeClass,
+    });
+    expect(androidNotification(build({ badge: undefined, badgeAdd: 500 })).badge).toEqual({
+      add_num: 99,
+      class: full.badgeClass,
+    });
+    expect(androidNotification(build({ badge: 4, badgeAdd: 2 })).badge).toEqual({
+      set_num: 4,
+      class: full.badgeClass,
+    });
+  });
+
+  it("adds 1 per push for counted targets, as Tencent does; a multicast carries no per-device number", () => {
+    const counted = targets("tok-a", "tok-b").map((t, index) => ({ ...t, badge: 5 + index }));
+
+    const request = buildHuaweiRequest(notification({ badge: undefined }), counted, full, NOW);
+
+    expect(androidNotification(request).badge).toEqual({ add_num: 1, class: full.badgeClass });
+  });
+});
+
+describe("buildHuaweiRequest classification and sender options", () => {
+  it("lets the sender's channel, category, importance and image override the credential", () => {
+    const request = build({
+      android: {
+        huaweiChannelId: "vip_chat",
+        huaweiCategory: "work",
+        huaweiImportance: "LOW",
+        huaweiImage: "https://cdn.example.com/a.png",
+      },
+    });
+
+    expect(request.body.message.android.category).toBe("WORK");
+    expect(androidNotification(request)).toMatchObject({
+      channel_id: "vip_chat",
+      importance: "LOW",
+      image: "https://cdn.example.com/a.png",
+    });
+  });
+
+  it.each([
+    ["an unknown category", { huaweiCategory: "CHAT" }],
+    ["an image that is not HTTPS", { huaweiImage: "http://cdn.example.com/a.png" }],
+    ["an empty channel", { huaweiChannelId: "" }],
+  ])("ignores %s, which Huawei would refuse, and keeps the defaults", (_, android) => {
+    const request = build({ android });
+
+    expect(request.body.message.android.category).toBe("IM");
+    expect(androidNotification(request)).toMatchObject({ channel_id: "chat_messages" });
+    expect(androidNotification(request)).not.toHaveProperty("image");
+  });
+
+  it("sends an operations push as marketing: category MARKETING, importance LOW, no chat channel", () => {
+    const request = build({ purpose: "operations" });
+
+    expect(request.body.message.android.category).toBe("MARKETING");
+    expect(androidNotification(request).importance).toBe("LOW");
+    expect(androidNotification(request)).not.toHaveProperty("channel_id");
+  });
+
+  it("sends an operations push as IM when the sender classified it so", () => {
+    const request = build({ purpose: "operations", android: { huaweiCategory: "IM" } });
+
+    expect(request.body.message.android.category).toBe("IM");
+    expect(androidNotification(request)).toMatchObject({ importance: "NORMAL", channel_id: "chat_messages" });
+  });
+
+  const call: CallInfo = {
+    action: "ring",
+    inviteId: "invite-1",
+    callerId: "alice",
+    callerName: "Alice",
+    media: "video",
+    invitees: ["bob"],
+    timeoutSeconds: 30,
+    invitedAt: SENT_AT,
+  };
+
+  it("rings a call as IM unless the credential holds the VOIP approval, living only while it rings", () => {
+    const ring = {
+      purpose: "call" as const,
+      call,
+      collapseKey: "call_invite-1",
+      android: { sound: "phone_ringing" },
+    };
+
+    const plain = build(ring);
+    const approved = build(ring, { ...full, voipCategory: true });
+
+    expect(plain.body.message.android.category).toBe("IM");
+    expect(approved.body.message.android.category).toBe("VOIP");
+    // NOW is 2 s after the invitation: 28 s of ringing left.
+    expect(plain.body.message.android.ttl).toBe("28s");
+    expect(androidNotification(plain)).toMatchObject({
+      importance: "NORMAL",
+      sound: "/raw/phone_ringing",
+      tag: "call_invite-1",
+      notify_id: conversationNotifyId("call_invite-1"),
+    });
+  });
+
+  it("replaces the ring quietly when the call ended: same key, LOW, no sound, no channel", () => {
+    const ended = build({
+      purpose: "call",
+      call: { ...call, action: "ended", endReason: "cancelled" },
+      collapseKey: "call_invite-1",
+      body: "Missed call",
+      android: { sound: "phone_ringing" },
+    });
+
+    const fields = androidNotification(ended);
+    expect(fields).toMatchObject({ tag: "call_invite-1", importance: "LOW", body: "Missed call" });
+    expect(fields).not.toHaveProperty("sound");
+    expect(fields).not.toHaveProperty("default_sound");
+    expect(fields).not.toHaveProperty("channel_id");
+    expect(ended.body.message.android.ttl).toBe(`${SEVEN_DAYS_S - 2}s`);
+  });
+
+  it("sends a quiet replacement (a recall) as a silent service message in its class", () => {
+    const request = build({
+      quiet: true,
+      collapseKey: "k1",
+      android: { sound: "ding", huaweiImportance: "NORMAL" },
+    });
+
+    expect(request.body.message.android.category).toBe("IM");
+    const fields = androidNotification(request);
+    expect(fields.importance).toBe("LOW");
+    expect(fields).not.toHaveProperty("sound");
+    expect(fields).not.toHaveProperty("channel_id");
   });
 });
 
@@ -270,6 +444,17 @@ describe("buildHuaweiRequest trimming", () => {
     });
   });
 
+  it("sends ext only in the intent when data and intent together would pass 4096 bytes", () => {
+    const ext = JSON.stringify({ conversationID: "c2c_alice", preview: "x".repeat(2000) });
+
+    const request = build({ ext });
+
+    expect(request.body.message).not.toHaveProperty("data");
+    expect(androidNotification(request).body).toBe("Lunch at noon?");
+    expect(bytesWithoutTokens(request)).toBeLessThanOrEqual(HUAWEI_MESSAGE_LIMIT_BYTES);
+    expect(build({ ext }, bare).body.message.data).toBe(ext);
+  });
+
   it("leaves an ext too large on its own whole, for Huawei to refuse (80300008)", () => {
     const ext = JSON.stringify({ conversationID: "c2c_alice", preview: "汉".repeat(600) });
 
@@ -284,20 +469,17 @@ describe("buildHuaweiRequest trimming", () => {
 });
 
 describe("classifyHuawei", () => {
-  // NOW is 08:30:17.250 UTC, 16:30:17.250 in Beijing: 7 h 29 min 42.75 s to midnight, rounded up.
-  const TO_BEIJING_MIDNIGHT = 7 * 3600 + 29 * 60 + 43;
-
   it.each<[string, number, OutcomeKind]>([
     ["80000000", 200, "delivered"],
     ["80100000", 200, "delivered"],
     [HUAWEI_ILLEGAL_TOKEN, 200, "drop-token"],
-    ["80300007", 400, "drop-token"],
+    ["80300007", 400, "credential-problem"],
     ["80200001", 401, "refresh-credential"],
     ["80200003", 401, "refresh-credential"],
     ["80600003", 401, "refresh-credential"],
-    ["1101", 400, "refresh-credential"],
-    ["80300002", 400, "bad-request"],
-    ["80300011", 400, "bad-request"],
+    ["1101", 400, "credential-problem"],
+    ["80300002", 400, "credential-problem"],
+    ["80300011", 400, "credential-problem"],
     ["80300008", 400, "bad-request"],
     ["80300010", 400, "bad-request"],
     ["80300013", 400, "bad-request"],
@@ -315,16 +497,49 @@ describe("classifyHuawei", () => {
   });
 
   it("goes by the code, not the HTTP status, when Huawei sends one", () => {
-    expect(classifyHuawei({ httpStatus: 200, code: "80300007" }, NOW).kind).toBe("drop-token");
+    expect(classifyHuawei({ httpStatus: 200, code: "80300007" }, NOW).kind).toBe("credential-problem");
     expect(classifyHuawei({ httpStatus: 400, code: "80200003" }, NOW).kind).toBe("refresh-credential");
+  });
+
+  it("removes a token only when an 80100000 answer lists it, never for a whole-request answer", () => {
+    const kinds = ["80300007", "80300002", "80200001", "80100003", "81000001", undefined].map(
+      (code) => classifyHuawei({ httpStatus: 400, ...(code !== undefined && { code }) }, NOW).kind,
+    );
+
+    expect(kinds).not.toContain("drop-token");
+    expect(classifyHuawei({ httpStatus: 200, code: HUAWEI_ILLEGAL_TOKEN }, NOW).kind).toBe("drop-token");
+  });
+
+  it.each([
+    ["80200001", 401],
+    ["80200003", 401],
+    [undefined, 401],
+  ])("parks a refusal of a freshly fetched access token (%s) as a credential problem", (code, httpStatus) => {
+    const answer = { httpStatus, ...(code !== undefined && { code }) };
+
+    expect(classifyHuawei(answer, NOW).kind).toBe("refresh-credential");
+    expect(classifyHuawei(answer, NOW, true)).toEqual({
+      kind: "credential-problem",
+      reason: `Huawei ${code ?? "HTTP 401"} (refused again with a new access token)`,
+    });
+  });
+
+  it("does not turn other answers into credential problems after a refresh", () => {
+    expect(classifyHuawei({ httpStatus: 200, code: "80000000" }, NOW, true).kind).toBe("delivered");
+    expect(classifyHuawei({ httpStatus: 500, code: "81000001" }, NOW, true).kind).toBe("retry");
   });
 
   it.each<[string, HuaweiAnswer, object]>([
     ["success", { httpStatus: 200, code: "80000000", message: "Success" }, { kind: "delivered" }],
     [
-      "all tokens invalid",
+      "all tokens invalid: a wrong app id or project, not dead devices",
       { httpStatus: 400, code: "80300007", message: "All the tokens are invalid." },
-      { kind: "drop-token", reason: "Huawei 80300007 All the tokens are invalid." },
+      { kind: "credential-problem", reason: "Huawei 80300007 All the tokens are invalid." },
+    ],
+    [
+      "no permission to send (Push Kit off, another project)",
+      { httpStatus: 400, code: "80300002", message: "No permission" },
+      { kind: "credential-problem", reason: "Huawei 80300002 No permission" },
     ],
     [
       "a token listed in illegal_tokens",
@@ -338,8 +553,18 @@ describe("classifyHuawei", () => {
     ],
     [
       "the OAuth endpoint refusing the secret",
-      { httpStatus: 400, code: "1101", message: "invalid client_secret (sub_error 12304)" },
-      { kind: "refresh-credential", reason: "Huawei 1101 invalid client_secret (sub_error 12304)" },
+      { stage: "oauth", httpStatus: 400, code: "1101", message: "invalid client_secret (sub_error 12304)" },
+      { kind: "credential-problem", reason: "Huawei OAuth 1101 invalid client_secret (sub_error 12304)" },
+    ],
+    [
+      "the OAuth endpoint refusing with another error",
+      { stage: "oauth", httpStatus: 400, code: "1102" },
+      { kind: "credential-problem", reason: "Huawei OAuth 1102" },
+    ],
+    [
+      "the OAuth endpoint failing",
+      { stage: "oauth", httpStatus: 502 },
+      { kind: "retry", reason: "Huawei OAuth HTTP 502" },
     ],
     ["a 401 without a code", { httpStatus: 401 }, { kind: "refresh-credential", reason: "Huawei HTTP 401" }],
     [
@@ -353,28 +578,32 @@ describe("classifyHuawei", () => {
       { kind: "quota", reason: "Huawei 80100017", retryAfterSeconds: 20 },
     ],
     [
-      "HTTP 429, the daily limit",
-      { httpStatus: 429, message: "Daily push limit exceeded" },
+      "HTTP 429, which Huawei does not document: too many requests now, never a daily quota",
+      { httpStatus: 429, message: "Too Many Requests" },
       {
         kind: "quota",
-        reason: "Huawei HTTP 429 Daily push limit exceeded",
-        retryAfterSeconds: TO_BEIJING_MIDNIGHT,
+        reason: "Huawei HTTP 429 Too Many Requests",
+        retryAfterSeconds: FLOW_CONTROL_BACKOFF_SECONDS,
       },
     ],
     [
-      "HTTP 429 with a Retry-After, still the daily limit",
-      { httpStatus: 429, retryAfterSeconds: 5 },
-      { kind: "quota", reason: "Huawei HTTP 429", retryAfterSeconds: TO_BEIJING_MIDNIGHT },
+      "HTTP 429 with a Retry-After",
+      { httpStatus: 429, retryAfterSeconds: 7 },
+      { kind: "quota", reason: "Huawei HTTP 429", retryAfterSeconds: 7 },
     ],
     [
       "HTTP 503 flow control",
       { httpStatus: 503, message: "Flow control" },
-      { kind: "retry", reason: "Huawei HTTP 503 Flow control" },
+      {
+        kind: "quota",
+        reason: "Huawei HTTP 503 Flow control",
+        retryAfterSeconds: FLOW_CONTROL_BACKOFF_SECONDS,
+      },
     ],
     [
       "HTTP 503 with Retry-After 30",
       { httpStatus: 503, retryAfterSeconds: 30 },
-      { kind: "retry", reason: "Huawei HTTP 503", retryAfterSeconds: 30 },
+      { kind: "quota", reason: "Huawei HTTP 503", retryAfterSeconds: 30 },
     ],
     ["HTTP 502", { httpStatus: 502 }, { kind: "retry", reason: "Huawei HTTP 502" }],
     [
@@ -397,7 +626,12 @@ describe("classifyHuawei", () => {
       { httpStatus: 200, code: "89999999" },
       { kind: "bad-request", reason: "Huawei 89999999" },
     ],
-    ["HTTP 404 without a code", { httpStatus: 404 }, { kind: "bad-request", reason: "Huawei HTTP 404" }],
+    [
+      "HTTP 404 without a code: the URL, so the app id, is wrong",
+      { httpStatus: 404 },
+      { kind: "credential-problem", reason: "Huawei HTTP 404" },
+    ],
+    ["HTTP 400 without a code", { httpStatus: 400 }, { kind: "bad-request", reason: "Huawei HTTP 400" }],
   ])("%s", (_, answer, outcome) => {
     expect(classifyHuawei(answer, NOW)).toEqual(outcome);
   });
