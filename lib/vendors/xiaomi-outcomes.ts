@@ -5,42 +5,54 @@ import { outcomeOfRule, type VendorRule } from "./quota.js";
 export const BAD_REGID = "bad_regids";
 
 /**
- * Mi Push answers, code by code (vendors.md §4 "Response", from Xiaomi's error-code page pId=1560;
- * the buckets are ours). A code Xiaomi adds later falls back on `byStatus`.
+ * Mi Push answers, code by code. The meanings are Xiaomi's (服务端错误码参考,
+ * https://dev.mi.com/xiaomihyperos/documentation/detail?pId=1560); the buckets are ours. A code Xiaomi
+ * adds later falls back on `byStatus`. Only `data.bad_regids` names a dead regId: every request-level
+ * code is about the request or the app, so none of them removes a device.
  */
 const BY_CODE = new Map<number | typeof BAD_REGID, VendorRule>([
   [0, "delivered"],
-  // "Send failed": libraries read it as "no valid target in the request" (its reason is "No valid
-  // targets!"), UNCONFIRMED, so the whole chunk's tokens are dropped as vendors.md §4 advises.
-  [20301, "drop-token"],
-  [65003, "drop-token"],
-  // data.bad_regids is UNCONFIRMED in Xiaomi's docs but read by several libraries: only those regIds die.
+  // 20301 "发送消息失败" (send failed; libraries quote its reason "No valid targets!"): what Xiaomi
+  // answers a request none of whose regIds it serves, which is what an app sending to the wrong region's host
+  // gets (pId=1698: devices of Russia / Europe / India "will not be able to receive messages from
+  // non-local server rooms"). Read as dead tokens it would wipe out a region's devices at once, so it
+  // is a credential problem: parked, alarmed, no device removed. (That a wrong region answers exactly
+  // 20301 is UNCONFIRMED; no Xiaomi document names the answer.)
+  [20301, "credential-problem"],
+  // 65003 "未找到device，通常是设备不在线导致" (device not found, usually because it is offline): not a
+  // dead regId, so retried within the attempt cap.
+  [65003, "retry"],
+  // data.bad_regids is UNCONFIRMED in Xiaomi's docs (they point to receipts, callback.type 16, for
+  // invalid targets: pId=1566, pId=1558) but read by several libraries: only those regIds die.
   [BAD_REGID, "drop-token"],
-  // The AppSecret is static (vendors.md §4 "Auth"): there is no token to refresh, so a refused secret
-  // is a configuration error, never refresh-credential.
-  [21301, "bad-request"],
-  [21302, "bad-request"],
+  // Our credential or its configuration is wrong, which no retry fixes and no device removal helps:
+  // 21301 认证失败 (a wrong AppSecret: it is static, vendors.md §4 "Auth", so never refresh-credential),
+  // 21302 token认证失败, 22000 非法应用, 22006 / 22007 app id / key invalid, 22022 package name invalid,
+  // 27001 "channel相关信息不匹配" (the channel is not the app's, or not approved), 10031 the app is
+  // blacklisted, 10036 the app's operation is forbidden.
+  [21301, "credential-problem"],
+  [21302, "credential-problem"],
+  [22000, "credential-problem"],
+  [22006, "credential-problem"],
+  [22007, "credential-problem"],
+  [22022, "credential-problem"],
+  [27001, "credential-problem"],
+  [10031, "credential-problem"],
+  [10036, "credential-problem"],
+  // 21303 被限制的请求, 21305 缺少必要的参数: the request itself.
   [21303, "bad-request"],
   [21305, "bad-request"],
-  [22022, "bad-request"],
-  // The private (IM) channel id is wrong or not approved for this app.
-  [27001, "bad-request"],
   [65009, "bad-request"],
   // Parameter and content errors (26005, 26006: content review).
   [10016, "bad-request"],
   [10017, "bad-request"],
-  [22000, "bad-request"],
-  [22006, "bad-request"],
-  [22007, "bad-request"],
   [22102, "bad-request"],
   [26005, "bad-request"],
   [26006, "bad-request"],
   [10029, "bad-request"],
   [10030, "bad-request"],
-  [10036, "bad-request"],
   [10038, "bad-request"],
   [10039, "bad-request"],
-  [10031, "bad-request"],
   [10002, "retry"],
   [10003, "retry"],
   [10037, "retry"],

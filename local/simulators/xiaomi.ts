@@ -1,7 +1,13 @@
 import { randomBytes, randomInt } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { XiaomiCredential } from "../../lib/vendors/credentials.js";
+import type { XiaomiCredential, XiaomiRegion } from "../../lib/vendors/credentials.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
+import {
+  XIAOMI_HOSTS,
+  XIAOMI_TEMPLATE_MAX_VARIABLES,
+  XIAOMI_TEMPLATE_VALUE_LIMIT,
+} from "../../lib/vendors/xiaomi.js";
 import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
 import { retryAfterHeader, takeFaults } from "./faults.js";
 import { type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
@@ -11,11 +17,24 @@ import { isObject, parseOrRaw, readBody, recordedForm, recordedHeaders } from ".
 
 export type XiaomiSimulatorOptions = SimulatorOptions;
 
+/** What the console knows of an app besides its credential. */
+export interface XiaomiAppOptions {
+  /** The region the app's devices are registered in; default the credential's `region`, else cn. */
+  region?: XiaomiRegion;
+  /** Approved templates of the private channel, by id: each with its variable names. */
+  templates?: Record<string, readonly string[]>;
+}
+
 export interface XiaomiSimulator {
   /** Plain-HTTP base URL for `XiaomiCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
   url: string;
-  /** Registers an app: its AppSecret, package name and approved private channel, as the console does. */
-  addApp(credential: XiaomiCredential): void;
+  /**
+   * Registers an app as the console does: its AppSecret, package name, approved private and public
+   * channels, the private channel's template (its variables are the credential's `templateParams`
+   * keys) and the region its devices are registered in (the credential's, unless `options` says
+   * otherwise).
+   */
+  addApp(credential: XiaomiCredential, options?: XiaomiAppOptions): void;
   /**
    * Xiaomi issues no access tokens (every request carries the static AppSecret), so there is nothing
    * to expire; present so the local runtime can treat every vendor's simulator alike.
@@ -75,16 +94,40 @@ const KNOWN_EXTRAS = new Set(
   ].map((name) => `extra.${name}`),
 );
 /** Fields whose value is JSON text; the delivery log shows them parsed (when they hold an object). */
-const JSON_FIELDS = { payload: parsedObject, "extra.ext": parsedObject };
+const JSON_FIELDS = {
+  payload: parsedObject,
+  "extra.ext": parsedObject,
+  "extra.template_param": parsedObject,
+};
 /** Node lower-cases header names already; the AppSecret is never stored. */
 const REDACTED_HEADERS = { authorization: "key=<redacted>" };
 
-/** What each code means (vendors.md §4 "Response"), sent as `description`. */
+/**
+ * What each code means, sent as `description` as Xiaomi does: its own words from 服务端错误码参考
+ * (https://dev.mi.com/xiaomihyperos/documentation/detail?pId=1560).
+ */
 const DESCRIPTIONS: Readonly<Record<number, string>> = {
   0: "成功",
-  20301: "Send failed",
+  20301: "发送消息失败",
+  65003: "未找到device，通常是设备不在线导致",
+  21301: "认证失败",
+  22022: "应用程序package name不合法",
+  27001: "channel相关信息不匹配",
+  65009: "消息内容太长",
+  10016: "缺失必选参数",
+  10017: "参数值非法",
+  10002: "系统繁忙",
+  10003: "远程服务错误",
+  10027: "应用的API调用太频繁",
+  10034: "应用当日发送消息数量过多",
+  65029: "远程服务异常",
+};
+
+/** The English `reason` a fault that names a code answers with (Xiaomi's reasons are its own). */
+const REASONS: Readonly<Record<number, string>> = {
+  20301: "No valid targets!",
   65003: "Device not found",
-  21301: "Auth failed",
+  21301: "Authentication failed",
   22022: "Package name mismatch",
   27001: "Invalid channel",
   65009: "Message too long",
@@ -97,9 +140,18 @@ const DESCRIPTIONS: Readonly<Record<number, string>> = {
   65029: "Remote error",
 };
 
+/** The region each real host serves (pId=1696). */
+const REGION_OF_HOST = new Map(
+  Object.entries(XIAOMI_HOSTS).map(([region, url]) => [new URL(url).host, region as XiaomiRegion]),
+);
+
 interface App {
   packageName: string;
   channelId: string;
+  publicChannelId?: string;
+  region: XiaomiRegion;
+  /** Template id → its variable names. */
+  templates: ReadonlyMap<string, readonly string[]>;
 }
 
 /** One answer of a send, before it is written. */
@@ -134,7 +186,14 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
     const tokens = (form.get("registration_id") ?? "").split(",");
     const app = apps.get(/^key=(.+)$/.exec(request.headers.authorization ?? "")?.[1] ?? "");
 
-    let answer = app === undefined ? refuse(21301, "Authentication failed") : validate(form, app, tokens);
+    // Where the sender addressed it: the real host, carried in a header when sent to the simulator.
+    const endpoint = request.headers[REAL_URL_HEADER];
+    const realUrl = typeof endpoint === "string" ? endpoint : `${XIAOMI_HOSTS.cn}${SEND_PATH}`;
+
+    let answer =
+      app === undefined
+        ? refuse(21301, "Authentication failed")
+        : (validate(form, app, tokens) ?? checkRegion(realUrl, app));
     let delayMs = 0;
     if (answer === undefined) {
       const faults = takeFaults(opts.hub, "xiaomi", tokens);
@@ -151,6 +210,7 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
     recordPerTarget(opts.hub, tokens, {
       vendor: "xiaomi",
       at,
+      endpoint: realUrl,
       status: answer.httpStatus,
       request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
     });
@@ -161,8 +221,19 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
 
   return {
     url: server.url,
-    addApp({ appSecret, packageName, channelId }) {
-      apps.set(appSecret, { packageName, channelId });
+    addApp(credential, options = {}) {
+      const { appSecret, packageName, channelId, publicChannelId, templateId, templateParams } = credential;
+      const templates = new Map(Object.entries(options.templates ?? {}));
+      if (options.templates === undefined && templateId !== undefined) {
+        templates.set(templateId, Object.keys(templateParams ?? {}));
+      }
+      apps.set(appSecret, {
+        packageName,
+        channelId,
+        ...(publicChannelId !== undefined && { publicChannelId }),
+        region: options.region ?? credential.region ?? "cn",
+        templates,
+      });
     },
     expireAccessTokens() {},
     setDailyQuota: (limit) => quota.restart(limit),
@@ -171,12 +242,36 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
   };
 }
 
-/** Credentials for the simulator: a random AppSecret and a private channel id, as the console issues. */
+/**
+ * Credentials for the simulator, as the console issues them: a random AppSecret, a private and a
+ * public channel id, and a private-channel template with two variables, the sender and the text.
+ */
 export function generateXiaomiCredential(opts: GeneratedCredentialOptions): XiaomiCredential {
   return generatedCredential(opts, {
     appSecret: randomBytes(16).toString("base64"),
     channelId: String(randomInt(100_000, 1_000_000)),
+    publicChannelId: String(randomInt(100_000, 1_000_000)),
+    templateId: String(randomInt(10_000_000, 100_000_000)),
+    templateParams: { sender: "title", text: "body" },
+    region: "cn",
   });
+}
+
+/**
+ * A request at another region's host finds none of the app's regIds there: devices "will not be able
+ * to receive messages from non-local server rooms" (pId=1698). Xiaomi's exact answer is UNCONFIRMED;
+ * the simulator answers what it answers a request without one valid target, 20301.
+ */
+function checkRegion(realUrl: string, app: App): Answer | undefined {
+  let host: string;
+  try {
+    host = new URL(realUrl).host;
+  } catch {
+    return refuse(10017, `Invalid request URL ${realUrl}`);
+  }
+  const region = REGION_OF_HOST.get(host);
+  if (region === app.region) return undefined;
+  return refuse(20301, `No valid targets! (app registered in region ${app.region}, request to ${host})`);
 }
 
 function isForm(request: IncomingMessage): boolean {
@@ -221,8 +316,12 @@ function validate(form: URLSearchParams, app: App, tokens: readonly string[]): A
   }
   // Without a channel the message goes out as public (marketing); with one, it must be the app's.
   const channelId = form.get("extra.channel_id");
-  if (channelId !== null && channelId !== app.channelId) {
+  if (channelId !== null && channelId !== app.channelId && channelId !== app.publicChannelId) {
     return refuse(27001, `channel_id ${channelId} is not an approved channel of the app`);
+  }
+  if (channelId !== null && channelId === app.channelId) {
+    const template = checkTemplate(form, app);
+    if (template !== undefined) return template;
   }
   const foreground = form.get("extra.notify_foreground");
   if (foreground !== null && foreground !== "0" && foreground !== "1") {
@@ -241,6 +340,57 @@ function validate(form: URLSearchParams, app: App, tokens: readonly string[]): A
     (key) => key.length > CUSTOM_EXTRA_LIMIT || form.get(key)!.length > CUSTOM_EXTRA_LIMIT,
   );
   if (long !== undefined) return invalid(long, `longer than ${CUSTOM_EXTRA_LIMIT} characters`);
+  return undefined;
+}
+
+/**
+ * Xiaomi's template rules for a private-channel message (pId=2314): a template id of the app's, and
+ * `extra.template_param` as JSON text holding exactly the template's variables, each value 1–128
+ * characters, not all white space, without Other Symbols (\p{So}: emoji) or unassigned characters.
+ * Which code Xiaomi answers a missing template with is UNCONFIRMED: the simulator answers as for any
+ * missing required parameter (10016) and any invalid value (10017).
+ */
+function checkTemplate(form: URLSearchParams, app: App): Answer | undefined {
+  const templateId = form.get("extra.template_id");
+  if (!templateId) {
+    return refuse(
+      10016,
+      "Missing required parameter extra.template_id: private channel messages need a template",
+    );
+  }
+  const variables = app.templates.get(templateId);
+  if (variables === undefined) {
+    return refuse(
+      10017,
+      `Invalid parameter extra.template_id: ${templateId} is not an approved template of the app`,
+    );
+  }
+  const raw = form.get("extra.template_param");
+  if (variables.length === 0 && raw === null) return undefined;
+  const param = raw === null ? undefined : parseOrRaw(raw);
+  if (!isObject(param)) return refuse(10017, "Invalid parameter extra.template_param: not a JSON object");
+  const names = Object.keys(param);
+  if (names.length > XIAOMI_TEMPLATE_MAX_VARIABLES) {
+    return refuse(10017, `Invalid parameter extra.template_param: ${names.length} variables, at most 9`);
+  }
+  if (names.length !== variables.length || !variables.every((name) => Object.hasOwn(param, name))) {
+    return refuse(
+      10017,
+      `Invalid parameter extra.template_param: needs exactly ${variables.join(", ")}, got ${names.join(", ")}`,
+    );
+  }
+  for (const name of names) {
+    const value = param[name];
+    const length = typeof value === "string" ? Array.from(value).length : 0;
+    if (typeof value !== "string" || length < 1 || length > XIAOMI_TEMPLATE_VALUE_LIMIT) {
+      return refuse(10017, `Invalid parameter extra.template_param.${name}: must be 1 to 128 characters`);
+    }
+    if (value.trim() === "")
+      return refuse(10017, `Invalid parameter extra.template_param.${name}: all white space`);
+    if (/[\p{So}\p{Cn}]/u.test(value)) {
+      return refuse(10017, `Invalid parameter extra.template_param.${name}: emoji or unassigned characters`);
+    }
+  }
   return undefined;
 }
 
@@ -267,7 +417,7 @@ function faultAnswer(fault: FaultRule | undefined): Answer | undefined {
   const retryAfter = fault.retryAfter !== undefined ? { retryAfter: fault.retryAfter } : {};
   if (isCode(fault.reason)) {
     const code = Number(fault.reason);
-    return { ...refuse(code, DESCRIPTIONS[code] ?? "Error"), ...retryAfter, httpStatus: httpOf(fault) };
+    return { ...refuse(code, REASONS[code] ?? "Error"), ...retryAfter, httpStatus: httpOf(fault) };
   }
   switch (fault.status) {
     case 200:

@@ -6,7 +6,8 @@ import type { DeliveryTarget, Notification, OutcomeKind } from "../../lib/model/
 import type { Clock } from "../../lib/ports/index.js";
 import { conversationNotifyId } from "../../lib/vendors/android-text.js";
 import type { XiaomiCredential } from "../../lib/vendors/credentials.js";
-import { XiaomiSender } from "../../lib/vendors/xiaomi.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
+import { XIAOMI_HOSTS, XiaomiSender } from "../../lib/vendors/xiaomi.js";
 import { type FaultRule, SimulatorHub } from "../../local/simulators/hub.js";
 import {
   generateXiaomiCredential,
@@ -90,7 +91,12 @@ describe("XiaomiSender against the Mi Push simulator", () => {
       outcome: { kind: "delivered", vendorId: expect.stringMatching(/^scm/) },
     });
     const [delivery] = hub.list();
-    expect(delivery).toMatchObject({ vendor: "xiaomi", token: bob.token, status: 200 });
+    expect(delivery).toMatchObject({
+      vendor: "xiaomi",
+      token: bob.token,
+      status: 200,
+      endpoint: "https://api.xmpush.xiaomi.com/v3/message/regid",
+    });
     expect(Number.isNaN(Date.parse(delivery!.at))).toBe(false);
     expect(delivery!.request.headers.authorization).toBe("key=<redacted>");
     expect(delivery!.request.headers["content-type"]).toBe("application/x-www-form-urlencoded;charset=UTF-8");
@@ -102,9 +108,12 @@ describe("XiaomiSender against the Mi Push simulator", () => {
       description: "Lunch at noon? 🍜",
       payload: { conversationID: "c2c_alice" },
       notify_type: "-1",
-      notify_id: String(conversationNotifyId("c2c_alice")),
+      notify_id: String(conversationNotifyId(notification.messageKey)),
       time_to_live: String(7 * DAY_MS - 60_000),
       "extra.channel_id": registered.channelId,
+      "extra.template_id": registered.templateId,
+      // The emoji is not allowed in a template value and goes; the description keeps it.
+      "extra.template_param": { sender: "Alice", text: "Lunch at noon?" },
       "extra.notify_foreground": "1",
       "extra.notify_effect": "2",
       "extra.intent_uri": `${CLICK_INTENT.slice(0, -"end".length)}S.ext=${encodeURIComponent(EXT)};end`,
@@ -128,7 +137,7 @@ describe("XiaomiSender against the Mi Push simulator", () => {
     expect(hub.list().map((d) => d.status)).toEqual([200, 200, 200]);
   });
 
-  it("drops the token when Xiaomi finds no valid target in the request (20301)", async () => {
+  it("never drops a token for 20301 (no valid target: a wrong region looks the same): a credential problem", async () => {
     const bob = target();
     fault({ token: bob.token, status: 404 });
 
@@ -137,11 +146,11 @@ describe("XiaomiSender against the Mi Push simulator", () => {
     expect(result).toEqual({
       target: bob,
       status: 20301,
-      outcome: { kind: "drop-token", reason: "Xiaomi 20301 No valid targets!" },
+      outcome: { kind: "credential-problem", reason: "Xiaomi 20301 No valid targets!" },
     });
   });
 
-  it("answers a refused AppSecret (21301) with bad-request, sent once: there is no token to refresh", async () => {
+  it("answers a refused AppSecret (21301) with credential-problem, sent once: there is no token to refresh", async () => {
     const bob = target();
     fault({ token: bob.token, status: 401 });
 
@@ -150,7 +159,7 @@ describe("XiaomiSender against the Mi Push simulator", () => {
     expect(result).toEqual({
       target: bob,
       status: 21301,
-      outcome: { kind: "bad-request", reason: "Xiaomi 21301 Authentication failed" },
+      outcome: { kind: "credential-problem", reason: "Xiaomi 21301 Authentication failed" },
     });
     expect(hub.list()).toHaveLength(1);
   });
@@ -160,7 +169,10 @@ describe("XiaomiSender against the Mi Push simulator", () => {
 
     const [result] = await sender.send(notification, [bob]);
 
-    expect(result?.outcome).toEqual({ kind: "bad-request", reason: "Xiaomi 21301 Authentication failed" });
+    expect(result?.outcome).toEqual({
+      kind: "credential-problem",
+      reason: "Xiaomi 21301 Authentication failed",
+    });
     expect(hub.list()).toMatchObject([{ token: bob.token, status: 200 }]);
     expect(hub.list()[0]!.request.headers.authorization).toBe("key=<redacted>");
   });
@@ -227,9 +239,9 @@ describe("XiaomiSender against the Mi Push simulator", () => {
 
   it.each<[code: string, kind: OutcomeKind]>([
     ["10027", "quota"],
-    ["65003", "drop-token"],
-    ["22022", "bad-request"],
-    ["27001", "bad-request"],
+    ["65003", "retry"],
+    ["22022", "credential-problem"],
+    ["27001", "credential-problem"],
     ["65029", "retry"],
   ])("answers with the code a fault names: %s → %s", async (code, kind) => {
     const bob = target();
@@ -283,7 +295,7 @@ describe("XiaomiSender against the Mi Push simulator", () => {
 
     const results = await sender.send(notification, [refused, good, viaDefault]);
 
-    expect(results.map((r) => r.outcome.kind)).toEqual(["bad-request", "delivered", "delivered"]);
+    expect(results.map((r) => r.outcome.kind)).toEqual(["credential-problem", "delivered", "delivered"]);
     expect(requests().sort()).toEqual([refused.token, [good.token, viaDefault.token].join(",")].sort());
   });
 
@@ -324,6 +336,99 @@ describe("XiaomiSender against the Mi Push simulator", () => {
     expect(result).toEqual({
       target: bob,
       outcome: { kind: "retry", reason: "Xiaomi network TypeError: fetch failed (ECONNREFUSED)" },
+    });
+  });
+});
+
+describe("XiaomiSender regions, templates and channels", () => {
+  /** A sender and a simulator app of `region`, the app's devices registered in `appRegion`. */
+  async function regionalSend(region: XiaomiCredential["region"], appRegion = region) {
+    const credential: XiaomiCredential = {
+      ...generateXiaomiCredential({ certificateId: 31001, endpointUrl: simulator.url }),
+      region,
+    };
+    simulator.addApp(credential, { region: appRegion });
+    const regional = new XiaomiSender({ credentials: [credential], clock });
+    const bob = target({ certificateId: 31001 });
+    const [result] = await regional.send(notification, [bob]);
+    await regional.close();
+    return result!;
+  }
+
+  it.each([
+    ["global", "https://sgp-api.xmpush.global.xiaomi.com/v3/message/regid"],
+    ["eu", "https://fr-api.xmpush.global.xiaomi.com/v3/message/regid"],
+    ["ru", "https://ru-api.xmpush.global.xiaomi.com/v3/message/regid"],
+    ["in", "https://idmb-api.xmpush.global.xiaomi.com/v3/message/regid"],
+  ] as const)("sends a %s credential's devices to its region host %s", async (region, url) => {
+    const result = await regionalSend(region);
+
+    expect(result.outcome.kind).toBe("delivered");
+    expect(hub.list().map((d) => d.endpoint)).toEqual([url]);
+    expect(hub.list()[0]!.request.headers[REAL_URL_HEADER]).toBe(url);
+  });
+
+  it("is refused at another region's host and keeps every device: a credential problem", async () => {
+    const result = await regionalSend("global", "eu");
+
+    expect(result.outcome).toEqual({
+      kind: "credential-problem",
+      reason: expect.stringMatching(/^Xiaomi 20301 No valid targets!/),
+    });
+    expect(hub.list().map((d) => d.endpoint)).toEqual([`${XIAOMI_HOSTS.global}/v3/message/regid`]);
+  });
+
+  it("parks a private-channel message as a credential problem, unsent, when the credential has no templateId", async () => {
+    const { templateId: _, ...untemplated } = { ...registered, certificateId: 31002 };
+    const noTemplate = new XiaomiSender({ credentials: [untemplated], clock });
+
+    const [result] = await noTemplate.send(notification, [target({ certificateId: 31002 })]);
+    await noTemplate.close();
+
+    expect(result?.outcome).toEqual({
+      kind: "credential-problem",
+      reason: expect.stringContaining("has no templateId"),
+    });
+    expect(hub.list()).toEqual([]);
+  });
+
+  it("sends an operations push on the public channel, without the private channel's template", async () => {
+    const [result] = await sender.send({ ...notification, purpose: "operations" }, [target()]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    const body = hub.list()[0]!.request.body as Record<string, unknown>;
+    expect(body["extra.channel_id"]).toBe(registered.publicChannelId);
+    expect(body).not.toHaveProperty("extra.template_id");
+    expect(body.time_to_live).toBe(String(DAY_MS));
+  });
+
+  it("never moves an operations push onto the IM channel: without publicChannelId it is parked, unsent", async () => {
+    const { publicChannelId: _, ...privateOnly } = { ...registered, certificateId: 31003 };
+    const noPublic = new XiaomiSender({ credentials: [privateOnly], clock });
+
+    const [result] = await noPublic.send({ ...notification, purpose: "operations" }, [
+      target({ certificateId: 31003 }),
+    ]);
+    await noPublic.close();
+
+    expect(result?.outcome.kind).toBe("credential-problem");
+    expect(hub.list()).toEqual([]);
+  });
+
+  it("replaces a recalled message's notification quietly (light only) on its own notify_id", async () => {
+    const recall = {
+      ...notification,
+      body: "This message was recalled",
+      quiet: true,
+      collapseKey: "older-key",
+    };
+
+    const [result] = await sender.send(recall, [target()]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    expect(hub.list()[0]!.request.body).toMatchObject({
+      notify_type: "4",
+      notify_id: String(conversationNotifyId("older-key")),
     });
   });
 });
@@ -378,6 +483,8 @@ describe("Mi Push simulator checks requests as Xiaomi does", () => {
     path?: string;
     authorization?: string | undefined;
     form?: Record<string, string | undefined>;
+    /** The real URL the request says it was addressed to. */
+    realUrl?: string;
   }
 
   function validForm(): Record<string, string> {
@@ -392,6 +499,8 @@ describe("Mi Push simulator checks requests as Xiaomi does", () => {
       notify_id: "12345",
       time_to_live: String(7 * DAY_MS),
       "extra.channel_id": registered.channelId,
+      "extra.template_id": registered.templateId!,
+      "extra.template_param": JSON.stringify({ sender: "Alice", text: "Lunch" }),
       "extra.notify_foreground": "1",
       "extra.notify_effect": "1",
       "extra.ext": EXT,
@@ -408,6 +517,7 @@ describe("Mi Push simulator checks requests as Xiaomi does", () => {
       headers: {
         "content-type": "application/x-www-form-urlencoded;charset=UTF-8",
         ...(authorization !== undefined && { authorization }),
+        ...(raw.realUrl !== undefined && { [REAL_URL_HEADER]: raw.realUrl }),
       },
       body: new URLSearchParams(form).toString(),
     });
@@ -472,12 +582,82 @@ describe("Mi Push simulator checks requests as Xiaomi does", () => {
       raw: { form: { "extra.ext": "e".repeat(1025) } },
       code: 10017,
     },
+    // Xiaomi's template rules (pId=2314).
+    {
+      name: "a private-channel message without a template id",
+      raw: { form: { "extra.template_id": undefined, "extra.template_param": undefined } },
+      code: 10016,
+    },
+    { name: "a template the app has not", raw: { form: { "extra.template_id": "1" } }, code: 10017 },
+    {
+      name: "template_param that is not JSON",
+      raw: { form: { "extra.template_param": "sender=Alice" } },
+      code: 10017,
+    },
+    {
+      name: "a template variable missing",
+      raw: { form: { "extra.template_param": JSON.stringify({ sender: "Alice" }) } },
+      code: 10017,
+    },
+    {
+      name: "a template variable the template has not",
+      raw: { form: { "extra.template_param": JSON.stringify({ sender: "A", text: "B", extra: "C" }) } },
+      code: 10017,
+    },
+    {
+      name: "an emoji in a template value",
+      raw: { form: { "extra.template_param": JSON.stringify({ sender: "Alice", text: "Lunch 🍜" }) } },
+      code: 10017,
+    },
+    {
+      name: "an empty template value",
+      raw: { form: { "extra.template_param": JSON.stringify({ sender: "Alice", text: "" }) } },
+      code: 10017,
+    },
+    {
+      name: "a white-space template value",
+      raw: { form: { "extra.template_param": JSON.stringify({ sender: "Alice", text: "   " }) } },
+      code: 10017,
+    },
+    {
+      name: "a 129-character template value",
+      raw: { form: { "extra.template_param": JSON.stringify({ sender: "Alice", text: "x".repeat(129) }) } },
+      code: 10017,
+    },
+    {
+      name: "a request at another region's host",
+      raw: { realUrl: `${XIAOMI_HOSTS.eu}/v3/message/regid` },
+      code: 20301,
+    },
   ])("refuses $name with $code", async ({ raw, code }) => {
     const response = await post(raw);
 
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ result: "error", code, reason: expect.any(String) });
     expect(hub.list().at(-1)?.status).toBe(200);
+  });
+
+  it("takes a template value of 128 characters, Chinese ones counted one each", async () => {
+    const response = await post({
+      form: { "extra.template_param": JSON.stringify({ sender: "爱丽丝", text: "字".repeat(128) }) },
+    });
+
+    expect(response.body).toMatchObject({ result: "ok", code: 0 });
+  });
+
+  it("takes a public-channel message without a template, and records where a request was addressed", async () => {
+    const url = `${XIAOMI_HOSTS.cn}/v3/message/regid`;
+    const response = await post({
+      realUrl: url,
+      form: {
+        "extra.channel_id": registered.publicChannelId,
+        "extra.template_id": undefined,
+        "extra.template_param": undefined,
+      },
+    });
+
+    expect(response.body).toMatchObject({ result: "ok", code: 0 });
+    expect(hub.list().map((d) => d.endpoint)).toEqual([url]);
   });
 
   it("answers 404 on a path Xiaomi does not serve, recording nothing", async () => {

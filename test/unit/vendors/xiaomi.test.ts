@@ -6,7 +6,10 @@ import {
   buildXiaomiRequest,
   XIAOMI_BODY_LIMIT,
   XIAOMI_MAX_TTL_MS,
+  XIAOMI_PUBLIC_MAX_TTL_MS,
   XIAOMI_TITLE_LIMIT,
+  XiaomiCredentialError,
+  xiaomiTemplateValue,
 } from "../../../lib/vendors/xiaomi.js";
 import {
   BAD_REGID,
@@ -26,6 +29,9 @@ const credential: XiaomiCredential = {
   packageName: "com.example.chat",
   appSecret: "not used by the builder",
   channelId: "128821",
+  templateId: "66001",
+  templateParams: { sender: "title", text: "body" },
+  publicChannelId: "128822",
 };
 
 const withIntent: XiaomiCredential = {
@@ -47,11 +53,28 @@ function notification(overrides: Partial<Notification> = {}): Notification {
 }
 
 describe("buildXiaomiRequest", () => {
-  it("posts form-urlencoded UTF-8 to /v3/message/regid", () => {
-    const { path, headers } = buildXiaomiRequest(notification(), TOKENS, credential, NOW);
+  it("posts form-urlencoded UTF-8 to /v3/message/regid on the mainland China host by default", () => {
+    const { url, headers } = buildXiaomiRequest(notification(), TOKENS, credential, NOW);
 
-    expect(path).toBe("/v3/message/regid");
+    expect(url).toBe("https://api.xmpush.xiaomi.com/v3/message/regid");
     expect(headers).toEqual({ "content-type": "application/x-www-form-urlencoded;charset=UTF-8" });
+  });
+
+  // Xiaomi's Server API Address (pId=1696) and device-region guide (pId=1705).
+  it.each([
+    ["cn", "https://api.xmpush.xiaomi.com/v3/message/regid"],
+    ["global", "https://sgp-api.xmpush.global.xiaomi.com/v3/message/regid"],
+    ["eu", "https://fr-api.xmpush.global.xiaomi.com/v3/message/regid"],
+    ["ru", "https://ru-api.xmpush.global.xiaomi.com/v3/message/regid"],
+    ["in", "https://idmb-api.xmpush.global.xiaomi.com/v3/message/regid"],
+  ] as const)("sends a %s credential to its region's host %s", (region, url) => {
+    expect(buildXiaomiRequest(notification(), TOKENS, { ...credential, region }, NOW).url).toBe(url);
+  });
+
+  it("refuses a region Xiaomi has no host for as a credential error", () => {
+    const bogus = { ...credential, region: "us" } as unknown as XiaomiCredential;
+
+    expect(() => buildXiaomiRequest(notification(), TOKENS, bogus, NOW)).toThrow(XiaomiCredentialError);
   });
 
   it("builds a notification on the private IM channel that opens the app, field by field", () => {
@@ -65,9 +88,11 @@ describe("buildXiaomiRequest", () => {
       description: "Lunch at noon?",
       payload: EXT,
       notify_type: "-1",
-      notify_id: String(conversationNotifyId("c2c_alice")),
+      notify_id: String(conversationNotifyId("144115233406627467_3_1709281815")),
       time_to_live: String(7 * DAY_MS - 2_000),
       "extra.channel_id": "128821",
+      "extra.template_id": "66001",
+      "extra.template_param": JSON.stringify({ sender: "Alice", text: "Lunch at noon?" }),
       "extra.notify_foreground": "1",
       "extra.notify_effect": "1",
       "extra.ext": EXT,
@@ -109,32 +134,161 @@ describe("buildXiaomiRequest", () => {
     expect(body.registration_id).toBe("only-one");
   });
 
-  it("gives each conversation its own stable notify_id, so a newer message replaces the shown one", () => {
-    const alice = buildXiaomiRequest(notification(), TOKENS, credential, NOW).body.notify_id;
-    const again = buildXiaomiRequest(notification({ body: "later" }), TOKENS, credential, NOW).body.notify_id;
-    const group = buildXiaomiRequest(
-      notification({ conversationId: "group_@TGS#1" }),
-      TOKENS,
-      credential,
-      NOW,
-    ).body.notify_id;
+  it("gives each message its own stable notify_id (collapseKeyOf), so a newer one never replaces an older one", () => {
+    const notifyId = (overrides: Partial<Notification>) =>
+      buildXiaomiRequest(notification(overrides), TOKENS, credential, NOW).body.notify_id;
+    const first = notifyId({});
+    const sameMessage = notifyId({ body: "edited" });
+    const next = notifyId({ messageKey: "144115233406627467_4_1709281900" });
+    const recall = notifyId({ messageKey: "recall-1", collapseKey: "144115233406627467_3_1709281815" });
 
-    expect(again).toBe(alice);
-    expect(group).not.toBe(alice);
-    expect(Number(alice)).toBeGreaterThan(0);
-    expect(Number(alice)).toBeLessThanOrEqual(0x7fffffff);
+    expect(sameMessage).toBe(first);
+    expect(next).not.toBe(first);
+    expect(recall).toBe(first);
+    expect(first).toBe(String(conversationNotifyId("144115233406627467_3_1709281815")));
+    expect(Number(first)).toBeGreaterThan(0);
+    expect(Number(first)).toBeLessThanOrEqual(0x7fffffff);
   });
 
-  it("has no badge field (MIUI counts notifications itself) and plays the default sound", () => {
+  it("has no badge field (MIUI counts notifications itself) and never an iOS or Android sound", () => {
     const { body } = buildXiaomiRequest(
-      notification({ badge: 9, ios: { sound: "ding.caf" } }),
+      notification({ badge: 9, ios: { sound: "ding.caf" }, android: { sound: "ding" } }),
       TOKENS,
       credential,
       NOW,
     );
 
     expect(Object.keys(body).filter((key) => /badge|sound/.test(key))).toEqual([]);
+    expect(JSON.stringify(body)).not.toContain("ding");
     expect(body.notify_type).toBe("-1");
+  });
+
+  it("replaces quietly: a quiet notification asks for the light only (no sound, no vibration)", () => {
+    const { body } = buildXiaomiRequest(notification({ quiet: true }), TOKENS, credential, NOW);
+
+    expect(body.notify_type).toBe("4");
+  });
+});
+
+describe("buildXiaomiRequest templates (pId=2314)", () => {
+  const paramsOf = (overrides: Partial<Notification>, cred: XiaomiCredential = credential) =>
+    JSON.parse(buildXiaomiRequest(notification(overrides), TOKENS, cred, NOW).body["extra.template_param"]!);
+
+  it("fills each template variable from the notification field the credential maps it to", () => {
+    const swapped = {
+      ...credential,
+      templateParams: { who: "title", what: "body", again: "title" },
+    } as const;
+
+    expect(paramsOf({}, swapped)).toEqual({ who: "Alice", what: "Lunch at noon?", again: "Alice" });
+  });
+
+  it("sends the template id without template_param for a template without variables", () => {
+    const { templateParams: _, ...plain } = credential;
+
+    const { body } = buildXiaomiRequest(notification(), TOKENS, plain, NOW);
+
+    expect(body["extra.template_id"]).toBe("66001");
+    expect(body).not.toHaveProperty("extra.template_param");
+  });
+
+  it("removes emoji and other symbols Xiaomi refuses, keeping the text around them", () => {
+    expect(paramsOf({ title: "Alice 👩🏽‍💻", body: "Lunch 🍜 at 1️⃣? ★ 🇨🇳 好的" })).toEqual({
+      sender: "Alice",
+      text: "Lunch at 1? 好的",
+    });
+  });
+
+  it("puts a placeholder where nothing allowed is left, never an empty or blank value", () => {
+    expect(paramsOf({ title: "🎉🎉", body: "   \n " })).toEqual({ sender: "…", text: "…" });
+  });
+
+  it("cuts a value to 128 characters on a code-point boundary", () => {
+    const value = xiaomiTemplateValue("字".repeat(300));
+
+    expect(value.length).toBe(128);
+    expect(value.endsWith("…")).toBe(true);
+    expect(xiaomiTemplateValue("x".repeat(128))).toBe("x".repeat(128));
+  });
+
+  it("never leaves a value Xiaomi's rules refuse, whatever the text", () => {
+    const samples = [
+      "",
+      " ",
+      "a\u0000b",
+      "\ud83d",
+      "😀".repeat(200),
+      "\u{10FFFF}",
+      "e\u0301",
+      "x".repeat(500),
+    ];
+    for (const text of samples) {
+      const value = xiaomiTemplateValue(text);
+      expect(Array.from(value).length).toBeGreaterThanOrEqual(1);
+      expect(Array.from(value).length).toBeLessThanOrEqual(128);
+      expect(value.trim()).not.toBe("");
+      expect(value).not.toMatch(/[\p{So}\p{Cn}\p{Cs}]/u);
+    }
+  });
+
+  it("refuses a private-channel message when the credential has no templateId", () => {
+    const { templateId: _, ...untemplated } = credential;
+
+    expect(() => buildXiaomiRequest(notification(), TOKENS, untemplated, NOW)).toThrow(/has no templateId/);
+  });
+
+  it("refuses more than 9 template variables, Xiaomi's maximum", () => {
+    const many = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`v${i}`, "title" as const]));
+
+    expect(() =>
+      buildXiaomiRequest(notification(), TOKENS, { ...credential, templateParams: many }, NOW),
+    ).toThrow(/10 template variables/);
+  });
+});
+
+describe("buildXiaomiRequest purpose and sender options", () => {
+  it("sends a call on the private channel with its template, like a chat message", () => {
+    const { body } = buildXiaomiRequest(notification({ purpose: "call" }), TOKENS, credential, NOW);
+
+    expect(body["extra.channel_id"]).toBe("128821");
+    expect(body["extra.template_id"]).toBe("66001");
+  });
+
+  it("sends an operations push on the public channel without a template, kept at most a day", () => {
+    const { body } = buildXiaomiRequest(notification({ purpose: "operations" }), TOKENS, credential, NOW);
+
+    expect(body["extra.channel_id"]).toBe("128822");
+    expect(body).not.toHaveProperty("extra.template_id");
+    expect(body).not.toHaveProperty("extra.template_param");
+    expect(Number(body.time_to_live)).toBe(XIAOMI_PUBLIC_MAX_TTL_MS);
+  });
+
+  it("never puts an operations push on the IM channel: without a public channel it is a credential error", () => {
+    const { publicChannelId: _, ...privateOnly } = credential;
+
+    expect(() =>
+      buildXiaomiRequest(notification({ purpose: "operations" }), TOKENS, privateOnly, NOW),
+    ).toThrow(/publicChannelId/);
+  });
+
+  it("lets the sender's XiaoMiChannelID choose the channel, with the template only on the private one", () => {
+    const onOther = buildXiaomiRequest(
+      notification({ android: { xiaomiChannelId: "999" } }),
+      TOKENS,
+      credential,
+      NOW,
+    );
+    const operationsAsIm = buildXiaomiRequest(
+      notification({ purpose: "operations", android: { xiaomiChannelId: "128821" } }),
+      TOKENS,
+      credential,
+      NOW,
+    );
+
+    expect(onOther.body["extra.channel_id"]).toBe("999");
+    expect(onOther.body).not.toHaveProperty("extra.template_id");
+    expect(operationsAsIm.body["extra.channel_id"]).toBe("128821");
+    expect(operationsAsIm.body["extra.template_id"]).toBe("66001");
   });
 });
 
@@ -210,30 +364,31 @@ describe("classifyXiaomi", () => {
   // vendors.md §4 "Response", row by row, plus limits-and-costs.md's 200001.
   const table: [code: XiaomiAnswer["code"], kind: OutcomeKind][] = [
     [0, "delivered"],
-    [20301, "drop-token"],
-    [65003, "drop-token"],
+    // Only bad_regids names a dead regId; a wrong region, app or secret never removes a device.
     [BAD_REGID, "drop-token"],
-    [21301, "bad-request"],
-    [21302, "bad-request"],
+    [20301, "credential-problem"],
+    [65003, "retry"],
+    [21301, "credential-problem"],
+    [21302, "credential-problem"],
+    [22000, "credential-problem"],
+    [22006, "credential-problem"],
+    [22007, "credential-problem"],
+    [22022, "credential-problem"],
+    [27001, "credential-problem"],
+    [10031, "credential-problem"],
+    [10036, "credential-problem"],
     [21303, "bad-request"],
     [21305, "bad-request"],
-    [22022, "bad-request"],
-    [27001, "bad-request"],
     [65009, "bad-request"],
     [10016, "bad-request"],
     [10017, "bad-request"],
-    [22000, "bad-request"],
-    [22006, "bad-request"],
-    [22007, "bad-request"],
     [22102, "bad-request"],
     [26005, "bad-request"],
     [26006, "bad-request"],
     [10029, "bad-request"],
     [10030, "bad-request"],
-    [10036, "bad-request"],
     [10038, "bad-request"],
     [10039, "bad-request"],
-    [10031, "bad-request"],
     [10002, "retry"],
     [10003, "retry"],
     [10037, "retry"],
@@ -252,7 +407,7 @@ describe("classifyXiaomi", () => {
 
   it("never answers a refused AppSecret with refresh-credential: there is nothing to refresh", () => {
     expect(classifyXiaomi({ httpStatus: 200, code: 21301, message: "Authentication failed" }, NOW)).toEqual({
-      kind: "bad-request",
+      kind: "credential-problem",
       reason: "Xiaomi 21301 Authentication failed",
     });
   });
