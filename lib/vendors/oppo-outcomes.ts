@@ -19,11 +19,13 @@ const BY_CODE = new Map<number, VendorRule>([
   // App Call Limited ("包含调用频率超限") and App Call Frequency Limit: OPPO's QPS cap by user base.
   [13, "rate-limit"],
   [55, "rate-limit"],
-  // Invalid / Missing App Key, Invalid / Missing Signature, Missing Timestamp: a wrong credential in the
-  // secret, which no retry fixes.
-  [14, "bad-request"],
+  // Invalid App Key, Invalid Signature (a wrong master secret): the credential in the secret is wrong,
+  // which no retry fixes and no device removal helps. It is also how a host refuses an app it does not
+  // serve (an app not enabled for OPPO's overseas push, UNCONFIRMED).
+  [14, "credential-problem"],
+  [16, "credential-problem"],
+  // Missing App Key / Signature / Timestamp: our request lacks a field.
   [15, "bad-request"],
-  [16, "bad-request"],
   [17, "bad-request"],
   [18, "bad-request"],
   // Invalid Timestamp: more than 10 minutes from OPPO's clock. Every auth request signs a fresh timestamp,
@@ -36,10 +38,12 @@ const BY_CODE = new Map<number, VendorRule>([
   [23, "bad-request"],
   [24, "bad-request"],
   [25, "bad-request"],
-  [26, "bad-request"],
-  [27, "bad-request"],
-  [28, "bad-request"],
-  [30, "bad-request"],
+  // IP Black List, Access Denied, App Disabled, Api Permission Denied: the app's standing at OPPO, a
+  // configuration problem to alarm on, never a dead token.
+  [26, "credential-problem"],
+  [27, "credential-problem"],
+  [28, "credential-problem"],
+  [30, "credential-problem"],
   [31, "bad-request"],
   [32, "bad-request"],
   // The number of messages (or uploaded pictures) exceeds the daily limit: the public channel's cap,
@@ -49,11 +53,14 @@ const BY_CODE = new Map<number, VendorRule>([
   [40, "bad-request"],
   [41, "bad-request"],
   [51, "bad-request"],
-  // private_msg_template_id is null (vendors.md: from OPPO's knowledge base, UNCONFIRMED).
-  [54, "bad-request"],
+  // private_msg_template_id is null (vendors.md: from OPPO's knowledge base, UNCONFIRMED): the
+  // credential lacks the template its channel needs.
+  [54, "credential-problem"],
   [59, "bad-request"],
-  // Category error / notify_level invalid: the IM classification itself was refused.
-  [67, "bad-request"],
+  // "Category error/Private classify channel notify_level invalid", "分类错误（包含强提醒所有异常）"
+  // (id=11238): the classification the credential asks for was refused, e.g. notify_level 16 without
+  // OPPO's strong-reminder approval. Every batch fails alike until the configuration changes.
+  [67, "credential-problem"],
   // Invalid Registration_id: the token is malformed or not this app's.
   [10000, "drop-token"],
 ]);

@@ -1,14 +1,24 @@
 import { createHash } from "node:crypto";
-import type { DeliveryTarget, Notification } from "../model/index.js";
+import { collapseKeyOf, type DeliveryTarget, type Notification } from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
 import { AccessTokenCaches, type IssuedToken } from "./access-token.js";
 import { conversationNotifyId, fitText, intentWithExt } from "./android-text.js";
-import type { OppoCredential } from "./credentials.js";
+import type { OppoCredential, OppoNotifyLevel } from "./credentials.js";
+import { vendorUrl } from "./endpoint.js";
 import { parseRetryAfter, sendMulticast, sendWithTokenRefresh, type TokenResult } from "./multicast.js";
 import { classifyOppo, type OppoAnswer } from "./oppo-outcomes.js";
 
-/** OPPO's China host (vendors.md §5 "Hosts"). */
-export const OPPO_HOST = "https://api.push.oppomobile.com";
+/**
+ * OPPO's two push hosts: "国内环境 https://api.push.oppomobile.com/ 对国内设备推送消息" and "海外环境
+ * https://api-intl.push.oppomobile.com/ 对海外设备推送消息" (OPPO, 调用地址，公共参数和返回码,
+ * https://open.oppomobile.com/new/developmentDoc/info?id=11238). Each takes the same paths, auth
+ * included, and the sender gets an auth_token from the host it sends to.
+ */
+export const OPPO_HOSTS = {
+  cn: "https://api.push.oppomobile.com",
+  intl: "https://api-intl.push.oppomobile.com",
+} as const;
+export type OppoRegion = keyof typeof OPPO_HOSTS;
 export const OPPO_AUTH_PATH = "/server/v1/auth";
 export const OPPO_UNICAST_BATCH_PATH = "/server/v1/message/notification/unicast_batch";
 /** unicast_batch takes at most 1000 messages (vendors.md §5 "Send endpoints"). */
@@ -23,6 +33,47 @@ export const OPPO_CONTENT_LIMIT = 50;
 export const OPPO_MAX_OFFLINE_TTL_SECONDS = 10 * 24 * 60 * 60;
 /** click_action_url takes at most 2000 characters. */
 export const OPPO_CLICK_URL_LIMIT = 2000;
+/**
+ * action_parameters: "【JSON格式】，字符串长度不超过4000" (OPPO's notification fields, id=11236, as quoted
+ * by modood/pushapi oppopush/message.go); counted here in UTF-16 units, never fewer than characters.
+ */
+export const OPPO_ACTION_PARAMETERS_LIMIT = 4000;
+/**
+ * The communication-and-service categories (OPPO's new classification, id=13189; the list itself is
+ * UNCONFIRMED, vendors.md §5): these go on the private channel, the others (NEWS, CONTENT, MARKETING,
+ * SOCIAL) are content and marketing, on the public one.
+ */
+export const OPPO_SERVICE_CATEGORIES: ReadonlySet<string> = new Set([
+  "IM",
+  "ACCOUNT",
+  "DEVICE_REMINDER",
+  "ORDER",
+  "TODO",
+  "SUBSCRIPTION",
+]);
+export const OPPO_MARKETING_CATEGORIES: ReadonlySet<string> = new Set([
+  "NEWS",
+  "CONTENT",
+  "MARKETING",
+  "SOCIAL",
+]);
+/** notify_level: "1-通知栏 2-通知栏+锁屏 16-通知栏+锁屏+横幅+震动+铃声" (id=11236). */
+const NOTIFY_LEVELS: ReadonlySet<number> = new Set([1, 2, 16]);
+/** The strong reminder, which needs OPPO's separate approval. */
+const STRONG_REMINDER = 16;
+
+/**
+ * Which host serves a registration_id. OPPO: "RegistrationID 使用“_”符号分隔成数组。数组大小为1：regId属于
+ * 国内；数组大小为2：第一个值为“CN”，属于国内；数组大小为3：第二个值为“CN”，属于国内" (id=11238); every
+ * other regId is an overseas one.
+ */
+export function oppoRegionOf(registrationId: string): OppoRegion {
+  const parts = registrationId.split("_");
+  if (parts.length === 1) return "cn";
+  if (parts.length === 2) return parts[0] === "CN" ? "cn" : "intl";
+  if (parts.length === 3) return parts[1] === "CN" ? "cn" : "intl";
+  return "intl";
+}
 /** Tencent Cloud Chat keeps offline messages 7 days; a push announcing one is pointless after that. */
 const OFFLINE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 /** OPPO: "the auth_token is valid for 24 h" (vendors.md §5 "Auth"). */
@@ -35,15 +86,24 @@ export interface OppoNotification {
   style: 1;
   title: string;
   content: string;
-  channel_id: string;
-  category: "IM";
-  notify_level: 16;
-  /** 0 open the app, 1 open an activity (by action name), 5 open an intent scheme URL. */
+  /** The private channel for chat and calls; the public one (when configured) for marketing. */
+  channel_id?: string;
+  category: string;
+  /** Only when asked for: the credential's level, the sender's, or 1 for a quiet replacement. */
+  notify_level?: OppoNotifyLevel;
+  /** 0 open the app, 1 open an activity (by its intent-filter action name), 5 open an intent scheme URL. */
   click_action_type: 0 | 1 | 5;
   click_action_activity?: string;
   click_action_url?: string;
-  /** JSON text `{"ext": <the notification's ext string>}`, handed to the opened page as extras. */
-  action_parameters: string;
+  /**
+   * JSON text `{"ext": <the notification's ext string>}`, handed to the opened page as extras; absent
+   * when even a reduced ext would pass OPPO's 4000 characters.
+   */
+  action_parameters?: string;
+  /** The private-message template and its title / content variables, each as JSON text. */
+  private_msg_template_id?: string;
+  private_title_parameters?: string;
+  private_content_parameters?: string;
   off_line: boolean;
   off_line_ttl?: number;
   notify_id: number;
@@ -57,6 +117,8 @@ export interface OppoUnicastMessage {
 }
 
 export interface OppoRequest {
+  /** Which host the request goes to: all its targets are of that region. */
+  region: OppoRegion;
   path: typeof OPPO_UNICAST_BATCH_PATH;
   headers: typeof FORM_HEADERS;
   /**
@@ -67,10 +129,12 @@ export interface OppoRequest {
 }
 
 /**
- * The unicast_batch request for one notification to `targets` (at most OPPO_MAX_MESSAGES; the sender
- * splits first). Every message is classified as IM for the private channel (vendors.md §5 "Limits and
- * classification", §10): the public channel would cap it at 2 a day per device, and since the
- * 2024-11-20 rules a missing category may be refused with 67.
+ * The unicast_batch request for one notification to `targets` (at most OPPO_MAX_MESSAGES, all of one
+ * region; the sender splits first). Chat and calls are classified as IM on the private channel
+ * (vendors.md §5 "Limits and classification", §10): the public channel would cap them at 2 a day per
+ * device, and since the 2024-11-20 rules a missing category may be refused with 67. OPPO's VoIP call
+ * category is not open for applications (tencent-calls-and-server-push.md §2), so a call is IM too.
+ * Operations pushes are MARKETING on the public channel unless the sender classified them.
  */
 export function buildOppoRequest(
   notification: Notification,
@@ -78,28 +142,43 @@ export function buildOppoRequest(
   credential: OppoCredential,
   nowMs: number,
 ): OppoRequest {
+  const regions = new Set(targets.map(({ token }) => oppoRegionOf(token)));
+  if (regions.size > 1) throw new Error("buildOppoRequest: targets of both OPPO regions in one request");
+  const [region = "cn"] = regions;
   const remainingSeconds = Math.floor((notification.sentAt + OFFLINE_WINDOW_MS - nowMs) / 1000);
+  const category = categoryOf(notification);
+  const isService = OPPO_SERVICE_CATEGORIES.has(category);
+  const senderChannel = notification.android?.oppoChannelId;
+  const channelId = senderChannel
+    ? senderChannel
+    : isService
+      ? credential.channelId
+      : credential.publicChannelId;
+  const notifyLevel = notifyLevelOf(notification, credential, isService);
+  const actionParameters = actionParametersOf(notification.ext);
   const fields: OppoNotification = {
     style: 1,
     title: fitText(notification.title, OPPO_TITLE_LIMIT),
     content: fitText(notification.body, OPPO_CONTENT_LIMIT),
-    channel_id: credential.channelId,
-    category: "IM",
-    // Banner, lock screen, vibration and ring; OPPO takes notify_level only with a category. It is also
-    // the only say a sender has over sound: OPPO's API has no sound field (its FAQ: notifications use
-    // the system's default alert), so `notification.sound` has nowhere to go.
-    notify_level: 16,
+    ...(channelId && { channel_id: channelId }),
+    category,
+    // OPPO takes notify_level only with a category ("使用notify_level参数时，category参数必传"). It is
+    // also the only say a sender has over sound: OPPO's API has no sound field (its FAQ: notifications
+    // use the system's default alert, id=11256), so neither `ios.sound` nor `android.sound` goes out.
+    ...(notifyLevel !== undefined && { notify_level: notifyLevel }),
     ...clickAction(credential, notification.ext),
-    // Always, whatever the click action, so the plugin finds `ext` among the extras it is opened with.
-    action_parameters: JSON.stringify({ ext: notification.ext }),
+    // Whatever the click action, so the plugin finds `ext` among the extras it is opened with.
+    ...(actionParameters !== undefined && { action_parameters: actionParameters }),
+    ...(isService && channelId === credential.channelId && privateTemplate(notification, credential)),
     // Past Tencent's window (a retry that waited long): only a device online right now gets it, the
     // counterpart of APNs' expiration 0.
     ...(remainingSeconds > 0
       ? { off_line: true, off_line_ttl: Math.min(remainingSeconds, OPPO_MAX_OFFLINE_TTL_SECONDS) }
       : { off_line: false }),
-    // A newer message of the conversation replaces the one shown. OPPO has no badge number to set
-    // (ColorOS shows a dot), so `notification.badge` is not sent either.
-    notify_id: conversationNotifyId(notification.conversationId),
+    // Per message (collapseKeyOf): "当不同的消息设置为同一个notify_id，到达设备的新消息将覆盖旧消息" (id=11236),
+    // so a newer message never replaces an older one and a recall replaces exactly the recalled one.
+    // OPPO has no badge number to set (ColorOS shows a dot), so `notification.badge` is not sent either.
+    notify_id: conversationNotifyId(collapseKeyOf(notification)),
   };
   const messages: OppoUnicastMessage[] = targets.map((target) => ({
     target_type: 2,
@@ -107,6 +186,7 @@ export function buildOppoRequest(
     notification: fields,
   }));
   return {
+    region,
     path: OPPO_UNICAST_BATCH_PATH,
     headers: FORM_HEADERS,
     body: { messages: JSON.stringify(messages) },
@@ -114,8 +194,105 @@ export function buildOppoRequest(
 }
 
 /**
- * The configured intent (type 5 takes it in click_action_url: OPPO's field table, "click_action_type
- * 2 or 5 … click_action_url"), else the configured activity (type 1), else the app. An intent whose
+ * The sender's OPPOCategory when it is one OPPO knows (tencent-chat.md §4.2), else IM for chat and
+ * calls and MARKETING for operations (OPPO's content-and-marketing class, id=13189): an operations push
+ * never borrows the IM classification.
+ */
+function categoryOf(notification: Notification): string {
+  const asked = notification.android?.oppoCategory?.toUpperCase();
+  if (asked !== undefined && (OPPO_SERVICE_CATEGORIES.has(asked) || OPPO_MARKETING_CATEGORIES.has(asked))) {
+    return asked;
+  }
+  return notification.purpose === "operations" ? "MARKETING" : "IM";
+}
+
+/**
+ * A quiet replacement (a recall) asks for the status bar only, level 1: no banner, sound or vibration.
+ * Otherwise the sender's OPPONotifyLevel, 16 only when the credential has OPPO's strong-reminder
+ * approval (without it every batch fails with 67, "分类错误（包含强提醒所有异常）", id=11238; the approval
+ * is a separate application for chat apps, https://trtc.io/zh/document/60576), else the credential's
+ * level. Marketing takes no level: OPPO shows it in the status bar only. Whether levels 1 and 2 need the
+ * approval too is UNCONFIRMED; OPPO's field table names none.
+ */
+function notifyLevelOf(
+  notification: Notification,
+  credential: OppoCredential,
+  isService: boolean,
+): OppoNotifyLevel | undefined {
+  if (notification.quiet) return 1;
+  if (!isService) return undefined;
+  const approved = isNotifyLevel(credential.notifyLevel) ? credential.notifyLevel : undefined;
+  const asked = notification.android?.oppoNotifyLevel;
+  if (isNotifyLevel(asked) && (asked !== STRONG_REMINDER || approved === STRONG_REMINDER)) return asked;
+  return approved;
+}
+
+function isNotifyLevel(level: unknown): level is OppoNotifyLevel {
+  return typeof level === "number" && NOTIFY_LEVELS.has(level);
+}
+
+/**
+ * `{"ext": ext}` within OPPO's 4000 characters. A longer ext is never cut mid-JSON: the plugin gets
+ * just its conversationID (what its click handler opens), else no ext at all, rather than OPPO refusing
+ * the whole batch.
+ */
+export function actionParametersOf(ext: string): string | undefined {
+  const full = JSON.stringify({ ext });
+  if (full.length <= OPPO_ACTION_PARAMETERS_LIMIT) return full;
+  const conversationId = conversationIdOf(ext);
+  if (conversationId === undefined) return undefined;
+  const reduced = JSON.stringify({ ext: JSON.stringify({ conversationID: conversationId }) });
+  return reduced.length <= OPPO_ACTION_PARAMETERS_LIMIT ? reduced : undefined;
+}
+
+function conversationIdOf(ext: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(ext);
+    const id = isObject(parsed) ? parsed.conversationID : undefined;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The credential's private-message template: "私信模板id。下发对应私信模板时必须携带" with its fill-ins
+ * as JSON text, e.g. `{"city":"北京"}` for a title template "欢迎来到${city}" (id=11236, as quoted by
+ * modood/pushapi oppopush/message.go). Values are cut to OPPO's title limit; their own limit is
+ * UNCONFIRMED.
+ */
+function privateTemplate(
+  notification: Notification,
+  credential: OppoCredential,
+): Pick<
+  OppoNotification,
+  "private_msg_template_id" | "private_title_parameters" | "private_content_parameters"
+> {
+  const { privateTemplateId, privateTitleParameters, privateContentParameters } = credential;
+  if (!privateTemplateId) return {};
+  const fill = (params: Record<string, "title" | "body"> | undefined): string | undefined => {
+    if (params === undefined) return undefined;
+    const values = Object.fromEntries(
+      Object.entries(params).map(([name, field]) => [
+        name,
+        fitText(field === "body" ? notification.body : notification.title, OPPO_TITLE_LIMIT),
+      ]),
+    );
+    return JSON.stringify(values);
+  };
+  const title = fill(privateTitleParameters);
+  const content = fill(privateContentParameters);
+  return {
+    private_msg_template_id: privateTemplateId,
+    ...(title !== undefined && { private_title_parameters: title }),
+    ...(content !== undefined && { private_content_parameters: content }),
+  };
+}
+
+/**
+ * The configured intent (type 5 takes it in click_action_url: "当跳转的形式为URL时，click_action_type参数
+ * 需要设置为2或5，同时设置本参数", id=11236), else the configured activity (type 1: "跳转指定应用内页（action
+ * 标签名）", the activity's intent-filter action name; type 4 would take the class name), else the app. An intent whose
  * `ext` extra would pass click_action_url's 2000 characters falls back the same way rather than have
  * OPPO refuse every message of the batch; the extras in action_parameters still carry `ext` then.
  */
@@ -165,27 +342,52 @@ export class OppoSender implements VendorSender {
   readonly vendor = "oppo";
   private readonly credentials: readonly OppoCredential[];
   private readonly clock: Clock;
-  private readonly authTokens: AccessTokenCaches<OppoCredential>;
+  /** One auth_token per credential and host: each host issues its own. */
+  private readonly authTokens: Record<OppoRegion, AccessTokenCaches<OppoCredential>>;
 
   constructor({ credentials, clock = systemClock }: OppoSenderOptions) {
     this.credentials = credentials;
     this.clock = clock;
-    this.authTokens = new AccessTokenCaches((credential) => requestAuthToken(credential, clock), clock);
+    const caches = (region: OppoRegion) =>
+      new AccessTokenCaches(
+        (credential: OppoCredential) => requestAuthToken(credential, region, clock),
+        clock,
+      );
+    this.authTokens = { cn: caches("cn"), intl: caches("intl") };
   }
 
-  send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    // A token listed twice is sent once: OPPO would show the same notification twice.
-    return sendMulticast({
-      credentials: this.credentials,
-      targets,
-      chunkSize: OPPO_MAX_MESSAGES,
-      vendorName: this.vendor,
-      sendChunk: (credential, chunk) => this.sendChunk(notification, credential, chunk),
+  /** The targets split by the host their regId belongs to, each part sent as a multicast of its own. */
+  async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
+    const byRegion = new Map<OppoRegion, { indexes: number[]; targets: DeliveryTarget[] }>();
+    targets.forEach((target, index) => {
+      const region = oppoRegionOf(target.token);
+      const part = byRegion.get(region) ?? { indexes: [], targets: [] };
+      part.indexes.push(index);
+      part.targets.push(target);
+      byRegion.set(region, part);
     });
+    const results: SendResult[] = new Array(targets.length);
+    await Promise.all(
+      [...byRegion.values()].map(async (part) => {
+        // A token listed twice is sent once: OPPO would show the same notification twice.
+        const answers = await sendMulticast({
+          credentials: this.credentials,
+          targets: part.targets,
+          chunkSize: OPPO_MAX_MESSAGES,
+          vendorName: this.vendor,
+          sendChunk: (credential, chunk) => this.sendChunk(notification, credential, chunk),
+        });
+        answers.forEach((answer, i) => {
+          results[part.indexes[i]!] = answer;
+        });
+      }),
+    );
+    return results;
   }
 
   async close(): Promise<void> {
-    this.authTokens.clear();
+    this.authTokens.cn.clear();
+    this.authTokens.intl.clear();
   }
 
   private async sendChunk(
@@ -194,13 +396,18 @@ export class OppoSender implements VendorSender {
     chunk: DeliveryTarget[],
   ): Promise<Map<string, TokenResult>> {
     const request = buildOppoRequest(notification, chunk, credential, this.clock.now());
-    const url = `${baseUrl(credential)}${request.path}`;
+    const { url, headers } = vendorUrl(
+      `${OPPO_HOSTS[request.region]}${request.path}`,
+      credential.endpoint?.url,
+    );
     // On OPPO's auth-expired answer, resent once with a new auth_token. Other batches refused with the
     // same token invalidate it too; the cache fetches one new token.
     const answer = await sendWithTokenRefresh<BatchAnswer>({
-      tokens: this.authTokens.for(credential),
+      tokens: this.authTokens[request.region].for(credential),
       send: async (authToken) =>
-        readBatchAnswer(await postForm(url, request.headers, { ...request.body, auth_token: authToken })),
+        readBatchAnswer(
+          await postForm(url, { ...request.headers, ...headers }, { ...request.body, auth_token: authToken }),
+        ),
       noToken: (error) => ({
         whole: error instanceof OppoAuthError ? error.answer : { message: String(error) },
       }),
@@ -211,24 +418,29 @@ export class OppoSender implements VendorSender {
   }
 }
 
-function baseUrl(credential: OppoCredential): string {
-  return (credential.endpoint?.url ?? OPPO_HOST).replace(/\/+$/, "");
-}
-
 /**
- * POST /server/v1/auth: sign = lowercase hex sha256(app_key + timestamp + master_secret), timestamp in
- * ms and within 10 minutes of OPPO's clock (vendors.md §5 "Auth").
+ * POST /server/v1/auth on the host the token is for: sign = lowercase hex sha256(app_key + timestamp +
+ * master_secret), timestamp in ms and within 10 minutes of OPPO's clock (vendors.md §5 "Auth").
  */
-async function requestAuthToken(credential: OppoCredential, clock: Clock): Promise<IssuedToken> {
+async function requestAuthToken(
+  credential: OppoCredential,
+  region: OppoRegion,
+  clock: Clock,
+): Promise<IssuedToken> {
   const timestamp = String(clock.now());
   const sign = createHash("sha256")
     .update(`${credential.appKey}${timestamp}${credential.masterSecret}`)
     .digest("hex");
-  const exchange = await postForm(`${baseUrl(credential)}${OPPO_AUTH_PATH}`, FORM_HEADERS, {
-    app_key: credential.appKey,
-    timestamp,
-    sign,
-  });
+  const { url, headers } = vendorUrl(`${OPPO_HOSTS[region]}${OPPO_AUTH_PATH}`, credential.endpoint?.url);
+  const exchange = await postForm(
+    url,
+    { ...FORM_HEADERS, ...headers },
+    {
+      app_key: credential.appKey,
+      timestamp,
+      sign,
+    },
+  );
   if ("error" in exchange) throw new OppoAuthError({ message: exchange.error });
   const { json } = exchange;
   const data = isObject(json) && json.code === 0 && isObject(json.data) ? json.data : undefined;

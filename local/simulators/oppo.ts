@@ -1,6 +1,8 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { OppoCredential } from "../../lib/vendors/credentials.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
+import { OPPO_HOSTS, type OppoRegion, oppoRegionOf } from "../../lib/vendors/oppo.js";
 import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
 import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
 import { type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
@@ -11,11 +13,23 @@ import { isObject, parseOrRaw, readBody, recordedForm, recordedHeaders } from ".
 
 export type OppoSimulatorOptions = SimulatorOptions;
 
+/** What OPPO's console knows of an app besides its credential. */
+export interface OppoAppOptions {
+  /**
+   * Whether OPPO approved the app's strong reminder (notify_level 16), a separate application; default:
+   * whether the credential asks for level 16.
+   */
+  strongReminder?: boolean;
+}
+
 export interface OppoSimulator {
   /** Plain-HTTP base URL for `OppoCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
   url: string;
-  /** Registers an app's app_key and master_secret, as enabling push in OPPO's console does. */
-  addApp(credential: OppoCredential): void;
+  /**
+   * Registers an app's app_key and master_secret, as enabling push in OPPO's console does, with its
+   * strong-reminder approval (`options`).
+   */
+  addApp(credential: OppoCredential, options?: OppoAppOptions): void;
   /** Makes every auth_token issued so far expire now, as if 24 hours had passed. */
   expireAccessTokens(): void;
   /**
@@ -122,7 +136,20 @@ interface App {
   masterSecret: string;
   /** Prefix of the message ids OPPO issues: "<AppID>-1-1-<unique id>". */
   appId: string;
+  /** OPPO's separate approval for notify_level 16. */
+  strongReminder: boolean;
 }
+
+/** Whom an auth_token was issued to: an app, at one host (each host issues its own). */
+interface TokenOwner {
+  appKey: string;
+  region: OppoRegion;
+}
+
+/** The region each real host serves (id=11238). */
+const REGION_OF_HOST = new Map(
+  Object.entries(OPPO_HOSTS).map(([region, url]) => [new URL(url).host, region as OppoRegion]),
+);
 
 /** An answer for the whole request: OPPO's envelope with a code other than 0. */
 interface Refusal {
@@ -144,8 +171,8 @@ type ItemAnswer = { errorCode: number; errorMessage: string } | undefined;
 export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<OppoSimulator> {
   /** Apps by app_key. */
   const apps = new Map<string, App>();
-  /** auth_tokens, each for the app_key that got it. */
-  const tokens = new AccessTokenBook(AUTH_TOKEN_SECONDS);
+  /** auth_tokens, each for the app_key and host that issued it. */
+  const tokens = new AccessTokenBook<TokenOwner>(AUTH_TOKEN_SECONDS);
   /** Accepted messages per app_key and Beijing day. */
   const quota = new BeijingDailyQuota();
   let sendRequests = 0;
@@ -162,6 +189,14 @@ export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<Op
       return;
     }
     const form = new URLSearchParams(body);
+    // Where the sender addressed it: the real host, carried in a header when sent to the simulator.
+    const header = request.headers[REAL_URL_HEADER];
+    const endpoint = typeof header === "string" ? header : `${OPPO_HOSTS.cn}${path}`;
+    const region = regionOf(endpoint);
+    if (region === undefined) {
+      writeEnvelope(response, { httpStatus: 404, code: 20, message: `not an OPPO host: ${endpoint}` });
+      return;
+    }
     if (path === AUTH_PATH) {
       const refusal = checkAuth(form, apps);
       if (refusal !== undefined) {
@@ -170,7 +205,7 @@ export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<Op
       }
       const authToken = randomUUID();
       const createTime = Date.now();
-      tokens.issue(authToken, form.get("app_key")!, createTime);
+      tokens.issue(authToken, { appKey: form.get("app_key")!, region }, createTime);
       writeEnvelope(
         response,
         { httpStatus: 200, code: 0 },
@@ -179,15 +214,16 @@ export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<Op
       return;
     }
     sendRequests += 1;
-    await unicastBatch({ request, response, form, hub: opts.hub, apps, tokens, quota });
+    await unicastBatch({ request, response, form, hub: opts.hub, apps, tokens, quota, endpoint, region });
   });
 
   return {
     url: server.url,
-    addApp(credential) {
+    addApp(credential, options = {}) {
       apps.set(credential.appKey, {
         masterSecret: credential.masterSecret,
         appId: randomBytes(18).toString("base64url"),
+        strongReminder: options.strongReminder ?? credential.notifyLevel === 16,
       });
       quota.reset(credential.appKey);
     },
@@ -200,13 +236,15 @@ export async function startOppoSimulator(opts: OppoSimulatorOptions): Promise<Op
 
 /**
  * An OPPO app for the simulator: app_key and master_secret as random hex (OPPO's are 32 characters),
- * the private IM channel the app creates, no click target (open the app).
+ * the private IM channel and the public channel the app creates, no click target (open the app), no
+ * notify level (the strong reminder needs OPPO's approval).
  */
 export function generateOppoCredential(opts: GeneratedCredentialOptions): OppoCredential {
   return generatedCredential(opts, {
     appKey: randomBytes(16).toString("hex"),
     masterSecret: randomBytes(16).toString("hex"),
     channelId: "chat_messages",
+    publicChannelId: "public_messages",
   });
 }
 
@@ -234,10 +272,13 @@ async function unicastBatch(args: {
   form: URLSearchParams;
   hub: SimulatorHub;
   apps: ReadonlyMap<string, App>;
-  tokens: AccessTokenBook;
+  tokens: AccessTokenBook<TokenOwner>;
   quota: BeijingDailyQuota;
+  /** The real URL the request was addressed to, and the region its host serves. */
+  endpoint: string;
+  region: OppoRegion;
 }): Promise<void> {
-  const { request, response, form, hub, apps, tokens, quota } = args;
+  const { request, response, form, hub, apps, tokens, quota, endpoint, region } = args;
   const at = new Date().toISOString();
   const parsedMessages = parseOrRaw(form.get("messages") ?? "");
   const messages = Array.isArray(parsedMessages) ? parsedMessages : undefined;
@@ -247,15 +288,20 @@ async function unicastBatch(args: {
 
   const authToken = form.get("auth_token");
   const issued = tokens.lookup(authToken);
-  const app = issued === undefined ? undefined : apps.get(issued.owner);
+  const app = issued === undefined ? undefined : apps.get(issued.owner.appKey);
   let refusal: Refusal | undefined;
   if (!authToken) refusal = { httpStatus: 200, code: 29 };
-  else if (issued === undefined || app === undefined || issued.expired) {
+  // A token another host issued is unknown here.
+  else if (issued === undefined || app === undefined || issued.expired || issued.owner.region !== region) {
     refusal = { httpStatus: 200, code: 11 };
-  } else refusal = checkMessages(form.get("messages"), messages);
+  } else refusal = checkMessages(form.get("messages"), messages) ?? checkApproval(messages!, app);
 
+  // A regId of the other region is unknown at this host. How OPPO answers one is UNCONFIRMED: the
+  // simulator answers as for any registration_id it does not know, 10000 in the regId's own item.
   let items: ItemAnswer[] = registrationIds.map((id) =>
-    REGISTRATION_ID.test(id) ? undefined : { errorCode: 10000, errorMessage: MESSAGES[10000]! },
+    REGISTRATION_ID.test(id) && oppoRegionOf(id) === region
+      ? undefined
+      : { errorCode: 10000, errorMessage: MESSAGES[10000]! },
   );
   if (refusal === undefined) {
     const faults = await takeFaultsAndWait(hub, "oppo", registrationIds);
@@ -263,7 +309,7 @@ async function unicastBatch(args: {
     items = items.map((item, index) => item ?? faultItem(faults[index]));
   }
   if (refusal === undefined && issued !== undefined) {
-    const counted = countAgainstDailyQuota(items, quota, issued.owner);
+    const counted = countAgainstDailyQuota(items, quota, issued.owner.appKey);
     if (Array.isArray(counted)) items = counted;
     else refusal = counted;
   }
@@ -276,6 +322,7 @@ async function unicastBatch(args: {
       vendor: "oppo",
       token,
       at,
+      endpoint,
       status: httpStatus,
       request: {
         headers: recordedHeaders(request.headers, REDACTED_HEADERS),
@@ -388,6 +435,28 @@ function checkMessage(message: unknown): Refusal | undefined {
     return { httpStatus: 200, code: 67 };
   }
   return undefined;
+}
+
+/**
+ * notify_level 16 (banner, vibration and ring) only for an app OPPO approved for the strong reminder;
+ * otherwise the whole request gets 67, "分类错误（包含强提醒所有异常）" (id=11238).
+ */
+function checkApproval(messages: unknown[], app: App): Refusal | undefined {
+  if (app.strongReminder) return undefined;
+  const strong = messages.some(
+    (message) =>
+      isObject(message) && isObject(message.notification) && message.notification.notify_level === 16,
+  );
+  return strong ? { httpStatus: 200, code: 67 } : undefined;
+}
+
+/** The region of a real OPPO URL's host; undefined for a host that is not OPPO's. */
+function regionOf(url: string): OppoRegion | undefined {
+  try {
+    return REGION_OF_HOST.get(new URL(url).host);
+  } catch {
+    return undefined;
+  }
 }
 
 function invalid(message: string): Refusal {

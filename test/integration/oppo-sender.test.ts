@@ -5,7 +5,8 @@ import type { DeliveryTarget, Notification } from "../../lib/model/index.js";
 import type { Clock } from "../../lib/ports/index.js";
 import { conversationNotifyId } from "../../lib/vendors/android-text.js";
 import type { OppoCredential } from "../../lib/vendors/credentials.js";
-import { OppoSender } from "../../lib/vendors/oppo.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
+import { OPPO_HOSTS, OppoSender } from "../../lib/vendors/oppo.js";
 import { RATE_LIMIT_BACKOFF_SECONDS } from "../../lib/vendors/oppo-outcomes.js";
 import { secondsUntilDailyQuotaReset } from "../../lib/vendors/quota.js";
 import { type FaultRule, SimulatorHub } from "../../local/simulators/hub.js";
@@ -37,6 +38,9 @@ let second: OppoCredential;
 let sender: OppoSender;
 
 const newToken = () => `CN_${randomBytes(16).toString("hex")}`;
+/** A regId of a phone registered outside mainland China (OPPO id=11238: not CN where the rule looks). */
+const overseasToken = () => `SG_${randomBytes(16).toString("hex")}`;
+const BATCH_PATH = "/server/v1/message/notification/unicast_batch";
 
 function target(overrides: Partial<DeliveryTarget> = {}): DeliveryTarget {
   const token = overrides.token ?? newToken();
@@ -94,7 +98,12 @@ describe("OppoSender against the OPPO simulator", () => {
     });
     const [delivery, ...rest] = hub.list();
     expect(rest).toEqual([]);
-    expect(delivery).toMatchObject({ vendor: "oppo", token: bob.token, status: 200 });
+    expect(delivery).toMatchObject({
+      vendor: "oppo",
+      token: bob.token,
+      status: 200,
+      endpoint: `${OPPO_HOSTS.cn}${BATCH_PATH}`,
+    });
     expect(Number.isNaN(Date.parse(delivery!.at))).toBe(false);
     expect(delivery!.request.headers["content-type"]).toBe("application/x-www-form-urlencoded");
     expect(delivery!.request.body).toEqual({
@@ -109,12 +118,11 @@ describe("OppoSender against the OPPO simulator", () => {
             content: "Lunch at noon? 🍜",
             channel_id: "chat_messages",
             category: "IM",
-            notify_level: 16,
             click_action_type: 0,
             action_parameters: { ext: EXT },
             off_line: true,
             off_line_ttl: 7 * 24 * 60 * 60 - 5,
-            notify_id: conversationNotifyId("c2c_alice"),
+            notify_id: conversationNotifyId(notification.messageKey),
           },
         },
       ],
@@ -214,7 +222,11 @@ describe("OppoSender against the OPPO simulator", () => {
     const { result, tokensIssued, sendRequests } = await counting(() => fresh.send(notification, [bob]));
 
     expect(result).toEqual([
-      { target: bob, status: 200, outcome: { kind: "bad-request", reason: "OPPO 16 Invalid Signature" } },
+      {
+        target: bob,
+        status: 200,
+        outcome: { kind: "credential-problem", reason: "OPPO 16 Invalid Signature" },
+      },
     ]);
     expect([tokensIssued, sendRequests]).toEqual([0, 0]);
     expect(hub.list()).toEqual([]);
@@ -227,7 +239,7 @@ describe("OppoSender against the OPPO simulator", () => {
 
     const [result] = await fresh.send(notification, [target({ certificateId: 4 })]);
 
-    expect(result?.outcome).toEqual({ kind: "bad-request", reason: "OPPO 14 Invalid App Key" });
+    expect(result?.outcome).toEqual({ kind: "credential-problem", reason: "OPPO 14 Invalid App Key" });
     await fresh.close();
   });
 
@@ -306,7 +318,7 @@ describe("OppoSender against the OPPO simulator", () => {
       rule: { status: 400, reason: "OPPO 67" },
       status: 200,
       outcome: {
-        kind: "bad-request",
+        kind: "credential-problem",
         reason: "OPPO 67 Category error/Private classify channel notify_level invalid",
       },
     },
@@ -396,14 +408,98 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+describe("OppoSender regions, approvals and limits", () => {
+  it("sends an overseas regId to OPPO's international host, with an auth_token from that host", async () => {
+    const abroad = target({ token: overseasToken() });
+
+    const { result, tokensIssued } = await counting(() => sender.send(notification, [abroad]));
+
+    expect(result[0]?.outcome.kind).toBe("delivered");
+    expect(hub.list().map((d) => d.endpoint)).toEqual([`${OPPO_HOSTS.intl}${BATCH_PATH}`]);
+    expect(hub.list()[0]!.request.headers[REAL_URL_HEADER]).toBe(`${OPPO_HOSTS.intl}${BATCH_PATH}`);
+    expect(tokensIssued).toBeLessThanOrEqual(1);
+  });
+
+  it("splits one job's targets by host, one request each, results in target order", async () => {
+    const targets = [
+      target(),
+      target({ token: overseasToken() }),
+      target({ token: `OPPO_CN_${randomBytes(8).toString("hex")}` }),
+    ];
+
+    const { result, sendRequests } = await counting(() => sender.send(notification, targets));
+
+    expect(result.map((r) => [r.target, r.outcome.kind])).toEqual(targets.map((t) => [t, "delivered"]));
+    expect(sendRequests).toBe(2);
+    const endpointOf = (token: string) => hub.list().find((d) => d.token === token)?.endpoint;
+    expect(targets.map((t) => endpointOf(t.token))).toEqual([
+      `${OPPO_HOSTS.cn}${BATCH_PATH}`,
+      `${OPPO_HOSTS.intl}${BATCH_PATH}`,
+      `${OPPO_HOSTS.cn}${BATCH_PATH}`,
+    ]);
+  });
+
+  it("sends notify_level 16 for an approved app and is refused with 67 (a credential problem, tokens kept) without the approval", async () => {
+    const wanting: OppoCredential = {
+      ...generateOppoCredential({ certificateId: 7, endpointUrl: simulator.url }),
+      notifyLevel: 16,
+    };
+    const granted: OppoCredential = {
+      ...generateOppoCredential({ certificateId: 8, endpointUrl: simulator.url }),
+      notifyLevel: 16,
+    };
+    simulator.addApp(wanting, { strongReminder: false });
+    simulator.addApp(granted);
+    const both = new OppoSender({ credentials: [wanting, granted], clock });
+    const refused = target({ certificateId: 7 });
+    const accepted = target({ certificateId: 8 });
+
+    const results = await both.send(notification, [refused, accepted]);
+    await both.close();
+
+    expect(results.map((r) => r.outcome)).toEqual([
+      {
+        kind: "credential-problem",
+        reason: "OPPO 67 Category error/Private classify channel notify_level invalid",
+      },
+      { kind: "delivered", vendorId: expect.any(String) },
+    ]);
+    const levels = hub
+      .list()
+      .map(
+        (d) =>
+          (d.request.body as { messages: { notification: { notify_level?: number } }[] }).messages[0]!
+            .notification.notify_level,
+      );
+    expect(levels).toEqual([16, 16]);
+  });
+
+  it("delivers an ext too long for action_parameters with just its conversationID, never a request OPPO refuses", async () => {
+    const ext = JSON.stringify({ conversationID: "group_@TGS#1", blob: "字".repeat(4000) });
+
+    const [result] = await sender.send({ ...notification, ext }, [target()]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    const sent = (
+      hub.list()[0]!.request.body as { messages: { notification: { action_parameters: unknown } }[] }
+    ).messages[0]!.notification.action_parameters;
+    expect(sent).toEqual({ ext: '{"conversationID":"group_@TGS#1"}' });
+  });
+});
+
 describe("OPPO simulator checks requests as OPPO does", () => {
+  /** A form POST as if addressed to `host` (the China host when none). */
   async function post(
     path: string,
     form: Record<string, string>,
+    host?: string,
   ): Promise<{ status: number; body: unknown }> {
     const response = await fetch(`${simulator.url}${path}`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        ...(host !== undefined && { [REAL_URL_HEADER]: `${host}${path}` }),
+      },
       body: new URLSearchParams(form).toString(),
     });
     return { status: response.status, body: await response.json() };
@@ -416,8 +512,8 @@ describe("OPPO simulator checks requests as OPPO does", () => {
     return Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => e[1] !== undefined));
   }
 
-  async function authToken(): Promise<string> {
-    const { body } = await post("/server/v1/auth", authForm());
+  async function authToken(host?: string): Promise<string> {
+    const { body } = await post("/server/v1/auth", authForm(), host);
     return (body as { data: { auth_token: string } }).data.auth_token;
   }
 
@@ -425,19 +521,77 @@ describe("OPPO simulator checks requests as OPPO does", () => {
     title: "Alice",
     content: "Hi",
     category: "IM",
-    notify_level: 16,
+    notify_level: 2,
     action_parameters: '{"ext":"{}"}',
   };
 
-  function messages(notification: Record<string, unknown> = {}, count = 1): string {
+  function messages(notification: Record<string, unknown> = {}, count = 1, token = newToken): string {
     return JSON.stringify(
       Array.from({ length: count }, () => ({
         target_type: 2,
-        target_value: newToken(),
+        target_value: token(),
         notification: { ...validNotification, ...notification },
       })),
     );
   }
+
+  it("refuses notify_level 16 from an app without OPPO's strong-reminder approval: 67 for the whole batch", async () => {
+    const answer = await post(BATCH_PATH, {
+      auth_token: await authToken(),
+      messages: messages({ notify_level: 16 }),
+    });
+
+    expect(answer).toEqual({
+      status: 200,
+      body: { code: 67, message: "Category error/Private classify channel notify_level invalid" },
+    });
+  });
+
+  it("answers an overseas regId at the China host (and a China one at the international host) with 10000 in its item", async () => {
+    const abroad = overseasToken();
+    const home = newToken();
+    const batch = (id: string) =>
+      JSON.stringify([{ target_type: 2, target_value: id, notification: validNotification }]);
+
+    const atChina = await post(BATCH_PATH, { auth_token: await authToken(), messages: batch(abroad) });
+    const atIntl = await post(
+      BATCH_PATH,
+      { auth_token: await authToken(OPPO_HOSTS.intl), messages: batch(home) },
+      OPPO_HOSTS.intl,
+    );
+    const abroadAtIntl = await post(
+      BATCH_PATH,
+      { auth_token: await authToken(OPPO_HOSTS.intl), messages: batch(abroad) },
+      OPPO_HOSTS.intl,
+    );
+
+    expect(atChina.body).toMatchObject({ code: 0, data: [{ registrationId: abroad, errorCode: 10000 }] });
+    expect(atIntl.body).toMatchObject({ code: 0, data: [{ registrationId: home, errorCode: 10000 }] });
+    expect((abroadAtIntl.body as { data: object[] }).data[0]).not.toHaveProperty("errorCode");
+    expect(hub.list().map((d) => d.endpoint)).toEqual([
+      `${OPPO_HOSTS.cn}${BATCH_PATH}`,
+      `${OPPO_HOSTS.intl}${BATCH_PATH}`,
+      `${OPPO_HOSTS.intl}${BATCH_PATH}`,
+    ]);
+  });
+
+  it("takes at each host only the auth_tokens that host issued (11 otherwise), and serves no other host", async () => {
+    const chinaToken = await authToken();
+
+    const atIntl = await post(
+      BATCH_PATH,
+      { auth_token: chinaToken, messages: messages({}, 1, overseasToken) },
+      OPPO_HOSTS.intl,
+    );
+    const elsewhere = await post(
+      BATCH_PATH,
+      { auth_token: chinaToken, messages: messages() },
+      "https://example.com",
+    );
+
+    expect(atIntl.body).toEqual({ code: 11, message: "Invalid AuthToken" });
+    expect(elsewhere.status).toBe(404);
+  });
 
   it("issues an auth_token with its create_time for a correct sign", async () => {
     const { status, body } = await post("/server/v1/auth", authForm());

@@ -3,10 +3,13 @@ import type { DeliveryTarget, Notification, OutcomeKind } from "../../../lib/mod
 import { conversationNotifyId, intentWithExt } from "../../../lib/vendors/android-text.js";
 import type { OppoCredential } from "../../../lib/vendors/credentials.js";
 import {
+  actionParametersOf,
   buildOppoRequest,
+  OPPO_ACTION_PARAMETERS_LIMIT,
   OPPO_MAX_OFFLINE_TTL_SECONDS,
   type OppoNotification,
   type OppoUnicastMessage,
+  oppoRegionOf,
 } from "../../../lib/vendors/oppo.js";
 import { classifyOppo, RATE_LIMIT_BACKOFF_SECONDS } from "../../../lib/vendors/oppo-outcomes.js";
 import { secondsUntilDailyQuotaReset } from "../../../lib/vendors/quota.js";
@@ -23,7 +26,10 @@ const credential: OppoCredential = {
   appKey: "a".repeat(32),
   masterSecret: "not used by the builder",
   channelId: "chat_messages",
+  publicChannelId: "public_messages",
 };
+/** A credential whose app has OPPO's strong-reminder approval. */
+const approved: OppoCredential = { ...credential, notifyLevel: 16 };
 
 function notification(overrides: Partial<Notification> = {}): Notification {
   return {
@@ -64,6 +70,7 @@ describe("buildOppoRequest envelope", () => {
   it("posts the form to unicast_batch with only `messages`: the sender adds auth_token", () => {
     const request = buildOppoRequest(notification(), [bob], credential, NOW);
 
+    expect(request.region).toBe("cn");
     expect(request.path).toBe("/server/v1/message/notification/unicast_batch");
     expect(request.headers).toEqual({ "content-type": "application/x-www-form-urlencoded" });
     expect(Object.keys(request.body)).toEqual(["messages"]);
@@ -83,37 +90,68 @@ describe("buildOppoRequest envelope", () => {
     expect(new Set(messages.map((m) => JSON.stringify(m.notification))).size).toBe(1);
     expect(Object.keys(messages[0]!).sort()).toEqual(["notification", "target_type", "target_value"]);
   });
+
+  it("addresses overseas regIds to the international host, and never mixes the two in one request", () => {
+    expect(
+      buildOppoRequest(notification(), [target("SG_a1"), target("OPPO_US_b2")], credential, NOW).region,
+    ).toBe("intl");
+    expect(() =>
+      buildOppoRequest(notification(), [target("CN_a1"), target("SG_b2")], credential, NOW),
+    ).toThrow();
+  });
+});
+
+describe("oppoRegionOf (OPPO id=11238: split on _)", () => {
+  it.each([
+    ["b6bbd94b59cdb5df8391642c1509b7fe", "cn"],
+    ["CN_b6bbd94b59cdb5df8391642c1509b7fe", "cn"],
+    ["OPPO_CN_b6bbd94b59cdb5df8391642c1509b7fe", "cn"],
+    ["US_b6bbd94b59cdb5df8391642c1509b7fe", "intl"],
+    ["SG_b6bbd94b59cdb5df8391642c1509b7fe", "intl"],
+    ["OPPO_SG_b6bbd94b59cdb5df8391642c1509b7fe", "intl"],
+    // CN only where OPPO's rule puts it: first of two, second of three, in capitals.
+    ["CN_OPPO_b6bbd94b59cdb5df8391642c1509b7fe", "intl"],
+    ["b6bbd94b59cdb5df8391642c1509b7fe_CN", "intl"],
+    ["cn_b6bbd94b59cdb5df8391642c1509b7fe", "intl"],
+    ["A_CN_B_C", "intl"],
+  ] as const)("%s → %s", (regId, region) => {
+    expect(oppoRegionOf(regId)).toBe(region);
+  });
 });
 
 describe("buildOppoRequest notification", () => {
-  it("sets every field of an IM notification that opens the app", () => {
+  it("sets every field of an IM notification that opens the app, with no notify_level by default", () => {
     expect(notificationOf()).toEqual({
       style: 1,
       title: "Alice",
       content: "Lunch at noon?",
       channel_id: "chat_messages",
       category: "IM",
-      notify_level: 16,
       click_action_type: 0,
       action_parameters: JSON.stringify({ ext: EXT }),
       off_line: true,
       off_line_ttl: 7 * DAY_S - 2,
-      notify_id: conversationNotifyId("c2c_alice"),
+      notify_id: conversationNotifyId("144115233406627467_3_1709281815"),
     });
   });
 
-  it("classifies every request as IM on the private channel: channel_id, category IM, notify_level 16", () => {
+  it("classifies chat as IM on the private channel: channel_id and category IM", () => {
     const fields = notificationOf({}, { ...credential, channelId: "im_private_2" });
 
     expect(fields.channel_id).toBe("im_private_2");
     expect(fields.category).toBe("IM");
-    expect(fields.notify_level).toBe(16);
+    expect(fields).not.toHaveProperty("notify_level");
+  });
+
+  it("asks for the strong reminder (notify_level 16) only when the credential has the approval", () => {
+    expect(notificationOf({}, approved).notify_level).toBe(16);
+    expect(notificationOf({}, { ...credential, notifyLevel: 2 }).notify_level).toBe(2);
   });
 
   it("carries ext as the string extra `ext` in action_parameters, itself JSON text", () => {
     const ext = '{"conversationID":"group_@TGS#1","sender":"张三"}';
 
-    const parameters = JSON.parse(notificationOf({ ext }).action_parameters) as { ext: string };
+    const parameters = JSON.parse(notificationOf({ ext }).action_parameters!) as { ext: string };
 
     expect(parameters).toEqual({ ext });
     expect(JSON.parse(parameters.ext)).toEqual({ conversationID: "group_@TGS#1", sender: "张三" });
@@ -125,15 +163,119 @@ describe("buildOppoRequest notification", () => {
     expect(JSON.stringify(fields)).not.toMatch(/badge|sound|ding/);
   });
 
-  it("replaces the shown notification per conversation with a stable notify_id", () => {
-    const alice = notificationOf({ conversationId: "c2c_alice" });
-    const again = notificationOf({ conversationId: "c2c_alice", body: "another message" });
-    const group = notificationOf({ conversationId: "group_@TGS#1" });
+  it("gives each message its own notify_id (collapseKeyOf): a newer one never replaces an older one", () => {
+    const first = notificationOf({ messageKey: "m1" });
+    const second = notificationOf({ messageKey: "m2" });
+    const recall = notificationOf({ messageKey: "r1", collapseKey: "m1" });
 
-    expect(alice.notify_id).toBe(conversationNotifyId("c2c_alice"));
-    expect(again.notify_id).toBe(alice.notify_id);
-    expect(group.notify_id).toBe(conversationNotifyId("group_@TGS#1"));
-    expect(group.notify_id).not.toBe(alice.notify_id);
+    expect(first.notify_id).toBe(conversationNotifyId("m1"));
+    expect(second.notify_id).not.toBe(first.notify_id);
+    expect(recall.notify_id).toBe(first.notify_id);
+  });
+
+  it("never sends an iOS sound (or any sound): OPPO has no sound field", () => {
+    const fields = notificationOf({ ios: { sound: "bell.caf" }, android: { sound: "bell" } }, approved);
+
+    expect(JSON.stringify(fields)).not.toMatch(/bell|sound/);
+  });
+
+  it("replaces quietly: a quiet notification asks for the status bar only (notify_level 1)", () => {
+    expect(notificationOf({ quiet: true }).notify_level).toBe(1);
+    expect(notificationOf({ quiet: true }, approved)).toMatchObject({ notify_level: 1, category: "IM" });
+  });
+});
+
+describe("buildOppoRequest purpose and sender options", () => {
+  it("sends a call as IM on the private channel (OPPO's VoIP category is not open for applications)", () => {
+    expect(notificationOf({ purpose: "call" }, approved)).toMatchObject({
+      category: "IM",
+      channel_id: "chat_messages",
+      notify_level: 16,
+    });
+  });
+
+  it("sends an operations push as MARKETING on the public channel, with no notify_level or template", () => {
+    const fields = notificationOf({ purpose: "operations" }, { ...approved, privateTemplateId: "t1" });
+
+    expect(fields).toMatchObject({ category: "MARKETING", channel_id: "public_messages" });
+    expect(fields).not.toHaveProperty("notify_level");
+    expect(fields).not.toHaveProperty("private_msg_template_id");
+  });
+
+  it("sends an operations push without channel_id when the credential has no public channel", () => {
+    const { publicChannelId: _, ...privateOnly } = credential;
+
+    expect(notificationOf({ purpose: "operations" }, privateOnly)).not.toHaveProperty("channel_id");
+  });
+
+  it("keeps an operations push the sender classified as IM on the private channel", () => {
+    expect(
+      notificationOf({ purpose: "operations", android: { oppoCategory: "IM" } }, approved),
+    ).toMatchObject({
+      category: "IM",
+      channel_id: "chat_messages",
+      notify_level: 16,
+    });
+  });
+
+  it("lets the sender's OPPOChannelID, OPPOCategory and OPPONotifyLevel override the credential", () => {
+    const fields = notificationOf(
+      { android: { oppoChannelId: "orders", oppoCategory: "order", oppoNotifyLevel: 2 } },
+      approved,
+    );
+
+    expect(fields).toMatchObject({ channel_id: "orders", category: "ORDER", notify_level: 2 });
+  });
+
+  it("ignores a category OPPO does not know, keeping the default", () => {
+    expect(notificationOf({ android: { oppoCategory: "SHOPPING" } }).category).toBe("IM");
+  });
+
+  it("grants a sender's notify level 16 only with the credential's approval", () => {
+    expect(notificationOf({ android: { oppoNotifyLevel: 16 } })).not.toHaveProperty("notify_level");
+    expect(
+      notificationOf({ android: { oppoNotifyLevel: 16 } }, { ...credential, notifyLevel: 2 }).notify_level,
+    ).toBe(2);
+    expect(notificationOf({ android: { oppoNotifyLevel: 16 } }, approved).notify_level).toBe(16);
+    expect(notificationOf({ android: { oppoNotifyLevel: 8 } }, approved).notify_level).toBe(16);
+  });
+
+  it("sends the private template with its title and content parameters as JSON text", () => {
+    const fields = notificationOf(
+      {},
+      {
+        ...credential,
+        privateTemplateId: "tpl-7",
+        privateTitleParameters: { sender: "title" },
+        privateContentParameters: { text: "body", who: "title" },
+      },
+    );
+
+    expect(fields.private_msg_template_id).toBe("tpl-7");
+    expect(JSON.parse(fields.private_title_parameters!)).toEqual({ sender: "Alice" });
+    expect(JSON.parse(fields.private_content_parameters!)).toEqual({ text: "Lunch at noon?", who: "Alice" });
+  });
+});
+
+describe("actionParametersOf (OPPO's 4000 characters)", () => {
+  it("carries ext whole when it fits", () => {
+    expect(actionParametersOf(EXT)).toBe(JSON.stringify({ ext: EXT }));
+  });
+
+  it("keeps only the conversationID of an ext too long for 4000 characters, never a cut JSON", () => {
+    const ext = JSON.stringify({ conversationID: "group_@TGS#1", blob: "字".repeat(5000) });
+
+    const parameters = actionParametersOf(ext)!;
+
+    expect(parameters.length).toBeLessThanOrEqual(OPPO_ACTION_PARAMETERS_LIMIT);
+    expect(JSON.parse(JSON.parse(parameters).ext)).toEqual({ conversationID: "group_@TGS#1" });
+  });
+
+  it("sends no action_parameters at all when nothing of ext fits", () => {
+    const ext = `not json ${"x".repeat(5000)}`;
+
+    expect(actionParametersOf(ext)).toBeUndefined();
+    expect(notificationOf({ ext })).not.toHaveProperty("action_parameters");
   });
 });
 
@@ -153,7 +295,7 @@ describe("buildOppoRequest click action", () => {
     expect(fields.click_action_url).toBe(intentWithExt(INTENT, EXT));
     expect(fields.click_action_url).toContain(`S.ext=${encodeURIComponent(EXT)};end`);
     expect(fields).not.toHaveProperty("click_action_activity");
-    expect(JSON.parse(fields.action_parameters)).toEqual({ ext: EXT });
+    expect(JSON.parse(fields.action_parameters!)).toEqual({ ext: EXT });
   });
 
   it("opens clickActivity (type 1, click_action_activity) when no intent is set", () => {
@@ -183,7 +325,7 @@ describe("buildOppoRequest click action", () => {
     expect(withActivity).toMatchObject({ click_action_type: 1, click_action_activity: "OPEN" });
     expect(withoutActivity.click_action_type).toBe(0);
     expect(withoutActivity).not.toHaveProperty("click_action_url");
-    expect(JSON.parse(withoutActivity.action_parameters)).toEqual({ ext });
+    expect(JSON.parse(withoutActivity.action_parameters!)).toEqual({ ext });
   });
 });
 
@@ -254,9 +396,9 @@ describe("classifyOppo", () => {
     [12, "bad-request"],
     [13, "quota"],
     [55, "quota"],
-    [14, "bad-request"],
+    [14, "credential-problem"],
     [15, "bad-request"],
-    [16, "bad-request"],
+    [16, "credential-problem"],
     [17, "bad-request"],
     [18, "bad-request"],
     [19, "retry"],
@@ -266,10 +408,10 @@ describe("classifyOppo", () => {
     [23, "bad-request"],
     [24, "bad-request"],
     [25, "bad-request"],
-    [26, "bad-request"],
-    [27, "bad-request"],
-    [28, "bad-request"],
-    [30, "bad-request"],
+    [26, "credential-problem"],
+    [27, "credential-problem"],
+    [28, "credential-problem"],
+    [30, "credential-problem"],
     [31, "bad-request"],
     [32, "bad-request"],
     [33, "quota"],
@@ -277,9 +419,9 @@ describe("classifyOppo", () => {
     [40, "bad-request"],
     [41, "bad-request"],
     [51, "bad-request"],
-    [54, "bad-request"],
+    [54, "credential-problem"],
     [59, "bad-request"],
-    [67, "bad-request"],
+    [67, "credential-problem"],
     [10000, "drop-token"],
     // Codes OPPO has not documented (yet).
     [99, "bad-request"],
