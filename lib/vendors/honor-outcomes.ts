@@ -1,8 +1,13 @@
 import type { Outcome } from "../model/index.js";
 import { outcomeOfRule, type VendorRule } from "./quota.js";
 
-/** The lists in a successful answer's `data` that name tokens Honor will not deliver to. */
-export type HonorTokenList = "failTokens" | "expireTokens";
+/**
+ * The lists in a successful answer's `data` that name tokens Honor did not deliver to
+ * (`{"code":200,"data":{"sendResult":…,"failTokens":[…],"expireTokens":[…]}}`, vendors.md §8; the
+ * response struct of zandala88/honor-push client.go), and "notAccepted": a token neither list names in
+ * an answer whose `sendResult` is false.
+ */
+export type HonorTokenList = "failTokens" | "expireTokens" | "notAccepted";
 
 /**
  * Honor's answer to an app that used up its daily quota. Honor's error-code reference renders
@@ -18,9 +23,16 @@ export const HONOR_DAILY_QUOTA_CODE = 80300009;
 export const HONOR_RATE_LIMIT_BACKOFF_SECONDS = 5;
 
 /**
- * Honor's answers, code by code (vendors.md §8 "Response"). Honor's own table is UNCONFIRMED; vendors.md
- * names its codes "80200003-like" and "801000xx-like" after Huawei's, so the rows marked (Huawei) take
- * the meaning Huawei documents for the same code (vendors.md §3 "Response and codes").
+ * Honor's answers, code by code (vendors.md §8 "Response"). Honor's own code table is still
+ * UNCONFIRMED: developer.honor.com/cn/docs/11002/reference/downlink-message names a "downlink message
+ * response code" page that renders client-side and is in no readable copy (the guide's copies,
+ * https://my.oschina.net/u/5873522/blog/10140231, link it without its content). vendors.md names Honor's
+ * codes "80200003-like" and "801000xx-like" after Huawei's, so the rows marked (Huawei) take the meaning
+ * Huawei documents for the same code (vendors.md §3; huawei-outcomes.ts).
+ *
+ * Only `expireTokens` name dead devices. `failTokens` were not delivered for a reason Honor does not
+ * give (vendors.md §8 bucketed them DROP, from one library): retried, and dead-lettered once the
+ * attempts run out, never removed. A configuration answer is a credential problem: no device removed.
  */
 const BY_CODE = new Map<number | HonorTokenList, VendorRule>([
   // Libraries check `code == 200`; whether Honor sends 200 or Huawei's 80000000 is UNCONFIRMED.
@@ -28,13 +40,18 @@ const BY_CODE = new Map<number | HonorTokenList, VendorRule>([
   [80000000, "delivered"],
   // (Huawei) Some tokens failed: the others were accepted; the failed ones are named per token.
   [80100000, "delivered"],
-  // A token named in `data.failTokens` or `data.expireTokens` is dead; the rest of the request went out.
-  ["failTokens", "drop-token"],
   ["expireTokens", "drop-token"],
-  // (Huawei) Every token of the request is invalid, or belongs to another app: vendors.md buckets it
-  // DROP, and a token this credential's app cannot reach is as dead to it as an expired one.
-  [80300007, "drop-token"],
-  // (Huawei) OAuth authentication error / access token expired: fetch a new token, resend once.
+  ["failTokens", "retry"],
+  ["notAccepted", "retry"],
+  // (Huawei) Every token of the request is invalid: tokens of another app or a wrong app id, never
+  // proof that the devices are gone (huawei-outcomes.ts, 80300007).
+  [80300007, "credential-problem"],
+  // (Huawei) No permission to send (push not enabled, another app's tokens), no right to this
+  // classification.
+  [80300002, "credential-problem"],
+  [80300011, "credential-problem"],
+  // (Huawei) OAuth authentication error / access token expired: fetch a new token, resend once; a
+  // refusal of the fresh one is a credential problem (classifyHonor's `refreshed`).
   [80200001, "refresh-credential"],
   [80200003, "refresh-credential"],
   // (Huawei) Parameter errors: format, unsupported parameters, TTL, and the like.
@@ -45,11 +62,9 @@ const BY_CODE = new Map<number | HonorTokenList, VendorRule>([
   [80100013, "bad-request"],
   [80100016, "bad-request"],
   [80100018, "bad-request"],
-  // (Huawei) No permission to send, body too large, too many tokens, no right to this importance.
-  [80300002, "bad-request"],
+  // (Huawei) Body too large, too many tokens.
   [80300008, "bad-request"],
   [80300010, "bad-request"],
-  [80300011, "bad-request"],
   [HONOR_DAILY_QUOTA_CODE, "daily-quota"],
   // (Huawei) Internal system error.
   [81000001, "retry"],
@@ -59,8 +74,10 @@ const BY_CODE = new Map<number | HonorTokenList, VendorRule>([
  * A code the table does not know falls back on the HTTP status. HTTP 503 is retried: vendors.md lists
  * it both as flow control and as a server error, and a retry with its Retry-After serves both.
  */
-function byStatus(status: number): VendorRule {
+function byStatus(status: number, stage: HonorAnswer["stage"]): VendorRule {
   if (status === 0 || status >= 500) return "retry";
+  // The token endpoint refusing our client id or secret (`invalid_client`, `unauthorized_client`).
+  if (stage === "auth") return "credential-problem";
   if (status === 401) return "refresh-credential";
   if (status === 429) return "rate-limit";
   // Includes a 2xx carrying a code nobody documented: parked with the code rather than called delivered.
@@ -76,13 +93,27 @@ export interface HonorAnswer {
   message?: string;
   /** The Retry-After header, in seconds. */
   retryAfterSeconds?: number;
+  /** "auth": the token endpoint's answer, fetching the access token; absent = sendMessage. */
+  stage?: "auth";
 }
 
-/** Maps one Honor answer into the shared outcome; `nowMs` dates a daily-quota answer's reset. */
-export function classifyHonor(answer: HonorAnswer, nowMs: number): Outcome {
-  const { httpStatus, code, message, retryAfterSeconds } = answer;
-  const rule = (code !== undefined ? BY_CODE.get(code) : undefined) ?? byStatus(httpStatus);
-  const reason = ["Honor", code ?? (httpStatus === 0 ? "network" : httpStatus), message]
+/**
+ * Maps one Honor answer into the shared outcome; `nowMs` dates a daily-quota answer's reset.
+ * `refreshed`: the answer came to a request resent with a freshly fetched access token, so a refusal
+ * of the token says the credential itself is wrong, and is parked instead of retried for ever.
+ */
+export function classifyHonor(answer: HonorAnswer, nowMs: number, refreshed = false): Outcome {
+  const { httpStatus, code, message, retryAfterSeconds, stage } = answer;
+  const known = code !== undefined ? BY_CODE.get(code) : undefined;
+  let rule = known ?? byStatus(httpStatus, stage);
+  const escalated = refreshed && rule === "refresh-credential";
+  if (escalated) rule = "credential-problem";
+  const reason = [
+    "Honor",
+    code ?? (httpStatus === 0 ? "network" : httpStatus),
+    message,
+    escalated ? "(refused again with a new access token)" : undefined,
+  ]
     .filter((part) => part !== undefined && part !== "")
     .join(" ");
   return outcomeOfRule(rule, {

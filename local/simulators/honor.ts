@@ -1,6 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { HonorCredential } from "../../lib/vendors/credentials.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
 import { HONOR_DAILY_QUOTA_CODE } from "../../lib/vendors/honor-outcomes.js";
 import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
 import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
@@ -29,6 +30,8 @@ export interface HonorSimulator {
 /** vendors.md §8 "Auth": tokens live an hour. */
 const ACCESS_TOKEN_SECONDS = 3600;
 const SEND_PATH = /^\/api\/v1\/([^/?]+)\/sendMessage$/;
+/** Honor Push's own host (vendors.md §8): what a request names in REAL_URL_HEADER, or is taken to reach. */
+const PUSH_HOST = "https://push-api.cloud.honor.com";
 /** UNCONFIRMED (vendors.md §8), as HonorSender assumes: Huawei's 1000. */
 const MAX_TOKENS = 1000;
 /** Tencent's limits for Honor (tencent-chat.md §4.4), the only published ones. */
@@ -113,7 +116,10 @@ export async function startHonorSimulator(opts: HonorSimulatorOptions): Promise<
     const parsed = parseOrRaw(body);
     const targets = isObject(parsed) && Array.isArray(parsed.token) ? parsed.token.map(String) : [];
 
+    const named = request.headers[REAL_URL_HEADER];
+    const endpoint = typeof named === "string" ? named : `${PUSH_HOST}${path}`;
     let answer =
+      wrongHost(endpoint, path) ??
       authorize(request.headers, decodeURIComponent(appId), tokens) ??
       checkTimestamp(request.headers.timestamp) ??
       validate(parsed);
@@ -144,6 +150,7 @@ export async function startHonorSimulator(opts: HonorSimulatorOptions): Promise<
       at,
       status: answer.httpStatus,
       request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
+      endpoint,
     });
     writeJson(response, answer.httpStatus, answer.body, answer.headers);
   });
@@ -201,6 +208,19 @@ function grantToken(body: string, apps: ReadonlyMap<string, App>): Grant {
     return { httpStatus: 401, error: "unauthorized_client", description: "Invalid client secret" };
   }
   return { access_token: `honor-local-${randomBytes(24).toString("base64url")}`, appId: app.appId };
+}
+
+/**
+ * A request whose real URL is not Honor's push host and the path it was sent to (the older hihonor host,
+ * a Huawei-style path) would never have reached Honor Push: answered as a front end answers an unknown
+ * address.
+ */
+function wrongHost(endpoint: string, path: string): Answer | undefined {
+  if (endpoint === `${PUSH_HOST}${path}`) return undefined;
+  return {
+    httpStatus: 404,
+    body: { code: 404, message: `Not Found: Honor Push is ${PUSH_HOST}, not ${endpoint}` },
+  };
 }
 
 /** Undefined when the bearer token is one this simulator issued, unexpired, for the path's app. */
@@ -315,6 +335,12 @@ function validateAndroidNotification(n: Record<string, unknown>): Answer | undef
   }
   if (n.tag !== undefined && typeof n.tag !== "string")
     return payload("android.notification.tag must be a string");
+  if (n.group !== undefined && typeof n.group !== "string")
+    return payload("android.notification.group must be a string");
+  // model.go `Image`: "the URL must use HTTPS".
+  if (n.image !== undefined && !(typeof n.image === "string" && n.image.startsWith("https://"))) {
+    return payload("android.notification.image must be an https URL");
+  }
   return undefined;
 }
 

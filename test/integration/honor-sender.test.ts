@@ -105,8 +105,10 @@ describe("HonorSender against the Honor simulator", () => {
     const deliveries = hub.list();
     expect(deliveries).toHaveLength(1);
     const [delivery] = deliveries;
-    expect(delivery).toMatchObject({ vendor: "honor", token: bob.token, status: 200 });
+    const realUrl = `https://push-api.cloud.honor.com/api/v1/${app.appId}/sendMessage`;
+    expect(delivery).toMatchObject({ vendor: "honor", token: bob.token, status: 200, endpoint: realUrl });
     const headers = delivery!.request.headers;
+    expect(headers["x-chatpush-vendor-url"]).toBe(realUrl);
     expect(headers.authorization).toBe("Bearer <redacted>");
     expect(headers["content-type"]).toBe("application/json");
     expect(Number(headers.timestamp)).toBeGreaterThanOrEqual(before);
@@ -123,8 +125,9 @@ describe("HonorSender against the Honor simulator", () => {
           clickAction: { type: 1, intent: `${INTENT.slice(0, -3)}S.ext=${encodeURIComponent(EXT)};end` },
           importance: "NORMAL",
           badge: { setNum: 7, badgeClass: BADGE_CLASS },
-          tag: "c2c_alice",
-          notifyId: conversationNotifyId("c2c_alice"),
+          tag: "144115233406627467_3_1709281815",
+          notifyId: conversationNotifyId("144115233406627467_3_1709281815"),
+          group: "c2c_alice",
         },
       },
       token: [bob.token],
@@ -147,7 +150,7 @@ describe("HonorSender against the Honor simulator", () => {
     expect(body.android.data).toBe(EXT);
   });
 
-  it("drops only the tokens Honor lists as failed or expired; the multicast delivers to the others", async () => {
+  it("drops only the tokens Honor lists as expired, retries the failed ones, delivers the others", async () => {
     const targets = Array.from({ length: 5 }, () => target());
     fault({ token: targets[1]!.token, status: 410 });
     fault({ token: targets[3]!.token, status: 404 });
@@ -160,7 +163,7 @@ describe("HonorSender against the Honor simulator", () => {
       { kind: "delivered", vendorId: expect.any(String) },
       { kind: "drop-token", reason: "Honor expireTokens" },
       { kind: "delivered", vendorId: expect.any(String) },
-      { kind: "drop-token", reason: "Honor failTokens" },
+      { kind: "retry", reason: "Honor failTokens" },
       { kind: "delivered", vendorId: expect.any(String) },
     ]);
     expect(simulator.stats().sendRequests - requestsBefore).toBe(1);
@@ -185,7 +188,20 @@ describe("HonorSender against the Honor simulator", () => {
     expect(simulator.stats().tokensIssued - issuedBefore).toBe(2);
   });
 
-  it("gives up with refresh-credential when the resent request is refused again", async () => {
+  it("does not call a code 200 with sendResult false delivered: nothing is removed, all is retried", async () => {
+    const targets = [target(), target()];
+    for (const { token } of targets) fault({ token, status: 404 });
+
+    const results = await sender.send(notification(), targets);
+
+    expect(hub.list().map((d) => d.status)).toEqual([200, 200]);
+    expect(results.map((r) => r.outcome)).toEqual([
+      { kind: "retry", reason: "Honor failTokens" },
+      { kind: "retry", reason: "Honor failTokens" },
+    ]);
+  });
+
+  it("gives up with a credential problem when the resent request is refused again", async () => {
     const bob = target();
     fault({ token: bob.token, status: 401, count: 2 });
     const issuedBefore = simulator.stats().tokensIssued;
@@ -195,7 +211,10 @@ describe("HonorSender against the Honor simulator", () => {
     expect(result).toEqual({
       target: bob,
       status: 401,
-      outcome: { kind: "refresh-credential", reason: "Honor 80200003 Oauth Token expired" },
+      outcome: {
+        kind: "credential-problem",
+        reason: "Honor 80200003 Oauth Token expired (refused again with a new access token)",
+      },
     });
     expect(hub.list().map((d) => d.status)).toEqual([401, 401]);
     expect(simulator.stats().tokensIssued - issuedBefore).toBe(2);
@@ -211,7 +230,7 @@ describe("HonorSender against the Honor simulator", () => {
       target: bob,
       status: 401,
       outcome: {
-        kind: "refresh-credential",
+        kind: "credential-problem",
         reason: "Honor 401 auth unauthorized_client Invalid client secret",
       },
     });
@@ -285,8 +304,8 @@ describe("HonorSender against the Honor simulator", () => {
     const results = await sender.send(notification(), targets);
 
     expect(results.map((r) => r.outcome)).toEqual([
-      { kind: "drop-token", reason: "Honor 80300007 Token invalid error" },
-      { kind: "drop-token", reason: "Honor 80300007 Token invalid error" },
+      { kind: "credential-problem", reason: "Honor 80300007 Token invalid error" },
+      { kind: "credential-problem", reason: "Honor 80300007 Token invalid error" },
     ]);
   });
 
@@ -552,6 +571,22 @@ describe("Honor simulator checks requests as Honor does", () => {
     expect([expired.status, expired.body.code]).toEqual([401, 80200003]);
   });
 
+  it("records the real Honor URL as endpoint, and refuses a request meant for another host", async () => {
+    const [here, elsewhere] = [validBody(), validBody()];
+    const realUrl = `https://push-api.cloud.honor.com/api/v1/${app.appId}/sendMessage`;
+    const oldHost = `https://push-api.cloud.hihonor.com/api/v1/${app.appId}/sendMessage`;
+
+    const plain = await send(here);
+    const wrong = await send(elsewhere, { headers: { "x-chatpush-vendor-url": oldHost } });
+
+    expect(plain.status).toBe(200);
+    expect(wrong.status).toBe(404);
+    const endpointOf = (body: RawBody) =>
+      hub.list().find((d) => d.token === (body.token as string[])[0])?.endpoint;
+    expect(endpointOf(here)).toBe(realUrl);
+    expect(endpointOf(elsewhere)).toBe(oldHost);
+  });
+
   it("refuses a token of one app on another app's path", async () => {
     const response = await send(validBody(), { token: await accessToken(other) });
 
@@ -619,6 +654,16 @@ describe("Honor simulator checks requests as Honor does", () => {
     {
       name: "a notifyId that is no int",
       mutate: (b) => (b.android.notification.notifyId = "x"),
+      code: 80100003,
+    },
+    {
+      name: "an image that is not HTTPS",
+      mutate: (b) => (b.android.notification.image = "http://cdn.example.com/a.png"),
+      code: 80100003,
+    },
+    {
+      name: "a group that is no string",
+      mutate: (b) => (b.android.notification.group = 7),
       code: 80100003,
     },
   ])("refuses $name: 400 $code", async ({ mutate, code }) => {

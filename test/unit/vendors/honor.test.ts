@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DeliveryTarget, Notification, OutcomeKind } from "../../../lib/model/index.js";
+import type { CallInfo, DeliveryTarget, Notification, OutcomeKind } from "../../../lib/model/index.js";
 import { conversationNotifyId } from "../../../lib/vendors/android-text.js";
 import type { HonorCredential } from "../../../lib/vendors/credentials.js";
 import {
@@ -20,6 +20,7 @@ const SENT_AT = Date.UTC(2025, 2, 1, 8, 30, 15, 250);
 const NOW = SENT_AT + 2_000;
 const SEVEN_DAYS_S = 7 * 24 * 60 * 60;
 const EXT = '{"conversationID":"c2c_alice"}';
+const MESSAGE_KEY = "144115233406627467_3_1709281815";
 const INTENT = "intent://com.example.chat/chat#Intent;scheme=tpns;launchFlags=0x4000000;end";
 
 const credential: HonorCredential = {
@@ -37,7 +38,7 @@ function notification(overrides: Partial<Notification> = {}): Notification {
     ext: EXT,
     badge: 3,
     conversationId: "c2c_alice",
-    messageKey: "144115233406627467_3_1709281815",
+    messageKey: MESSAGE_KEY,
     sentAt: SENT_AT,
     ...overrides,
   };
@@ -52,7 +53,7 @@ describe("buildHonorRequest", () => {
     const request = buildHonorRequest(notification(), targets("tokA", "tokB"), credential, NOW);
 
     expect(request).toEqual({
-      path: "/api/v1/104123456/sendMessage",
+      url: "https://push-api.cloud.honor.com/api/v1/104123456/sendMessage",
       headers: { "content-type": "application/json", timestamp: String(NOW) },
       body: {
         notification: { title: "Alice", body: "Lunch at noon?" },
@@ -64,8 +65,9 @@ describe("buildHonorRequest", () => {
             body: "Lunch at noon?",
             clickAction: { type: 3 },
             importance: "NORMAL",
-            tag: "c2c_alice",
-            notifyId: conversationNotifyId("c2c_alice"),
+            tag: MESSAGE_KEY,
+            notifyId: conversationNotifyId(MESSAGE_KEY),
+            group: "c2c_alice",
           },
         },
         token: ["tokA", "tokB"],
@@ -116,9 +118,71 @@ describe("buildHonorRequest", () => {
   });
 
   it("escapes the app id in the path", () => {
-    const { path } = buildHonorRequest(notification(), targets("t"), { ...credential, appId: "a/b" }, NOW);
+    const { url } = buildHonorRequest(notification(), targets("t"), { ...credential, appId: "a/b" }, NOW);
 
-    expect(path).toBe("/api/v1/a%2Fb/sendMessage");
+    expect(url).toBe("https://push-api.cloud.honor.com/api/v1/a%2Fb/sendMessage");
+  });
+
+  describe("classification and sender options", () => {
+    const importance = (n: Partial<Notification>) =>
+      buildHonorRequest(notification(n), targets("t"), credential, NOW).body.android.notification.importance;
+
+    it("sends an operations push as LOW (information & marketing), unless the sender says NORMAL", () => {
+      expect(importance({ purpose: "operations" })).toBe("LOW");
+      expect(importance({ purpose: "operations", android: { honorImportance: "NORMAL" } })).toBe("NORMAL");
+    });
+
+    it("lets the sender's honorImportance override a chat message's NORMAL", () => {
+      expect(importance({ android: { honorImportance: "LOW" } })).toBe("LOW");
+    });
+
+    it("keeps a call and a quiet replacement NORMAL: LOW would file them under marketing", () => {
+      expect(importance({ purpose: "call" })).toBe("NORMAL");
+      expect(importance({ quiet: true })).toBe("NORMAL");
+    });
+
+    it("shows the sender's HTTPS image, and no other", () => {
+      const image = (honorImage: string) =>
+        buildHonorRequest(notification({ android: { honorImage } }), targets("t"), credential, NOW).body
+          .android.notification.image;
+
+      expect(image("https://cdn.example.com/a.png")).toBe("https://cdn.example.com/a.png");
+      expect(image("http://cdn.example.com/a.png")).toBeUndefined();
+    });
+
+    const call: CallInfo = {
+      action: "ring",
+      inviteId: "invite-1",
+      callerId: "alice",
+      callerName: "Alice",
+      media: "audio",
+      invitees: ["bob"],
+      timeoutSeconds: 30,
+      invitedAt: SENT_AT,
+    };
+
+    it("rings a call only while its invitation lasts, replaced by its end under the same key", () => {
+      const ring = buildHonorRequest(
+        notification({ purpose: "call", call, collapseKey: "call_invite-1" }),
+        targets("t"),
+        credential,
+        NOW,
+      ).body.android;
+      const ended = buildHonorRequest(
+        notification({ purpose: "call", call: { ...call, action: "ended" }, collapseKey: "call_invite-1" }),
+        targets("t"),
+        credential,
+        NOW,
+      ).body.android;
+
+      expect(ring.ttl).toBe("28s");
+      expect(ended.ttl).toBe(`${SEVEN_DAYS_S - 2}s`);
+      expect([ended.notification.tag, ended.notification.notifyId]).toEqual([
+        ring.notification.tag,
+        ring.notification.notifyId,
+      ]);
+      expect(ring.notification.tag).toBe("call_invite-1");
+    });
   });
 
   describe("trimming to Tencent's Honor limits (50 / 400 UTF-16 units)", () => {
@@ -200,8 +264,8 @@ describe("buildHonorRequest", () => {
       const zero = buildHonorRequest(notification({ badge: 0 }), targets("t"), withClass, NOW);
       const many = buildHonorRequest(notification({ badge: 150 }), targets("t"), withClass, NOW);
 
-      expect(zero.body.android.notification.badge?.setNum).toBe(0);
-      expect(many.body.android.notification.badge?.setNum).toBe(99);
+      expect(zero.body.android.notification.badge).toEqual({ setNum: 0, badgeClass: withClass.badgeClass });
+      expect(many.body.android.notification.badge).toEqual({ setNum: 99, badgeClass: withClass.badgeClass });
     });
 
     it("leaves the badge out without a count or without the launcher class", () => {
@@ -211,23 +275,59 @@ describe("buildHonorRequest", () => {
       expect(noCount.body.android.notification).not.toHaveProperty("badge");
       expect(noClass.body.android.notification).not.toHaveProperty("badge");
     });
+
+    it("adds badgeAdd, or 1 per push for counted targets, when no number is set", () => {
+      const added = buildHonorRequest(
+        notification({ badge: undefined, badgeAdd: 3 }),
+        targets("t"),
+        withClass,
+        NOW,
+      );
+      const counted = buildHonorRequest(
+        notification({ badge: undefined }),
+        targets("a", "b").map((t, index) => ({ ...t, badge: 4 + index })),
+        withClass,
+        NOW,
+      );
+
+      expect(added.body.android.notification.badge).toEqual({ addNum: 3, badgeClass: withClass.badgeClass });
+      expect(counted.body.android.notification.badge).toEqual({
+        addNum: 1,
+        badgeClass: withClass.badgeClass,
+      });
+    });
   });
 
-  it("gives each conversation its own stable tag and notify id", () => {
-    const alice = buildHonorRequest(notification(), targets("t"), credential, NOW).body.android.notification;
-    const again = buildHonorRequest(notification({ body: "later" }), targets("t"), credential, NOW + 5_000)
-      .body.android.notification;
-    const group = buildHonorRequest(
-      notification({ conversationId: "group_@TGS#1" }),
+  it("gives each message its own tag and notify id, grouped by conversation", () => {
+    const older = buildHonorRequest(
+      notification({ messageKey: "group#1", conversationId: "group_@TGS#1" }),
+      targets("t"),
+      credential,
+      NOW,
+    ).body.android.notification;
+    const newer = buildHonorRequest(
+      notification({ messageKey: "group#2", conversationId: "group_@TGS#1" }),
+      targets("t"),
+      credential,
+      NOW,
+    ).body.android.notification;
+    const recall = buildHonorRequest(
+      notification({ messageKey: "group#3", collapseKey: "group#1", conversationId: "group_@TGS#1" }),
       targets("t"),
       credential,
       NOW,
     ).body.android.notification;
 
-    expect([again.tag, again.notifyId]).toEqual([alice.tag, alice.notifyId]);
-    expect(group.tag).toBe("group_@TGS#1");
-    expect(group.notifyId).not.toBe(alice.notifyId);
-    expect(Number.isInteger(alice.notifyId) && alice.notifyId > 0 && alice.notifyId <= 0x7fffffff).toBe(true);
+    expect([older.tag, older.notifyId, older.group]).toEqual([
+      "group#1",
+      conversationNotifyId("group#1"),
+      "group_@TGS#1",
+    ]);
+    expect(newer.tag).not.toBe(older.tag);
+    expect(newer.notifyId).not.toBe(older.notifyId);
+    expect(newer.group).toBe(older.group);
+    expect([recall.tag, recall.notifyId]).toEqual([older.tag, older.notifyId]);
+    expect(Number.isInteger(older.notifyId) && older.notifyId > 0 && older.notifyId <= 0x7fffffff).toBe(true);
   });
 
   it("plays the default sound: Honor has no sound field, so none is sent even when one is named", () => {
@@ -259,9 +359,10 @@ describe("classifyHonor", () => {
     [{ httpStatus: 200, code: 200 }, "delivered"],
     [{ httpStatus: 200, code: 80000000 }, "delivered"],
     [{ httpStatus: 200, code: 80100000 }, "delivered"],
-    [{ httpStatus: 200, code: "failTokens" }, "drop-token"],
+    [{ httpStatus: 200, code: "failTokens" }, "retry"],
+    [{ httpStatus: 200, code: "notAccepted" }, "retry"],
     [{ httpStatus: 200, code: "expireTokens" }, "drop-token"],
-    [{ httpStatus: 400, code: 80300007 }, "drop-token"],
+    [{ httpStatus: 400, code: 80300007 }, "credential-problem"],
     [{ httpStatus: 401, code: 80200001 }, "refresh-credential"],
     [{ httpStatus: 401, code: 80200003 }, "refresh-credential"],
     [{ httpStatus: 200, code: 80200003 }, "refresh-credential"],
@@ -273,10 +374,15 @@ describe("classifyHonor", () => {
     [{ httpStatus: 400, code: 80100013 }, "bad-request"],
     [{ httpStatus: 400, code: 80100016 }, "bad-request"],
     [{ httpStatus: 400, code: 80100018 }, "bad-request"],
-    [{ httpStatus: 403, code: 80300002 }, "bad-request"],
+    [{ httpStatus: 403, code: 80300002 }, "credential-problem"],
     [{ httpStatus: 400, code: 80300008 }, "bad-request"],
     [{ httpStatus: 400, code: 80300010 }, "bad-request"],
-    [{ httpStatus: 400, code: 80300011 }, "bad-request"],
+    [{ httpStatus: 400, code: 80300011 }, "credential-problem"],
+    // The token endpoint refusing the client id or secret; failing is retried.
+    [{ httpStatus: 401, stage: "auth", message: "auth invalid_client" }, "credential-problem"],
+    [{ httpStatus: 400, stage: "auth" }, "credential-problem"],
+    [{ httpStatus: 503, stage: "auth" }, "retry"],
+    [{ httpStatus: 0, stage: "auth" }, "retry"],
     [{ httpStatus: 429, code: HONOR_DAILY_QUOTA_CODE }, "quota"],
     [{ httpStatus: 200, code: HONOR_DAILY_QUOTA_CODE }, "quota"],
     [{ httpStatus: 500, code: 81000001 }, "retry"],
@@ -351,6 +457,27 @@ describe("classifyHonor", () => {
     ],
   ])("says what Honor answered: %o", (answer, reason) => {
     expect(classifyHonor(answer, FIXED)).toMatchObject({ reason });
+  });
+
+  it("removes a token only when Honor lists it in expireTokens", () => {
+    const answers: HonorAnswer[] = [
+      { httpStatus: 200, code: "failTokens" },
+      { httpStatus: 200, code: "notAccepted" },
+      { httpStatus: 400, code: 80300007 },
+      { httpStatus: 401, code: 80200001 },
+      { httpStatus: 404 },
+    ];
+
+    expect(answers.map((a) => classifyHonor(a, FIXED).kind)).not.toContain("drop-token");
+    expect(classifyHonor({ httpStatus: 200, code: "expireTokens" }, FIXED).kind).toBe("drop-token");
+  });
+
+  it("parks a refusal of a freshly fetched access token as a credential problem", () => {
+    expect(classifyHonor({ httpStatus: 401, code: 80200003 }, FIXED, true)).toEqual({
+      kind: "credential-problem",
+      reason: "Honor 80200003 (refused again with a new access token)",
+    });
+    expect(classifyHonor({ httpStatus: 200, code: 200 }, FIXED, true).kind).toBe("delivered");
   });
 
   it("says nothing more than delivered on success", () => {
