@@ -161,7 +161,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             endpoint: { production: apnsSim.production, sandbox: apnsSim.sandbox, ca: apnsSim.ca },
           },
         ],
-        fcm: [{ ...generated.fcm, endpoint: { url: fcmSim.url } }],
+        fcm: [{ ...generated.fcm, endpoint: { url: fcmSim.url, ca: fcmSim.ca } }],
       };
     }
 

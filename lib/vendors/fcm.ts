@@ -1,93 +1,218 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import { createPrivateKey, type KeyObject, sign } from "node:crypto";
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import type { ClientRequest, IncomingMessage } from "node:http";
-import { Agent, request as httpsRequest } from "node:https";
-import { connect } from "node:net";
-import type { Duplex } from "node:stream";
-import {
-  type App,
-  type Credential,
-  deleteApp,
-  type GoogleOAuthAccessToken,
-  initializeApp,
-} from "firebase-admin/app";
-import { getMessaging, type Messaging, type TokenMessage } from "firebase-admin/messaging";
-import type { DeliveryTarget, Notification, Outcome } from "../model/index.js";
+import { collapseKeyOf, type DeliveryTarget, type Notification, type Outcome } from "../model/index.js";
 import type { SendResult, VendorSender } from "../ports/sender.js";
 import { type FcmCredential, pickCredential } from "./credentials.js";
-import { classifyFcm } from "./fcm-outcomes.js";
+import { vendorUrl } from "./endpoint.js";
+import { AccessTokenCache, FcmTokenError, ServiceAccountCredential } from "./fcm-auth.js";
+import { classifyFcm, type FcmAnswer } from "./fcm-outcomes.js";
+import { type Http2Answer, Http2Pool, type Http2TransportError } from "./fcm-transport.js";
 
 /** Tencent Chat keeps offline messages for 7 days; a push should not outlive its message. */
 export const FCM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
-/** FCM refuses a message over 4096 bytes (vendors.md §2 "Message JSON"). */
-export const FCM_MESSAGE_LIMIT_BYTES = 4096;
 /**
- * On the wire firebase-admin renames restrictedPackageName, channelId and notificationCount
- * to snake_case (one or two bytes longer each) and writes ttl as "604800s"; this covers the growth.
+ * "Check that the total size of the payload data included in a message does not exceed FCM limits:
+ * 4096 bytes for most messages … This includes both the keys and the values."
+ * (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode, INVALID_ARGUMENT; the same rule
+ * in https://firebase.google.com/docs/cloud-messaging/admin/errors, payload-size-limit-exceeded).
+ * So the limit counts keys and values (UTF-8 bytes), not the request's JSON: not the token, not the
+ * quotes, escapes and braces, not the delivery options (priority, ttl, package). See `fcmPayloadBytes`.
  */
-const WIRE_HEADROOM_BYTES = 32;
+export const FCM_PAYLOAD_LIMIT_BYTES = 4096;
+/**
+ * A call rings for the invitation's `timeout`; TUICallKit uses 30 s when none is given
+ * (TIME_OUT_COUNT in Tencent-RTC/TUICallKit TRTCCallingImpl.java, tencent-calls-and-server-push.md §1.1).
+ */
+export const DEFAULT_CALL_TIMEOUT_SECONDS = 30;
 const ELLIPSIS = "…";
 
+/** FCM HTTP v1 `Message` for one device, in the REST shape (projects.messages, snake_case). */
+export interface FcmMessage {
+  token: string;
+  notification?: { title: string; body: string };
+  /** Values must be strings (REST `Message.data`: map<string, string>). */
+  data: Record<string, string>;
+  android: FcmAndroidConfig;
+}
+
+export interface FcmAndroidConfig {
+  priority: "HIGH" | "NORMAL";
+  /** Duration string, e.g. "604800s". */
+  ttl: string;
+  collapse_key?: string;
+  restricted_package_name?: string;
+  notification?: FcmAndroidNotification;
+}
+
+export interface FcmAndroidNotification {
+  channel_id?: string;
+  tag: string;
+  sound?: string;
+  default_sound?: boolean;
+  default_vibrate_timings?: boolean;
+  notification_priority: "PRIORITY_LOW" | "PRIORITY_DEFAULT" | "PRIORITY_HIGH";
+  notification_count?: number;
+  image?: string;
+}
+
 /**
- * The firebase-admin message for one Android device: a notification message (the system shows it
- * while the app is killed) that the plugin's click handler reads `ext` from. Title and body are cut to
- * keep the message within FCM's limit; an `ext` too big on its own is left for FCM to refuse.
+ * The payload size FCM limits: the UTF-8 bytes of every key and value the device receives — `data`,
+ * `notification` and `android.notification` (FCM hands the display fields to the device as keys and
+ * values of the same message). Which of these FCM's own count includes is not spelled out beyond
+ * "keys and values" (UNCONFIRMED); counting all of them keeps us under it however it is taken.
+ */
+export function fcmPayloadBytes(message: Pick<FcmMessage, "data" | "notification" | "android">): number {
+  let bytes = 0;
+  const add = (map: object | undefined) => {
+    for (const [key, value] of Object.entries(map ?? {})) {
+      if (value === undefined) continue;
+      bytes += Buffer.byteLength(key) + Buffer.byteLength(String(value));
+    }
+  };
+  add(message.data);
+  add(message.notification);
+  add(message.android.notification);
+  return bytes;
+}
+
+/**
+ * The FCM message for one Android device. A chat message is a notification message (the system shows
+ * it while the app is killed) that the plugin's click handler reads `ext` from; title and body are cut
+ * to keep the payload within FCM's limit, and an `ext` too big on its own is left for FCM to refuse.
+ * A call is a data message for the app's call UI (`buildFcmCallMessage`).
  */
 export function buildFcmMessage(
   notification: Notification,
   target: DeliveryTarget,
   credential: FcmCredential,
-): TokenMessage {
-  const { conversationId } = notification;
-  const build = (title: string, body: string): TokenMessage => ({
+): FcmMessage {
+  if (notification.call !== undefined) return buildFcmCallMessage(notification, target);
+  const { quiet = false, purpose = "im" } = notification;
+  const android = notification.android ?? {};
+  const badge = target.badge ?? notification.badge;
+  // https://firebase.google.com/docs/cloud-messaging/android/message-priority: high priority is
+  // "meant for time sensitive, user visible content"; notices of the app server are not time
+  // sensitive, and a recall replaces what is shown. The sender's GooglePriority wins otherwise.
+  const priority = quiet
+    ? "NORMAL"
+    : android.googlePriority !== undefined
+      ? (android.googlePriority.toUpperCase() as "HIGH" | "NORMAL")
+      : purpose === "operations"
+        ? "NORMAL"
+        : "HIGH";
+  // On Android 8+ sound and vibration belong to the channel; a quiet channel is the only way to a
+  // silent replacement there (https://developer.android.com/develop/ui/views/notifications/channels).
+  const channelId =
+    (quiet ? credential.quietChannelId : undefined) ?? android.googleChannelId ?? credential.androidChannelId;
+  const build = (title: string, body: string): FcmMessage => ({
     token: target.token,
     notification: { title, body },
-    data: { ext: notification.ext, conversationID: conversationId },
+    data: { ext: notification.ext, conversationID: notification.conversationId },
     android: {
-      // vendors.md §10: IM needs high priority to wake the device and show at once.
-      priority: "high",
+      priority,
       // No collapse_key: FCM keeps at most 4 collapse keys per offline device and throttles
-      // collapsible messages to a burst of 20 (vendors.md §2 Quotas). The tag below already makes a
-      // newer message of a conversation replace the shown one.
-      ttl: FCM_TTL_MS,
-      ...(target.appId !== undefined && { restrictedPackageName: target.appId }),
+      // collapsible messages to a burst of 20 (vendors.md §2 Quotas); the tag replaces on the device.
+      ttl: `${FCM_TTL_MS / 1000}s`,
+      ...(target.appId !== undefined && { restricted_package_name: target.appId }),
       notification: {
-        ...(credential.androidChannelId !== undefined && { channelId: credential.androidChannelId }),
-        // One notification per conversation: a newer message replaces the shown one.
-        tag: conversationId,
-        sound: notification.android?.sound ?? "default",
-        ...(notification.badge !== undefined && { notificationCount: notification.badge }),
+        ...(channelId !== undefined && { channel_id: channelId }),
+        // One notification per message: a recall carries the recalled message's key and replaces
+        // exactly it. FCM HTTP v1 has no Android group key (AndroidNotification in
+        // https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages), so notifications
+        // cannot be grouped by conversation here; `conversationID` in data lets an app do it.
+        tag: collapseKeyOf(notification),
+        // AndroidNotification.sound: "default" or a file in res/raw. Never the iOS sound (a file name
+        // with an extension, for the app bundle). A quiet replacement sends none and turns off the
+        // framework's default sound and vibration (default_sound, default_vibrate_timings).
+        ...(quiet
+          ? { default_sound: false, default_vibrate_timings: false }
+          : { sound: android.sound ?? "default" }),
+        // notification_priority decides heads-up on Android 7 and older (channels do it from 8 on).
+        notification_priority: quiet
+          ? "PRIORITY_LOW"
+          : priority === "HIGH"
+            ? "PRIORITY_HIGH"
+            : "PRIORITY_DEFAULT",
+        ...(badge !== undefined && { notification_count: badge }),
+        ...(android.googleImage !== undefined && { image: android.googleImage }),
       },
     },
   });
 
-  const room = FCM_MESSAGE_LIMIT_BYTES - WIRE_HEADROOM_BYTES - jsonBytes(build("", ""));
-  const titleBytes = textBytes(notification.title);
-  const bodyBytes = textBytes(notification.body);
+  const room = FCM_PAYLOAD_LIMIT_BYTES - fcmPayloadBytes(build("", ""));
+  const titleBytes = Buffer.byteLength(notification.title);
+  const bodyBytes = Buffer.byteLength(notification.body);
   if (titleBytes + bodyBytes <= room) return build(notification.title, notification.body);
   // The title keeps up to half the room (more when the body is short); the body gets the rest.
   const title = truncate(notification.title, Math.max(Math.floor(room / 2), room - bodyBytes));
-  return build(title, truncate(notification.body, room - textBytes(title)));
+  return build(title, truncate(notification.body, room - Buffer.byteLength(title)));
 }
 
-function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value));
+/**
+ * A call as FCM data message (no `notification` block), as TIMPush ≥ 7.9.5668 with TUICallKit ≥ 2.3
+ * delivers calls over FCM: the app draws the incoming-call UI (https://trtc.io/document/50999;
+ * tencent-calls-and-server-push.md §1.5, §2, §6 items 9 and 12). High priority, because only a high
+ * priority message wakes a dozing device at once (message-priority guide above). `callAction` "ring"
+ * lives for the invitation's timeout, so a phone that comes online later does not ring for a call that
+ * is over; "cancel" (the call ended) carries the "Missed call" texts for the app to replace its
+ * notification. Both share a collapse_key derived from the invitation, so FCM keeps only the newest for
+ * an offline device: a phone that was off through the whole call gets the cancel, not a stale ring.
+ *
+ * The keys name the signaling envelope's fields (inviteID, inviter, inviteeList, groupID, timeout:
+ * tencent-calls-and-server-push.md §1.2); `signaling` is the envelope itself, which the app hands back
+ * to the IM SDK. TIMPush's own FCM data keys are not published (UNCONFIRMED), so these are chatpush's.
+ */
+export function buildFcmCallMessage(notification: Notification, target: DeliveryTarget): FcmMessage {
+  const call = notification.call!;
+  const ringing = call.action === "ring";
+  const timeout = call.timeoutSeconds > 0 ? call.timeoutSeconds : DEFAULT_CALL_TIMEOUT_SECONDS;
+  const build = (withSignaling: boolean, title: string, body: string): FcmMessage => ({
+    token: target.token,
+    data: {
+      callAction: ringing ? "ring" : "cancel",
+      inviteID: call.inviteId,
+      inviter: call.callerId,
+      inviterName: call.callerName,
+      media: call.media,
+      inviteeList: JSON.stringify(call.invitees),
+      timeout: String(timeout),
+      invitedAt: String(call.invitedAt),
+      ...(call.groupId !== undefined && { groupID: call.groupId }),
+      ...(call.roomId !== undefined && { roomID: call.roomId }),
+      ...(call.endReason !== undefined && { endReason: call.endReason }),
+      ...(withSignaling && call.signaling !== undefined && { signaling: call.signaling }),
+      // The id the app shows its call notification under, so the cancel replaces that notification.
+      notificationTag: collapseKeyOf(notification),
+      title,
+      body,
+      ext: notification.ext,
+      conversationID: notification.conversationId,
+    },
+    android: {
+      priority: "HIGH",
+      ttl: `${ringing ? timeout : FCM_TTL_MS / 1000}s`,
+      collapse_key: collapseKeyOf(notification),
+      ...(target.appId !== undefined && { restricted_package_name: target.appId }),
+    },
+  });
+
+  const full = build(true, notification.title, notification.body);
+  if (fcmPayloadBytes(full) <= FCM_PAYLOAD_LIMIT_BYTES) return full;
+  // The app can read the invitation from the IM SDK, which syncs signaling on start (§1.1): the
+  // envelope goes first, then the texts are cut.
+  const lean = build(false, notification.title, notification.body);
+  const room = FCM_PAYLOAD_LIMIT_BYTES - fcmPayloadBytes(build(false, "", ""));
+  if (fcmPayloadBytes(lean) <= FCM_PAYLOAD_LIMIT_BYTES) return lean;
+  const title = truncate(notification.title, Math.floor(room / 2));
+  return build(false, title, truncate(notification.body, room - Buffer.byteLength(title)));
 }
 
-/** Bytes `text` takes inside a JSON string, escapes included. */
-function textBytes(text: string): number {
-  return jsonBytes(text) - 2;
-}
-
-/** The longest whole-code-point prefix of `text` that fits in `maxBytes` with "…" appended. */
+/** The longest whole-code-point prefix of `text` within `maxBytes` UTF-8 bytes, "…" included. */
 function truncate(text: string, maxBytes: number): string {
-  if (textBytes(text) <= maxBytes) return text;
-  let used = textBytes(ELLIPSIS);
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let used = Buffer.byteLength(ELLIPSIS);
   if (used > maxBytes) return "";
   let end = 0;
   for (const codePoint of text) {
-    const size = textBytes(codePoint);
+    const size = Buffer.byteLength(codePoint);
     if (used + size > maxBytes) break;
     used += size;
     end += codePoint.length;
@@ -95,289 +220,220 @@ function truncate(text: string, maxBytes: number): string {
   return `${text.slice(0, end).trimEnd()}${ELLIPSIS}`;
 }
 
+export const FCM_ORIGIN = "https://fcm.googleapis.com";
+
+/** The real URL of messages:send for a project (https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages/send). */
+export function fcmSendUrl(projectId: string): string {
+  return `${FCM_ORIGIN}/v1/projects/${encodeURIComponent(projectId)}/messages:send`;
+}
+
 export interface FcmSenderOptions {
   credentials: readonly FcmCredential[];
-  /** Sends in flight at once. Default 100, the size of the connection pool. */
-  concurrency?: number;
+  /**
+   * Most HTTP/2 sessions per origin. Each carries up to the server's SETTINGS_MAX_CONCURRENT_STREAMS
+   * (FCM: 100), so the default keeps up to 800 requests in flight: a job of 500 at once, and room for
+   * the other jobs of a Lambda batch.
+   */
+  sessions?: number;
+  /** Per request; firebase-admin waits 15 s. Ours leaves the worker time to settle within its 30 s. */
+  requestTimeoutMs?: number;
 }
 
-const DEFAULT_CONCURRENCY = 100;
-const MAX_SOCKETS = 100;
-const GOOGLE = "https://fcm.googleapis.com";
-/**
- * Node's HTTP client announces each request here once it is written, in the async context of the call
- * that made it.
- */
-const REQUEST_START = "http.client.request.start";
+const DEFAULT_SESSIONS = 8;
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
+const BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest";
 
-interface AttemptResult {
-  outcome: Outcome;
-  status?: number;
+interface Channel {
+  credential: FcmCredential;
+  tokens: AccessTokenCache;
+  pool: Http2Pool;
+  path: string;
+  headers: Record<string, string>;
 }
 
 /**
- * FCM through firebase-admin's `send()`, one request per target and up to `concurrency` in flight, over
- * a keep-alive agent kept for the life of the process so a warm Lambda reuses its connections (not
- * `sendEach`, which opens and closes an HTTP/2 session per call). The OAuth token grant uses the same
- * agent; with `credential.endpoint.url` the agent takes both to that plain-HTTP simulator.
+ * FCM HTTP v1 over keep-alive HTTP/2 sessions of our own, one request per target, all of a job's
+ * targets in flight at once (bounded by the pool).
  *
- * firebase-admin's errors carry only its own code and FCM's message: no HTTP status, no Retry-After,
- * and its mapping folds REST errors that need opposite handling into one code (NOT_FOUND, as for a
- * wrong project id, becomes registration-token-not-registered; PERMISSION_DENIED becomes
- * mismatched-credential; an expired access token becomes third-party-auth-error). Trusting those would
- * drop every token of a misconfigured project, so the sender reads FCM's answer itself: Node's
- * diagnostics channel shows each request, and AsyncLocalStorage ties it to the `send()` that made it.
+ * Not firebase-admin's transport, for three reasons found in firebase-admin 13.10:
+ * - `sendEach` opens a new HTTP/2 session per call and closes it in `finally`
+ *   (lib/messaging/messaging.js), to a hard-coded `https://fcm.googleapis.com`
+ *   (lib/utils/api-request.js Http2SessionHandler), so a warm Lambda never keeps one;
+ * - `send` is HTTP/1.1, one socket per request in flight;
+ * - both retry a 503 and a reset or timed-out socket themselves, up to 4 times with the Retry-After or
+ *   0/1/2/4 s of backoff (`defaultRetryConfig`, which AuthorizedHttp2Client and AuthorizedHttpClient
+ *   always use; no public option turns it off). That retry delivered a second copy after we had
+ *   answered "retry" and the worker had scheduled its own (issue 9: 20 of 20). Here every request
+ *   is sent once; only a request HTTP/2 says was never processed is sent again.
+ * Its error mapping also folds opposite answers into one code (NOT_FOUND with UNREGISTERED,
+ * PERMISSION_DENIED with SENDER_ID_MISMATCH), so the sender reads FCM's own answer (fcm-outcomes.ts).
+ * The OAuth grant stays the service account's JWT-bearer grant (fcm-auth.ts).
  */
 export class FcmSender implements VendorSender {
   readonly vendor = "fcm";
   private readonly credentials: readonly FcmCredential[];
-  private readonly concurrency: number;
-  private readonly channels = new Map<number, FcmChannel>();
-  private readonly agents = new Map<string, Agent>();
-  private readonly exchanges = new AsyncLocalStorage<FcmExchange>();
-  private readonly onRequestStart = (message: unknown): void => {
-    this.exchanges.getStore()?.watch((message as { request: ClientRequest }).request);
-  };
+  private readonly sessions: number;
+  private readonly requestTimeoutMs: number;
+  private readonly channels = new Map<number, Channel>();
+  private readonly pools = new Map<string, Http2Pool>();
 
   constructor(options: FcmSenderOptions) {
     this.credentials = options.credentials;
-    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-    subscribe(REQUEST_START, this.onRequestStart);
+    this.sessions = options.sessions ?? DEFAULT_SESSIONS;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
   send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    return mapConcurrently(targets, this.concurrency, (target) => this.deliver(notification, target));
+    return Promise.all(targets.map((target) => this.deliver(notification, target)));
+  }
+
+  /** HTTP/2 sessions opened so far, over all origins (for benchmarks and tests). */
+  sessionsOpened(): number {
+    let opened = 0;
+    for (const pool of this.pools.values()) opened += pool.sessionsOpened();
+    return opened;
   }
 
   async close(): Promise<void> {
-    unsubscribe(REQUEST_START, this.onRequestStart);
-    await Promise.all([...this.channels.values()].map((channel) => channel.close()));
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+    this.pools.clear();
     this.channels.clear();
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
   }
 
   private async deliver(notification: Notification, target: DeliveryTarget): Promise<SendResult> {
     const credential = pickCredential(this.credentials, target.certificateId);
     if (credential === undefined) {
+      // Our configuration lacks the credential the device registered with; the device is fine.
       const reason = `FCM no credential for certificateId ${target.certificateId ?? "(default)"}`;
-      return { target, outcome: { kind: "bad-request", reason } };
+      return { target, outcome: { kind: "credential-problem", reason } };
     }
-    let channel: FcmChannel;
+    let channel: Channel;
     try {
       channel = this.channelFor(credential);
     } catch (error) {
       const reason = `FCM credential ${credential.certificateId} unusable: ${(error as Error).message}`;
-      return { target, outcome: { kind: "bad-request", reason } };
+      return { target, outcome: { kind: "credential-problem", reason } };
     }
-    const message = buildFcmMessage(notification, target, credential);
-    const generation = channel.generation;
-    const first = await this.attempt(channel, message);
-    if (first.outcome.kind !== "refresh-credential") return { target, ...first };
-    // FCM refused the access token (revoked, or expired early): a new App fetches a new one.
-    channel.renew(generation);
-    return { target, ...(await this.attempt(channel, message)) };
+    const body = JSON.stringify({ message: buildFcmMessage(notification, target, credential) });
+    const first = await this.attempt(channel, body);
+    if (first.refusedToken === undefined) return { target, ...first.result };
+    // Google refused the access token (revoked, or expired early). It answered before FCM saw the
+    // message, so sending again cannot make a second copy.
+    channel.tokens.renew(first.refusedToken);
+    return { target, ...(await this.attempt(channel, body)).result };
   }
 
-  private attempt(channel: FcmChannel, message: TokenMessage): Promise<AttemptResult> {
-    return channel.use((messaging) => {
-      const exchange = new FcmExchange();
-      const sent = this.exchanges.run(exchange, async () => messaging.send(message));
-      return Promise.race([
-        sent.then(
-          (name): AttemptResult => ({ outcome: { kind: "delivered", vendorId: name }, status: 200 }),
-          (error: unknown) => exchange.failed(error),
-        ),
-        exchange.abandoned,
-      ]);
-    });
+  private async attempt(
+    channel: Channel,
+    body: string,
+  ): Promise<{ result: Omit<SendResult, "target">; refusedToken?: number }> {
+    let token: { token: string; generation: number };
+    try {
+      token = await channel.tokens.get();
+    } catch (error) {
+      return { result: { outcome: tokenOutcome(error) } };
+    }
+    let answer: Http2Answer;
+    try {
+      answer = await channel.pool.request({
+        method: "POST",
+        path: channel.path,
+        headers: {
+          authorization: `Bearer ${token.token}`,
+          "content-type": "application/json; charset=UTF-8",
+          ...channel.headers,
+        },
+        body,
+        timeoutMs: this.requestTimeoutMs,
+      });
+    } catch (error) {
+      const { code, message } = error as Http2TransportError;
+      return { result: { outcome: classifyFcm({ errorCode: code, message }) } };
+    }
+    const read = readFcmAnswer(answer);
+    const outcome = classifyFcm(read);
+    const result = { outcome, status: answer.status };
+    if (outcome.kind === "delivered") {
+      const name = (parseJson(answer.body) as { name?: unknown } | undefined)?.name;
+      return {
+        result: {
+          outcome: typeof name === "string" ? { kind: "delivered", vendorId: name } : outcome,
+          status: answer.status,
+        },
+      };
+    }
+    return outcome.kind === "refresh-credential" ? { result, refusedToken: token.generation } : { result };
   }
 
-  private channelFor(credential: FcmCredential): FcmChannel {
+  private channelFor(credential: FcmCredential): Channel {
     let channel = this.channels.get(credential.certificateId);
     if (channel === undefined) {
-      channel = new FcmChannel(credential, this.agentFor(credential.endpoint?.url));
+      const { url, headers } = vendorUrl(fcmSendUrl(credential.projectId), credential.endpoint?.url);
+      const target = new URL(url);
+      channel = {
+        credential,
+        tokens: new AccessTokenCache(new ServiceAccountCredential(credential)),
+        pool: this.poolFor(target.origin, credential.endpoint?.ca),
+        path: `${target.pathname}${target.search}`,
+        headers,
+      };
       this.channels.set(credential.certificateId, channel);
     }
     return channel;
   }
 
-  private agentFor(endpointUrl: string | undefined): Agent {
-    const key = endpointUrl ?? GOOGLE;
-    let agent = this.agents.get(key);
-    if (agent === undefined) {
-      agent =
-        endpointUrl === undefined
-          ? new Agent({ keepAlive: true, maxSockets: MAX_SOCKETS })
-          : new SimulatorAgent(new URL(endpointUrl));
-      this.agents.set(key, agent);
+  private poolFor(origin: string, ca: string | undefined): Http2Pool {
+    const key = `${origin} ${ca ?? ""}`;
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = new Http2Pool({ origin, maxSessions: this.sessions, ...(ca !== undefined && { ca }) });
+      this.pools.set(key, pool);
     }
-    return agent;
+    return pool;
   }
 }
 
-/**
- * Connects every request addressed to Google (oauth2.googleapis.com, fcm.googleapis.com) to the local
- * simulator instead, in plain HTTP: firebase-admin has no endpoint option for FCM (local-tooling.md §6),
- * but it sends messages:send through the app's `httpAgent`, and ServiceAccountCredential uses it too.
- */
-class SimulatorAgent extends Agent {
-  constructor(private readonly endpoint: URL) {
-    super({ keepAlive: true, maxSockets: MAX_SOCKETS });
-  }
-
-  override createConnection(): Duplex {
-    return connect(Number(this.endpoint.port || 80), this.endpoint.hostname);
-  }
+/** A token grant that failed: a refused service account is ours to fix, an unreachable endpoint is not. */
+function tokenOutcome(error: unknown): Outcome {
+  const reason = `FCM access token: ${(error as Error).message}`;
+  if (error instanceof FcmTokenError && error.refusesAccount) return { kind: "credential-problem", reason };
+  return { kind: "retry", reason };
 }
 
-/** firebase-admin App names are process-wide; several senders may hold the same credential. */
-let appSerial = 0;
-
-interface AppSlot {
-  app: App;
-  messaging: Messaging;
-  inFlight: number;
+/** FCM's errorCode from the FcmError detail, else Google's RPC status; the message and named fields. */
+export function readFcmAnswer(answer: Http2Answer): FcmAnswer {
+  const retryAfterSeconds = parseRetryAfter(answer.headers["retry-after"]);
+  const base: FcmAnswer = {
+    httpStatus: answer.status,
+    ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+  };
+  if (answer.status >= 200 && answer.status < 300) return base;
+  type GoogleError = { error?: { message?: unknown; status?: unknown; details?: unknown } };
+  const error = (parseJson(answer.body) as GoogleError | null | undefined)?.error;
+  const details = Array.isArray(error?.details) ? (error.details as Record<string, unknown>[]) : [];
+  const fcmCode = details.find((d) => d["@type"] === FCM_ERROR_TYPE)?.errorCode;
+  const errorCode = typeof fcmCode === "string" ? fcmCode : error?.status;
+  const fields = details
+    .filter((d) => d["@type"] === BAD_REQUEST_TYPE && Array.isArray(d.fieldViolations))
+    .flatMap((d) => d.fieldViolations as { field?: unknown }[])
+    .map((violation) => violation.field)
+    .filter((field): field is string => typeof field === "string");
+  return {
+    ...base,
+    ...(typeof errorCode === "string" && { errorCode }),
+    ...(typeof error?.message === "string" && { message: error.message }),
+    ...(fields.length > 0 && { fields }),
+  };
 }
 
-/**
- * One credential's firebase-admin App, made on first use and kept. firebase-admin refreshes the access
- * token itself before it expires; when FCM refuses one anyway, `renew` swaps in a new App (whose
- * credential fetches a new token) and deletes the old one once its sends are done.
- */
-class FcmChannel {
-  /** Counts renewals, so that the many sends refused with one token renew it once. */
-  generation = 0;
-  private slot: AppSlot;
-  private readonly deletions: Promise<void>[] = [];
-
-  constructor(
-    private readonly credential: FcmCredential,
-    private readonly agent: Agent,
-  ) {
-    this.slot = this.open();
-  }
-
-  async use<T>(work: (messaging: Messaging) => Promise<T>): Promise<T> {
-    const slot = this.slot;
-    slot.inFlight += 1;
-    try {
-      return await work(slot.messaging);
-    } finally {
-      slot.inFlight -= 1;
-      if (slot !== this.slot && slot.inFlight === 0) this.deletions.push(deleteApp(slot.app));
-    }
-  }
-
-  renew(generation: number): void {
-    if (generation !== this.generation) return;
-    const retired = this.slot;
-    this.slot = this.open();
-    this.generation += 1;
-    if (retired.inFlight === 0) this.deletions.push(deleteApp(retired.app));
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.deletions, deleteApp(this.slot.app)]);
-  }
-
-  private open(): AppSlot {
-    const { certificateId, projectId } = this.credential;
-    appSerial += 1;
-    const app = initializeApp(
-      {
-        credential: new ServiceAccountCredential(this.credential, this.agent),
-        projectId,
-        httpAgent: this.agent,
-      },
-      `chatpush-fcm-${certificateId}-${appSerial}`,
-    );
-    return { app, messaging: getMessaging(app), inFlight: 0 };
-  }
-}
-
-const TOKEN_URL = "https://oauth2.googleapis.com/token";
-const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-/** Sending needs only this scope (firebase-admin's own credential asks for five, cloud-platform among them). */
-const FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
-/** Google takes assertions that live at most an hour. */
-const ASSERTION_SECONDS = 60 * 60;
-const TOKEN_TIMEOUT_MS = 10_000;
-
-/**
- * A service account's OAuth 2.0 JWT-bearer grant (RFC 7523), as google-auth-library makes it, but over
- * our agent. firebase-admin 13.10's `cert(serviceAccount, httpAgent)` loses the agent for a service
- * account given as an object (populateGoogleAuth calls GoogleAuth.fromJSON without its clientOptions),
- * so the token request would bypass both the keep-alive pool and the simulator. firebase-admin caches
- * the token this returns and asks again five minutes before it expires.
- */
-class ServiceAccountCredential implements Credential {
-  private readonly key: KeyObject;
-
-  constructor(
-    private readonly account: FcmCredential,
-    private readonly agent: Agent,
-  ) {
-    // Parsed once, so a malformed key fails when the App is made, not on every token request.
-    this.key = createPrivateKey(account.privateKey);
-  }
-
-  async getAccessToken(): Promise<GoogleOAuthAccessToken> {
-    const iat = Math.floor(Date.now() / 1000);
-    const assertion = signJwt(
-      { iss: this.account.clientEmail, scope: FCM_SCOPE, aud: TOKEN_URL, iat, exp: iat + ASSERTION_SECONDS },
-      this.key,
-    );
-    const { status, body } = await postForm(
-      TOKEN_URL,
-      { grant_type: JWT_BEARER_GRANT, assertion },
-      this.agent,
-    );
-    const answer = parseJson(body) as Partial<Record<string, unknown>> | undefined;
-    const { access_token, expires_in } = answer ?? {};
-    if (status !== 200 || typeof access_token !== "string" || typeof expires_in !== "number") {
-      // firebase-admin wraps this into app/invalid-credential, keeping Google's "invalid_grant" text.
-      throw new Error(
-        `token endpoint answered ${status}: ${answer?.error ?? ""} ${answer?.error_description ?? body}`,
-      );
-    }
-    return { access_token, expires_in };
-  }
-}
-
-function signJwt(claims: Record<string, unknown>, key: KeyObject): string {
-  const encode = (part: unknown) => Buffer.from(JSON.stringify(part)).toString("base64url");
-  const unsigned = `${encode({ alg: "RS256", typ: "JWT" })}.${encode(claims)}`;
-  return `${unsigned}.${sign("RSA-SHA256", Buffer.from(unsigned), key).toString("base64url")}`;
-}
-
-function postForm(
-  url: string,
-  form: Record<string, string>,
-  agent: Agent,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpsRequest(
-      url,
-      {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        timeout: TOKEN_TIMEOUT_MS,
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.once("error", reject);
-        response.once("end", () =>
-          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-        );
-      },
-    );
-    request.once("timeout", () => request.destroy(new Error(`no answer within ${TOKEN_TIMEOUT_MS} ms`)));
-    request.once("error", reject);
-    request.end(new URLSearchParams(form).toString());
-  });
+/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined) return undefined;
+  if (/^\d+$/.test(text.trim())) return Number(text);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 function parseJson(text: string): unknown {
@@ -386,119 +442,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** What FCM answered to one request, as far as it could be read. */
-interface FcmAnswer {
-  httpStatus?: number;
-  errorCode?: string;
-  message?: string;
-  retryAfterSeconds?: number;
-}
-
-/** What Node's HTTP client saw of one `messaging.send()`, firebase-admin's own retries included. */
-class FcmExchange {
-  private attempts = 0;
-  private answer: FcmAnswer | undefined;
-  private abandon: (result: AttemptResult) => void = () => {};
-  /** Settles when firebase-admin is about to sleep before retrying (see `afterFailure`). */
-  readonly abandoned = new Promise<AttemptResult>((resolve) => {
-    this.abandon = resolve;
-  });
-
-  watch(request: ClientRequest): void {
-    // The OAuth token request runs inside the first send too.
-    if (!request.path.endsWith("/messages:send")) return;
-    this.attempts += 1;
-    this.answer = undefined;
-    request.once("response", (response: IncomingMessage) => this.read(response));
-    request.once("error", (error: NodeJS.ErrnoException) =>
-      this.afterFailure({ errorCode: error.code, message: error.message }),
-    );
-  }
-
-  /** The outcome of a `send()` that rejected: FCM's own answer when there was one, else the SDK's code. */
-  failed(error: unknown): AttemptResult {
-    const sdk = error as { code?: unknown; message?: unknown };
-    const answer = this.answer;
-    const outcome = classifyFcm({
-      ...answer,
-      errorCode: answer?.errorCode ?? (typeof sdk.code === "string" ? sdk.code : undefined),
-      message: answer?.message ?? String(sdk.message ?? error),
-    });
-    return answer?.httpStatus === undefined ? { outcome } : { outcome, status: answer.httpStatus };
-  }
-
-  private read(response: IncomingMessage): void {
-    const httpStatus = response.statusCode ?? 0;
-    if (httpStatus < 400) return;
-    // firebase-admin reads the body too: each 'data' listener gets every chunk.
-    const chunks: Buffer[] = [];
-    response.on("data", (chunk: Buffer) => chunks.push(chunk));
-    response.once("end", () => {
-      const retryAfterSeconds = parseRetryAfter(response.headers["retry-after"]);
-      this.answer = {
-        httpStatus,
-        ...readGoogleError(Buffer.concat(chunks).toString("utf8")),
-        ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
-      };
-      if (httpStatus === 503) this.afterFailure(this.answer);
-    });
-  }
-
-  /**
-   * firebase-admin retries a 503 and a reset or timed-out socket itself: up to 4 more attempts,
-   * sleeping for the Retry-After (when at most 60 s) or 0, 1, 2 and 4 s (`defaultRetryConfig` in its
-   * utils/api-request.js; no public option changes it). Its first retry without Retry-After is
-   * immediate and heals a keep-alive socket FCM closed while the Lambda was frozen, so we wait for
-   * that one; as soon as it would sleep we answer `retry` instead, and the queue's backoff takes over.
-   * The SDK still makes the sleeping attempt in the background, which can deliver a second copy; with
-   * the same tag Android shows it in place of the first.
-   */
-  private afterFailure(failure: FcmAnswer): void {
-    if (this.attempts < 2 && failure.retryAfterSeconds === undefined) return;
-    const outcome = classifyFcm(failure);
-    this.abandon(failure.httpStatus === undefined ? { outcome } : { outcome, status: failure.httpStatus });
-  }
-}
-
-/** FCM's errorCode from the FcmError detail, else Google's RPC status, and the message. */
-function readGoogleError(text: string): Pick<FcmAnswer, "errorCode" | "message"> {
-  type GoogleError = { error?: { message?: unknown; status?: unknown; details?: unknown } };
-  const error = (parseJson(text) as GoogleError | null | undefined)?.error;
-  const details = Array.isArray(error?.details) ? (error.details as Record<string, unknown>[]) : [];
-  const fcmCode = details.find(
-    (d) => d["@type"] === "type.googleapis.com/google.firebase.fcm.v1.FcmError",
-  )?.errorCode;
-  const errorCode = typeof fcmCode === "string" ? fcmCode : error?.status;
-  return {
-    ...(typeof errorCode === "string" && { errorCode }),
-    ...(typeof error?.message === "string" && { message: error.message }),
-  };
-}
-
-/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-function parseRetryAfter(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
-}
-
-/** Runs `work` on every item, at most `limit` at a time; results keep the items' order. */
-async function mapConcurrently<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

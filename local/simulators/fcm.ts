@@ -1,27 +1,49 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, verify } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  createSecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import forge from "node-forge";
 import type { FcmCredential } from "../../lib/vendors/credentials.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
 import { retryAfterHeader, takeFaultAndWait } from "./faults.js";
-import { type JsonAnswer, type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
-import type { SimulatorHub } from "./hub.js";
+import type { SimulatorServerOptions } from "./http-server.js";
+import type { FaultRule, SimulatorHub } from "./hub.js";
 import { AccessTokenBook } from "./tokens.js";
 import { bearerToken, decodeJwtPart, isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
 
-export type FcmSimulatorOptions = SimulatorOptions;
+export interface FcmSimulatorOptions extends SimulatorServerOptions {
+  hub: SimulatorHub;
+  /** Added before every answer: a simulated network round trip (benchmarks). Default 0. */
+  latencyMs?: number;
+}
 
 export interface FcmSimulator {
-  /** Plain-HTTP base URL for `FcmCredential.endpoint.url`, e.g. "http://127.0.0.1:43210". */
+  /** HTTPS base URL for `FcmCredential.endpoint.url`, e.g. "https://127.0.0.1:43210". */
   url: string;
+  /** PEM of the self-signed server certificate: `FcmCredential.endpoint.ca`. */
+  ca: string;
   /** Registers a service account's public key, as creating its key in the Google console does. */
   addServiceAccount(account: { projectId: string; clientEmail: string; publicKey: string }): void;
   /** Makes every access token issued so far expire now, as if an hour had passed. */
   expireAccessTokens(): void;
-  /** TCP connections accepted and access tokens issued so far. */
-  stats(): { connections: number; tokensIssued: number };
+  setLatency(ms: number): void;
+  /**
+   * TLS connections accepted, access tokens issued, and the most streams one HTTP/2 session had open
+   * at once.
+   */
+  stats(): { connections: number; tokensIssued: number; peakStreamsPerSession: number };
   close(): Promise<void>;
 }
 
-const TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token";
+/** The hosts the simulator stands in for: what a request names in REAL_URL_HEADER, or is taken to reach. */
+const FCM_ORIGIN = "https://fcm.googleapis.com";
+const TOKEN_URL = "https://oauth2.googleapis.com/token";
 const JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /** Either scope lets a service account send (vendors.md §2 "Endpoint and auth"). */
 const SEND_SCOPES = [
@@ -31,13 +53,36 @@ const SEND_SCOPES = [
 /** Google refuses assertions meant to live longer than an hour. */
 const ASSERTION_LIFETIME_SECONDS = 60 * 60;
 const ACCESS_TOKEN_SECONDS = 3599;
-/** FCM's payload limit (vendors.md §2 "Message JSON"). */
-const MESSAGE_LIMIT_BYTES = 4096;
+/**
+ * "4096 bytes for most messages … This includes both the keys and the values"
+ * (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode, INVALID_ARGUMENT): the keys and
+ * values the device receives, not the request's JSON.
+ */
+const PAYLOAD_LIMIT_BYTES = 4096;
+/**
+ * Google's front end allows 100 streams per connection (firebase-admin's Http2SessionHandler opens
+ * with peerMaxConcurrentStreams 100 "to respect backend limit"; FCM ends a connection that opens more,
+ * firebase-admin-node#2943). Node's server refuses streams beyond it.
+ */
+const MAX_CONCURRENT_STREAMS = 100;
 /** android.ttl: at most four weeks. */
 const MAX_TTL_SECONDS = 2_419_200;
 const TOKEN_CHARACTERS = /^[A-Za-z0-9_:-]+$/;
 const TTL_FORMAT = /^\d+(\.\d{1,9})?s$/;
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
+/**
+ * REST `Message.data`: "The key should not be a reserved word ("from", "message_type", or any word
+ * starting with "google" or "gcm")" (projects.messages reference; ErrorCode "Invalid data key").
+ */
+const RESERVED_DATA_KEY = /^(from|message_type|google|gcm)/i;
+const NOTIFICATION_PRIORITIES = new Set([
+  "PRIORITY_UNSPECIFIED",
+  "PRIORITY_MIN",
+  "PRIORITY_LOW",
+  "PRIORITY_DEFAULT",
+  "PRIORITY_HIGH",
+  "PRIORITY_MAX",
+]);
 /** Google writes its JSON content type with a space before the charset. */
 const JSON_HEADERS = { "content-type": "application/json; charset=UTF-8" };
 /** Node lower-cases header names already; the bearer token is never stored. */
@@ -49,28 +94,93 @@ const BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest";
 const UNAUTHENTICATED_MESSAGE =
   "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other " +
   "valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
+const GENERIC_INVALID = "Request contains an invalid argument.";
+const permissionDenied = (projectId: string) =>
+  `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${projectId}' (or it may not exist).`;
 
-/** A fault's HTTP status → Google's RPC status, FCM's errorCode and the message FCM sends with it. */
-const FAULTS: Readonly<Record<number, { status: string; errorCode: string; message: string }>> = {
-  400: {
+/** How FCM answers one error: HTTP status, Google's RPC status, FCM's errorCode (if any), message. */
+interface ErrorShape {
+  httpStatus: number;
+  status: string;
+  /** Absent: Google's front end answered, with no FcmError detail. */
+  errorCode?: string;
+  message: (projectId: string) => string;
+  field?: string;
+}
+
+/**
+ * A fault's `reason` → FCM's answer, as FCM sends it (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode,
+ * https://firebase.google.com/docs/cloud-messaging/error-codes; real bodies recorded by Bloomberg's
+ * pushiko, https://bloomberg.github.io/pushiko/fcm_responses). The answer's HTTP status is the one FCM
+ * pairs with the reason. Messages we have no record of are marked.
+ */
+const FAULT_ANSWERS: Readonly<Record<string, ErrorShape>> = {
+  UNREGISTERED: {
+    httpStatus: 404,
+    status: "NOT_FOUND",
+    errorCode: "UNREGISTERED",
+    message: () => "Requested entity was not found.",
+  },
+  // A project id FCM does not know: the same 404 without FCM's detail (firebase-admin-python#180).
+  NOT_FOUND: { httpStatus: 404, status: "NOT_FOUND", message: () => "Requested entity was not found." },
+  INVALID_ARGUMENT: {
+    httpStatus: 400,
     status: "INVALID_ARGUMENT",
     errorCode: "INVALID_ARGUMENT",
-    message: "Request contains an invalid argument.",
+    message: () => GENERIC_INVALID,
   },
-  401: {
+  // Firebase's example 2 of an invalid registration token (error-codes page).
+  INVALID_REGISTRATION: {
+    httpStatus: 400,
+    status: "INVALID_ARGUMENT",
+    errorCode: "INVALID_ARGUMENT",
+    message: () => "The registration token is not a valid FCM registration token",
+  },
+  // The message text is not on record (UNCONFIRMED); the status and errorCode are documented.
+  SENDER_ID_MISMATCH: {
+    httpStatus: 403,
+    status: "PERMISSION_DENIED",
+    errorCode: "SENDER_ID_MISMATCH",
+    message: () => "SenderId mismatch",
+  },
+  PERMISSION_DENIED: { httpStatus: 403, status: "PERMISSION_DENIED", message: permissionDenied },
+  THIRD_PARTY_AUTH_ERROR: {
+    httpStatus: 401,
     status: "UNAUTHENTICATED",
     errorCode: "THIRD_PARTY_AUTH_ERROR",
-    message: "Auth error from APNS or Web Push Service",
+    message: () => "Auth error from APNS or Web Push Service",
   },
-  403: { status: "PERMISSION_DENIED", errorCode: "SENDER_ID_MISMATCH", message: "SenderId mismatch" },
-  404: { status: "NOT_FOUND", errorCode: "UNREGISTERED", message: "Requested entity was not found." },
-  429: {
+  UNAUTHENTICATED: { httpStatus: 401, status: "UNAUTHENTICATED", message: () => UNAUTHENTICATED_MESSAGE },
+  QUOTA_EXCEEDED: {
+    httpStatus: 429,
     status: "RESOURCE_EXHAUSTED",
     errorCode: "QUOTA_EXCEEDED",
-    message: "Quota exceeded for quota metric 'Messages' of service 'fcm.googleapis.com'.",
+    message: () => "Quota exceeded for quota metric 'Messages' of service 'fcm.googleapis.com'.",
   },
-  500: { status: "INTERNAL", errorCode: "INTERNAL", message: "Internal error encountered." },
-  503: { status: "UNAVAILABLE", errorCode: "UNAVAILABLE", message: "The service is currently unavailable." },
+  INTERNAL: {
+    httpStatus: 500,
+    status: "INTERNAL",
+    errorCode: "INTERNAL",
+    message: () => "Internal error encountered.",
+  },
+  UNAVAILABLE: {
+    httpStatus: 503,
+    status: "UNAVAILABLE",
+    errorCode: "UNAVAILABLE",
+    message: () => "The service is currently unavailable.",
+  },
+};
+
+/** A fault armed with a status only answers as FCM does for that status. 410 is every simulator's "gone". */
+const REASON_BY_STATUS: Readonly<Record<number, string>> = {
+  400: "INVALID_ARGUMENT",
+  401: "THIRD_PARTY_AUTH_ERROR",
+  403: "SENDER_ID_MISMATCH",
+  404: "UNREGISTERED",
+  410: "UNREGISTERED",
+  429: "QUOTA_EXCEEDED",
+  500: "INTERNAL",
+  503: "UNAVAILABLE",
 };
 
 interface Account {
@@ -78,50 +188,108 @@ interface Account {
   publicKey: KeyObject;
 }
 
-/** One answer of messages:send, before it is written. */
-type Answer = JsonAnswer;
+/** One answer, before it is written. */
+interface Answer {
+  httpStatus: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+type AnyRequest = IncomingMessage | Http2ServerRequest;
+type AnyResponse = ServerResponse | Http2ServerResponse;
 
 /**
  * A local FCM HTTP v1: Google's OAuth 2.0 token endpoint (JWT-bearer grant, RS256 checked against the
- * registered service accounts) and messages:send, on one plain HTTP/1.1 port with keep-alive. It routes
- * by path, so a client whose every request is sent here (FcmSender's agent) needs no other change. It
- * checks sends the way FCM does, answers in Google's error shape and records each send in the hub; the
- * hub's faults apply to sends that pass the checks, so a fault never hides a malformed request.
+ * registered service accounts) and messages:send, on one TLS port that speaks HTTP/2 (what FCM and
+ * FcmSender speak) and HTTP/1.1 (the token grant, curl), with its own CA like the APNs simulator. It
+ * checks sends the way FCM does, answers in Google's error shape and records each send in the hub;
+ * the hub's faults apply to sends that pass the checks, so a fault never hides a malformed request.
  */
 export async function startFcmSimulator(opts: FcmSimulatorOptions): Promise<FcmSimulator> {
+  const host = opts.host ?? "127.0.0.1";
   const accounts = new Map<string, Account>();
   /** Access tokens, each for its service account's project. */
   const tokens = new AccessTokenBook(ACCESS_TOKEN_SECONDS);
+  let latencyMs = opts.latencyMs ?? 0;
+  let connections = 0;
+  let peakStreamsPerSession = 0;
+  const sockets = new Set<Socket>();
+  const sessions = new Set<Http2Session>();
+  const { key, cert } = selfSignedCertificate();
 
-  const server = await startSimulatorServer(opts, async (request, response) => {
+  const server = createSecureServer({
+    key,
+    cert,
+    allowHTTP1: true,
+    settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+  });
+  server.on("secureConnection", (socket: Socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  server.on("session", (session: Http2Session) => {
+    sessions.add(session);
+    let open = 0;
+    session.on("stream", (stream) => {
+      open += 1;
+      peakStreamsPerSession = Math.max(peakStreamsPerSession, open);
+      stream.once("close", () => {
+        open -= 1;
+      });
+    });
+    session.once("close", () => sessions.delete(session));
+  });
+  server.on("request", (request: AnyRequest, response: AnyResponse) => {
+    route(request, response).catch(() => response.destroy());
+  });
+
+  async function route(request: AnyRequest, response: AnyResponse): Promise<void> {
     const body = await readBody(request);
     const path = request.url ?? "";
+    if (latencyMs > 0) await sleep(latencyMs);
+    const realUrl = header(request, REAL_URL_HEADER);
     if (request.method === "POST" && path === "/token") {
+      if (realUrl !== undefined && realUrl !== TOKEN_URL) return write(response, notFound(path));
       const grant = grantToken(body, accounts);
       if ("access_token" in grant) {
-        writeJson(response, 200, tokens.grantBearer(grant.access_token, grant.projectId), JSON_HEADERS);
+        write(response, { httpStatus: 200, body: tokens.grantBearer(grant.access_token, grant.projectId) });
       } else {
-        writeJson(response, 400, grant, JSON_HEADERS);
+        write(response, { httpStatus: 400, body: grant });
       }
       return;
     }
     const projectId = SEND_PATH.exec(path)?.[1];
-    if (request.method !== "POST" || projectId === undefined) {
-      const notFound = googleError(404, "NOT_FOUND", `Unknown path ${request.method} ${path}.`);
-      writeJson(response, 404, notFound, JSON_HEADERS);
-      return;
+    const expectedUrl = `${FCM_ORIGIN}${path}`;
+    if (request.method !== "POST" || projectId === undefined || (realUrl ?? expectedUrl) !== expectedUrl) {
+      return write(response, notFound(path));
     }
-    await send({ request, response, body, projectId, hub: opts.hub, tokens });
+    await send({ request, response, body, projectId, endpoint: expectedUrl, hub: opts.hub, tokens });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
   });
 
   return {
-    url: server.url,
+    url: `https://${host}:${(server.address() as AddressInfo).port}`,
+    ca: cert,
     addServiceAccount({ projectId, clientEmail, publicKey }) {
       accounts.set(clientEmail, { projectId, publicKey: createPublicKey(publicKey) });
     },
     expireAccessTokens: () => tokens.expireAll(),
-    stats: () => ({ connections: server.connections(), tokensIssued: tokens.issued }),
-    close: () => server.close(),
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    stats: () => ({ connections, tokensIssued: tokens.issued, peakStreamsPerSession }),
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Clients keep their connections open (as they should); close() would wait for them otherwise.
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
   };
 }
 
@@ -133,7 +301,8 @@ export function generateFcmCredential(opts: {
   certificateId: number;
   projectId?: string;
   androidChannelId?: string;
-  endpointUrl?: string;
+  quietChannelId?: string;
+  endpoint?: FcmCredential["endpoint"];
 }): { credential: FcmCredential; publicKey: string } {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
@@ -147,7 +316,8 @@ export function generateFcmCredential(opts: {
     clientEmail: `firebase-adminsdk-${opts.certificateId}@${projectId}.iam.gserviceaccount.com`,
     privateKey,
     ...(opts.androidChannelId !== undefined && { androidChannelId: opts.androidChannelId }),
-    ...(opts.endpointUrl !== undefined && { endpoint: { url: opts.endpointUrl } }),
+    ...(opts.quietChannelId !== undefined && { quietChannelId: opts.quietChannelId }),
+    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint }),
   };
   return { credential, publicKey };
 }
@@ -162,15 +332,15 @@ function grantToken(body: string, accounts: ReadonlyMap<string, Account>): Grant
     return refuse("unsupported_grant_type", `Invalid grant_type: ${form.get("grant_type") ?? ""}`);
   }
   const [headerPart, claimsPart, signature, ...rest] = (form.get("assertion") ?? "").split(".");
-  const header = decodeJwtPart(headerPart);
+  const jwtHeader = decodeJwtPart(headerPart);
   const claims = decodeJwtPart(claimsPart);
-  if (header === undefined || claims === undefined || signature === undefined || rest.length > 0) {
+  if (jwtHeader === undefined || claims === undefined || signature === undefined || rest.length > 0) {
     return refuse("invalid_grant", "Invalid JWT: malformed assertion.");
   }
   const account = typeof claims.iss === "string" ? accounts.get(claims.iss) : undefined;
   if (account === undefined) return refuse("invalid_grant", "Invalid grant: account not found");
   const signed =
-    header.alg === "RS256" &&
+    jwtHeader.alg === "RS256" &&
     verify(
       "RSA-SHA256",
       Buffer.from(`${headerPart}.${claimsPart}`),
@@ -178,7 +348,7 @@ function grantToken(body: string, accounts: ReadonlyMap<string, Account>): Grant
       Buffer.from(signature, "base64url"),
     );
   if (!signed) return refuse("invalid_grant", "Invalid JWT Signature.");
-  if (claims.aud !== TOKEN_AUDIENCE)
+  if (claims.aud !== TOKEN_URL)
     return refuse("invalid_grant", "Invalid JWT: audience must be the token URL.");
   const { iat, exp } = claims;
   const now = Date.now() / 1000;
@@ -204,37 +374,25 @@ function grantToken(body: string, accounts: ReadonlyMap<string, Account>): Grant
 }
 
 async function send(args: {
-  request: IncomingMessage;
-  response: ServerResponse;
+  request: AnyRequest;
+  response: AnyResponse;
   body: string;
   projectId: string;
+  endpoint: string;
   hub: SimulatorHub;
   tokens: AccessTokenBook;
 }): Promise<void> {
-  const { request, response, body, projectId, hub } = args;
+  const { request, response, body, projectId, endpoint, hub } = args;
   const at = new Date().toISOString();
   const parsed = parseOrRaw(body);
   const message = isObject(parsed) && isObject(parsed.message) ? parsed.message : undefined;
   const token = typeof message?.token === "string" ? message.token : "";
 
-  let answer = authorize(request.headers.authorization, projectId, args.tokens) ?? validate(parsed);
+  let answer = authorize(header(request, "authorization"), projectId, args.tokens) ?? validate(parsed);
   if (answer === undefined) {
     answer = { httpStatus: 200, body: { name: `projects/${projectId}/messages/${messageId()}` } };
     const fault = await takeFaultAndWait(hub, "fcm", token);
-    if (fault !== undefined && fault.status !== 200) {
-      // 410 is every simulator's "this token is gone" fault; FCM says that with 404 UNREGISTERED.
-      const status = fault.status === 410 ? 404 : fault.status;
-      const known = FAULTS[status] ?? {
-        status: "UNKNOWN",
-        errorCode: "UNSPECIFIED_ERROR",
-        message: "Unknown error.",
-      };
-      answer = {
-        httpStatus: status,
-        body: googleError(status, known.status, known.message, fault.reason ?? known.errorCode),
-        headers: retryAfterHeader(fault.retryAfter),
-      };
-    }
+    if (fault !== undefined && fault.status !== 200) answer = faultAnswer(fault, projectId);
   }
 
   hub.record({
@@ -242,9 +400,32 @@ async function send(args: {
     token,
     at,
     status: answer.httpStatus,
+    endpoint,
     request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
   });
-  writeJson(response, answer.httpStatus, answer.body, { ...JSON_HEADERS, ...answer.headers });
+  write(response, answer);
+}
+
+/** An armed fault as FCM would answer it: by its reason when FCM has one, else by its status. */
+function faultAnswer(fault: FaultRule, projectId: string): Answer {
+  const reason = fault.reason ?? REASON_BY_STATUS[fault.status];
+  const known = reason !== undefined ? FAULT_ANSWERS[reason] : undefined;
+  const headers = retryAfterHeader(fault.retryAfter);
+  if (known !== undefined) {
+    const { httpStatus, status, errorCode, message, field } = known;
+    return {
+      httpStatus,
+      body: googleError(httpStatus, status, message(projectId), errorCode, field),
+      headers,
+    };
+  }
+  // A reason FCM has no shape for here: the fault's status, with the reason as FCM's errorCode.
+  const errorCode = fault.reason ?? "UNSPECIFIED_ERROR";
+  return {
+    httpStatus: fault.status,
+    body: googleError(fault.status, "UNKNOWN", "Unknown error.", errorCode),
+    headers,
+  };
 }
 
 /**
@@ -265,14 +446,7 @@ function authorize(
     };
   }
   if (issued.owner !== projectId) {
-    return {
-      httpStatus: 403,
-      body: googleError(
-        403,
-        "PERMISSION_DENIED",
-        `Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/${projectId}' (or it may not exist).`,
-      ),
-    };
+    return { httpStatus: 403, body: googleError(403, "PERMISSION_DENIED", permissionDenied(projectId)) };
   }
   return undefined;
 }
@@ -298,15 +472,24 @@ function validate(body: unknown): Answer | undefined {
     message.token !== undefined &&
     (typeof message.token !== "string" || !TOKEN_CHARACTERS.test(message.token))
   ) {
-    return invalid("The registration token is not a valid FCM registration token", "message.token");
+    // Firebase's example 2 (error-codes page): FcmError only, the token named in the message.
+    return {
+      httpStatus: 400,
+      body: googleError(
+        400,
+        "INVALID_ARGUMENT",
+        "The registration token is not a valid FCM registration token",
+        "INVALID_ARGUMENT",
+      ),
+    };
   }
-  const data = checkStringMap(message.data, "message.data");
+  const data = checkData(message.data, "message.data");
   if (data !== undefined) return data;
 
   const android = message.android;
   if (android !== undefined) {
     if (!isObject(android)) return invalid("Invalid value at 'message.android'.", "message.android");
-    const androidData = checkStringMap(android.data, "message.android.data");
+    const androidData = checkData(android.data, "message.android.data");
     if (androidData !== undefined) return androidData;
     // Google's JSON parser takes enum names in any case; firebase-admin sends "high" / "normal".
     const priority = android.priority;
@@ -331,18 +514,61 @@ function validate(body: unknown): Answer | undefined {
         );
       }
     }
+    const shown = android.notification;
+    if (shown !== undefined) {
+      if (!isObject(shown)) {
+        return invalid("Invalid value at 'message.android.notification'.", "message.android.notification");
+      }
+      const level = shown.notification_priority;
+      if (level !== undefined && !NOTIFICATION_PRIORITIES.has(String(level))) {
+        return invalid(
+          `Invalid value at 'message.android.notification.notification_priority' (type.googleapis.com/google.firebase.fcm.v1.AndroidNotification.NotificationPriority), "${level}"`,
+          "message.android.notification.notification_priority",
+        );
+      }
+      const count = shown.notification_count;
+      if (count !== undefined && !(Number.isInteger(count) && (count as number) >= 0)) {
+        return invalid(
+          `Invalid value at 'message.android.notification.notification_count' (TYPE_INT32), ${JSON.stringify(count)}`,
+          "message.android.notification.notification_count",
+        );
+      }
+    }
   }
-  if (Buffer.byteLength(JSON.stringify(message)) > MESSAGE_LIMIT_BYTES) {
-    return invalid(`Message is too big: more than ${MESSAGE_LIMIT_BYTES} bytes.`, "message");
+  if (payloadBytes(message) > PAYLOAD_LIMIT_BYTES) {
+    // FCM's answer to a payload over the limit: the generic message, no detail (pushiko's record).
+    return { httpStatus: 400, body: googleError(400, "INVALID_ARGUMENT", GENERIC_INVALID) };
   }
   return undefined;
 }
 
-/** data maps hold strings only; FCM names the offending entry by its index. */
-function checkStringMap(map: unknown, field: string): Answer | undefined {
+/** The keys and values of what the device receives: data, notification and the Android overrides. */
+function payloadBytes(message: Record<string, unknown>): number {
+  let bytes = 0;
+  const count = (map: unknown) => {
+    if (!isObject(map)) return;
+    for (const [key, value] of Object.entries(map)) {
+      if (value === undefined || value === null || typeof value === "object") continue;
+      bytes += Buffer.byteLength(key) + Buffer.byteLength(String(value));
+    }
+  };
+  count(message.data);
+  count(message.notification);
+  const android = isObject(message.android) ? message.android : {};
+  count(android.data);
+  count(android.notification);
+  return bytes;
+}
+
+/** data maps hold strings only, under keys FCM does not keep for itself; entries are named by index. */
+function checkData(map: unknown, field: string): Answer | undefined {
   if (map === undefined) return undefined;
   if (!isObject(map)) return invalid(`Invalid value at '${field}'.`, field);
   const entries = Object.entries(map);
+  const reserved = entries.findIndex(([key]) => RESERVED_DATA_KEY.test(key));
+  if (reserved >= 0) {
+    return invalid(`Invalid data key: "${entries[reserved]?.[0]}" is reserved.`, `${field}[${reserved}].key`);
+  }
   const index = entries.findIndex(([, value]) => typeof value !== "string");
   if (index < 0) return undefined;
   return invalid(
@@ -351,11 +577,13 @@ function checkStringMap(map: unknown, field: string): Answer | undefined {
   );
 }
 
+/** A field FCM refuses: a BadRequest detail names it (error-codes page, example 1). */
 function invalid(message: string, field: string): Answer {
-  return {
-    httpStatus: 400,
-    body: googleError(400, "INVALID_ARGUMENT", message, "INVALID_ARGUMENT", field),
-  };
+  return { httpStatus: 400, body: googleError(400, "INVALID_ARGUMENT", message, undefined, field) };
+}
+
+function notFound(path: string): Answer {
+  return { httpStatus: 404, body: googleError(404, "NOT_FOUND", `The requested URL ${path} was not found.`) };
 }
 
 /**
@@ -375,7 +603,53 @@ function googleError(
   return { error: { code, message, status, ...(details.length > 0 && { details }) } };
 }
 
+function write(response: AnyResponse, answer: Answer): void {
+  (response as ServerResponse).writeHead(answer.httpStatus, { ...JSON_HEADERS, ...answer.headers });
+  response.end(JSON.stringify(answer.body));
+}
+
+function header(request: AnyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
 /** FCM message ids are 0: followed by digits and a hex suffix. */
 function messageId(): string {
   return `0:${Date.now()}${randomBytes(8).toString("hex")}`;
+}
+
+/**
+ * A throwaway server certificate for localhost and 127.0.0.1, its own issuer so clients can pass it as
+ * `ca` (as the APNs simulator makes its own). The RSA key comes from node:crypto (forge's pure-JS key
+ * generation takes seconds).
+ */
+function selfSignedCertificate(): { key: string; cert: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = forge.pki.publicKeyFromPem(publicKey);
+  // A leading 01 keeps the DER integer positive.
+  certificate.serialNumber = `01${randomBytes(8).toString("hex")}`;
+  certificate.validity.notBefore = new Date(Date.now() - 60 * 60 * 1000);
+  certificate.validity.notAfter = new Date(Date.now() + 7 * 24 * 60 * 60 * 1000);
+  const name = [{ name: "commonName", value: "chatpush local FCM" }];
+  certificate.setSubject(name);
+  certificate.setIssuer(name);
+  certificate.setExtensions([
+    { name: "basicConstraints", cA: true },
+    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+    { name: "extKeyUsage", serverAuth: true },
+    {
+      name: "subjectAltName",
+      altNames: [
+        { type: 2, value: "localhost" },
+        { type: 7, ip: "127.0.0.1" },
+      ],
+    },
+  ]);
+  certificate.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
+  return { key: privateKey, cert: forge.pki.certificateToPem(certificate) };
 }

@@ -1,3 +1,4 @@
+import { connect } from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DeliveryTarget, Notification, OutcomeKind } from "../../lib/model/index.js";
@@ -7,6 +8,7 @@ import { type FcmSimulator, generateFcmCredential, startFcmSimulator } from "../
 import { type SimulatedDelivery, SimulatorHub } from "../../local/simulators/hub.js";
 
 const PROJECT = "chatpush-it";
+const SEND_URL = `https://fcm.googleapis.com/v1/projects/${PROJECT}/messages:send`;
 
 const notification: Notification = {
   title: "Alice",
@@ -44,11 +46,12 @@ describe("FcmSender against the FCM simulator", () => {
 
   beforeAll(async () => {
     sim = await startFcmSimulator({ hub });
+    const endpoint = { url: sim.url, ca: sim.ca };
     const main = generateFcmCredential({
       certificateId: 20001,
       projectId: PROJECT,
       androidChannelId: "chat_messages",
-      endpointUrl: sim.url,
+      endpoint,
     });
     credential = main.credential;
     sim.addServiceAccount({
@@ -57,17 +60,9 @@ describe("FcmSender against the FCM simulator", () => {
       publicKey: main.publicKey,
     });
 
-    unknownAccount = generateFcmCredential({
-      certificateId: 20002,
-      projectId: PROJECT,
-      endpointUrl: sim.url,
-    }).credential;
+    unknownAccount = generateFcmCredential({ certificateId: 20002, projectId: PROJECT, endpoint }).credential;
 
-    const other = generateFcmCredential({
-      certificateId: 20003,
-      projectId: "someone-else",
-      endpointUrl: sim.url,
-    });
+    const other = generateFcmCredential({ certificateId: 20003, projectId: "someone-else", endpoint });
     otherProject = other.credential;
     sim.addServiceAccount({
       projectId: PROJECT,
@@ -87,8 +82,8 @@ describe("FcmSender against the FCM simulator", () => {
     hub.clearFaults();
   });
 
-  it("delivers after a real OAuth grant, sending FCM's REST shape field by field", async () => {
-    const device = target({ certificateId: 20001, appId: "com.example.chat" });
+  it("delivers over HTTP/2 after a real OAuth grant, in FCM's REST shape, addressed to FCM's real URL", async () => {
+    const device = target({ certificateId: 20001, appId: "com.example.chat", badge: 5 });
     const grantsBefore = sim.stats().tokensIssued;
 
     const [result] = await sender.send(notification, [device]);
@@ -103,78 +98,151 @@ describe("FcmSender against the FCM simulator", () => {
 
     const [delivery] = sent(device.token);
     expect(delivery?.status).toBe(200);
-    expect(delivery?.request.headers.authorization).toBe("Bearer <redacted>");
+    expect(delivery?.endpoint).toBe(SEND_URL);
+    expect(delivery?.request.headers).toMatchObject({
+      ":method": "POST",
+      ":path": `/v1/projects/${PROJECT}/messages:send`,
+      authorization: "Bearer <redacted>",
+      "x-chatpush-vendor-url": SEND_URL,
+    });
     expect(delivery?.request.headers["content-type"]).toMatch(/^application\/json/);
-    // firebase-admin converts to snake_case but sends priority as it takes it ("high", not "HIGH"),
-    // and the TTL in milliseconds becomes a duration string.
     expect(delivery?.request.body).toEqual({
       message: {
         token: device.token,
         notification: { title: "Alice", body: "Lunch at noon?" },
         data: { ext: '{"conversationID":"c2c_alice"}', conversationID: "c2c_alice" },
         android: {
-          priority: "high",
+          priority: "HIGH",
           ttl: "604800s",
           restricted_package_name: "com.example.chat",
           notification: {
             channel_id: "chat_messages",
-            tag: "c2c_alice",
+            tag: "144115233406627467_3_1709281815",
             sound: "default",
-            notification_count: 3,
+            notification_priority: "PRIORITY_HIGH",
+            notification_count: 5,
           },
         },
       },
     });
   });
 
-  it("fits a long body within FCM's 4096-byte limit, which the simulator enforces", async () => {
-    const device = target();
+  it("gets a quiet replacement and a call's data message accepted by FCM's checks", async () => {
+    const quiet = target();
+    const ring = target();
 
-    const [result] = await sender.send({ ...notification, body: "long ".repeat(3000) }, [device]);
+    const [replaced] = await sender.send({ ...notification, quiet: true, collapseKey: "m1" }, [quiet]);
+    const [rang] = await sender.send(
+      {
+        ...notification,
+        purpose: "call",
+        call: {
+          action: "ring",
+          inviteId: "inv-1",
+          callerId: "alice",
+          callerName: "Alice",
+          media: "audio",
+          invitees: ["bob"],
+          timeoutSeconds: 30,
+          invitedAt: Date.now(),
+        },
+      },
+      [ring],
+    );
 
-    expect(result?.outcome.kind).toBe("delivered");
-    const body = sent(device.token)[0]?.request.body as { message: { notification: { body: string } } };
-    expect(body.message.notification.body.endsWith("…")).toBe(true);
+    expect([replaced?.outcome.kind, rang?.outcome.kind]).toEqual(["delivered", "delivered"]);
+    const body = sent(ring.token)[0]?.request.body as { message: Record<string, unknown> };
+    expect(body.message).not.toHaveProperty("notification");
+    expect(body.message.android).toMatchObject({ priority: "HIGH", ttl: "30s" });
   });
 
-  const faults: [string, { status: number; retryAfter?: number }, OutcomeKind, string, number | undefined][] =
-    [
-      ["404 UNREGISTERED", { status: 404 }, "drop-token", "FCM 404 UNREGISTERED", undefined],
-      [
-        "400 INVALID_ARGUMENT (not the token)",
-        { status: 400 },
-        "bad-request",
-        "FCM 400 INVALID_ARGUMENT",
-        undefined,
-      ],
-      ["403 SENDER_ID_MISMATCH", { status: 403 }, "drop-token", "FCM 403 SENDER_ID_MISMATCH", undefined],
-      [
-        "429 QUOTA_EXCEEDED with Retry-After",
-        { status: 429, retryAfter: 7 },
-        "quota",
-        "FCM 429 QUOTA_EXCEEDED",
-        7,
-      ],
-      ["429 QUOTA_EXCEEDED without Retry-After", { status: 429 }, "quota", "FCM 429 QUOTA_EXCEEDED", 60],
-      ["500 INTERNAL", { status: 500 }, "retry", "FCM 500 INTERNAL", undefined],
-      // Over 60 s firebase-admin does not retry itself either.
-      [
-        "503 UNAVAILABLE with Retry-After",
-        { status: 503, retryAfter: 120 },
-        "retry",
-        "FCM 503 UNAVAILABLE",
-        120,
-      ],
-      [
-        "401 THIRD_PARTY_AUTH_ERROR",
-        { status: 401 },
-        "bad-request",
-        "FCM 401 THIRD_PARTY_AUTH_ERROR",
-        undefined,
-      ],
-    ];
+  it("keeps a body the payload rule allows though its request JSON passes 4096 bytes", async () => {
+    const device = target();
+    const body = '"'.repeat(3600);
 
-  it.each(faults)("maps a %s fault", async (_name, fault, kind, reason, retryAfterSeconds) => {
+    const [result] = await sender.send({ ...notification, body }, [device]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    const recorded = sent(device.token)[0]?.request.body as { message: { notification: { body: string } } };
+    expect(recorded.message.notification.body).toBe(body);
+  });
+
+  it("cuts a long body to fit, and FCM refuses what does not fit (an oversized ext)", async () => {
+    const long = target();
+    const oversized = target();
+
+    const [cut] = await sender.send({ ...notification, body: "long ".repeat(3000) }, [long]);
+    const [refused] = await sender.send({ ...notification, ext: JSON.stringify({ p: "p".repeat(4100) }) }, [
+      oversized,
+    ]);
+
+    expect(cut?.outcome.kind).toBe("delivered");
+    const body = sent(long.token)[0]?.request.body as { message: { notification: { body: string } } };
+    expect(body.message.notification.body.endsWith("…")).toBe(true);
+    expect(refused?.outcome).toEqual({
+      kind: "bad-request",
+      reason: "FCM 400 INVALID_ARGUMENT Request contains an invalid argument.",
+    });
+  });
+
+  const faults: [
+    string,
+    { status: number; reason?: string; retryAfter?: number },
+    OutcomeKind,
+    string,
+    number?,
+  ][] = [
+    ["404 UNREGISTERED", { status: 404 }, "drop-token", "FCM 404 UNREGISTERED"],
+    [
+      "400 with the invalid-token message",
+      { status: 400, reason: "INVALID_REGISTRATION" },
+      "drop-token",
+      "FCM 400 INVALID_ARGUMENT The registration token is not a valid FCM registration token",
+    ],
+    ["400 INVALID_ARGUMENT (not the token)", { status: 400 }, "bad-request", "FCM 400 INVALID_ARGUMENT"],
+    [
+      "SENDER_ID_MISMATCH",
+      { status: 403, reason: "SENDER_ID_MISMATCH" },
+      "credential-problem",
+      "FCM 403 SENDER_ID_MISMATCH",
+    ],
+    [
+      "PERMISSION_DENIED",
+      { status: 403, reason: "PERMISSION_DENIED" },
+      "credential-problem",
+      "FCM 403 PERMISSION_DENIED Permission 'cloudmessaging.messages.create' denied",
+    ],
+    [
+      "NOT_FOUND about the project",
+      { status: 404, reason: "NOT_FOUND" },
+      "credential-problem",
+      "FCM 404 NOT_FOUND Requested entity was not found.",
+    ],
+    [
+      "THIRD_PARTY_AUTH_ERROR",
+      { status: 401, reason: "THIRD_PARTY_AUTH_ERROR" },
+      "credential-problem",
+      "FCM 401 THIRD_PARTY_AUTH_ERROR",
+    ],
+    [
+      "429 QUOTA_EXCEEDED with Retry-After",
+      { status: 429, retryAfter: 7 },
+      "quota",
+      "FCM 429 QUOTA_EXCEEDED",
+      7,
+    ],
+    ["429 QUOTA_EXCEEDED without Retry-After", { status: 429 }, "quota", "FCM 429 QUOTA_EXCEEDED", 60],
+    ["500 INTERNAL", { status: 500 }, "retry", "FCM 500 INTERNAL"],
+    [
+      "503 UNAVAILABLE with Retry-After",
+      { status: 503, retryAfter: 120 },
+      "retry",
+      "FCM 503 UNAVAILABLE",
+      120,
+    ],
+  ];
+
+  it.each(faults)("maps a %s fault, after exactly one request", async (_name, fault, kind, reason, after) => {
     const device = target();
     hub.addFault({ vendor: "fcm", token: device.token, count: 1, ...fault });
 
@@ -183,13 +251,13 @@ describe("FcmSender against the FCM simulator", () => {
     expect(result?.outcome).toEqual({
       kind,
       reason: expect.stringContaining(reason),
-      ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+      ...(after !== undefined && { retryAfterSeconds: after }),
     });
     expect(result?.status).toBe(fault.status);
     expect(sent(device.token).map((d) => d.status)).toEqual([fault.status]);
   });
 
-  it("drops a token FCM calls malformed (INVALID_ARGUMENT on message.token)", async () => {
+  it("drops a token FCM calls malformed", async () => {
     const device = target({ token: "not a token!" });
 
     const [result] = await sender.send(notification, [device]);
@@ -200,32 +268,34 @@ describe("FcmSender against the FCM simulator", () => {
     });
   });
 
-  it("waits for firebase-admin's immediate retry of a 503", async () => {
+  it("sends a 503 with Retry-After exactly once and answers retry with it: no copy behind the worker's back", async () => {
+    const device = target();
+    hub.addFault({ vendor: "fcm", token: device.token, status: 503, retryAfter: 2, count: 1 });
+
+    const [result] = await sender.send(notification, [device]);
+
+    expect(result?.outcome).toEqual({
+      kind: "retry",
+      reason: expect.stringContaining("FCM 503 UNAVAILABLE"),
+      retryAfterSeconds: 2,
+    });
+    expect(sent(device.token).map((d) => d.status)).toEqual([503]);
+    // firebase-admin's own retry would have sent it again after the Retry-After.
+    await sleep(2_500);
+    expect(sent(device.token).map((d) => d.status)).toEqual([503]);
+  });
+
+  it("answers a 503 without Retry-After at once, with one request", async () => {
     const device = target();
     hub.addFault({ vendor: "fcm", token: device.token, status: 503, count: 1 });
 
     const [result] = await sender.send(notification, [device]);
 
-    expect(result?.outcome.kind).toBe("delivered");
-    expect(sent(device.token).map((d) => d.status)).toEqual([503, 200]);
-  });
-
-  it("answers retry at once instead of sleeping in firebase-admin's backoff", async () => {
-    const device = target();
-    hub.addFault({ vendor: "fcm", token: device.token, status: 503, count: 2 });
-
-    const started = Date.now();
-    const [result] = await sender.send(notification, [device]);
-
-    expect(Date.now() - started).toBeLessThan(900);
     expect(result?.outcome).toEqual({
       kind: "retry",
       reason: expect.stringContaining("FCM 503 UNAVAILABLE"),
     });
-    expect(sent(device.token).map((d) => d.status)).toEqual([503, 503]);
-    // What the sender cannot stop: firebase-admin's own retry, 1 s later, in the background.
-    await sleep(1_500);
-    expect(sent(device.token).map((d) => d.status)).toEqual([503, 503, 200]);
+    expect(sent(device.token).map((d) => d.status)).toEqual([503]);
   });
 
   it("waits out a slow success", async () => {
@@ -237,6 +307,21 @@ describe("FcmSender against the FCM simulator", () => {
 
     expect(result?.outcome.kind).toBe("delivered");
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  it("answers retry when FCM does not answer within the request timeout", async () => {
+    const impatient = new FcmSender({ credentials: [credential], requestTimeoutMs: 200 });
+    try {
+      const device = target();
+      await impatient.send(notification, [target()]);
+      hub.addFault({ vendor: "fcm", token: device.token, status: 200, delayMs: 1_000, count: 1 });
+
+      const [result] = await impatient.send(notification, [device]);
+
+      expect(result?.outcome).toEqual({ kind: "retry", reason: expect.stringContaining("FCM ETIMEDOUT") });
+    } finally {
+      await impatient.close();
+    }
   });
 
   it("fetches a new access token once when FCM refuses the cached one, and delivers", async () => {
@@ -263,25 +348,27 @@ describe("FcmSender against the FCM simulator", () => {
     expect(results.map((r) => r.outcome.kind)).toEqual(["delivered", "drop-token", "delivered"]);
   });
 
-  it("answers bad-request for an unknown certificateId without sending", async () => {
+  it("calls an unknown certificateId a credential problem, without sending", async () => {
     const device = target({ certificateId: 99999 });
 
     const [result] = await sender.send(notification, [device]);
 
     expect(result?.outcome).toEqual({
-      kind: "bad-request",
+      kind: "credential-problem",
       reason: "FCM no credential for certificateId 99999",
     });
     expect(sent(device.token)).toEqual([]);
   });
 
-  it("asks for a credential refresh when Google refuses the service account's grant", async () => {
+  it("calls a service account Google refuses a credential problem, without sending", async () => {
     const device = target({ certificateId: unknownAccount.certificateId });
 
     const [result] = await sender.send(notification, [device]);
 
-    expect(result?.outcome.kind).toBe("refresh-credential");
-    expect(result?.outcome).toHaveProperty("reason", expect.stringContaining("app/invalid-credential"));
+    expect(result?.outcome).toEqual({
+      kind: "credential-problem",
+      reason: expect.stringContaining("invalid_grant"),
+    });
     expect(sent(device.token)).toEqual([]);
   });
 
@@ -290,31 +377,145 @@ describe("FcmSender against the FCM simulator", () => {
 
     const [result] = await sender.send(notification, [device]);
 
-    expect(result?.outcome.kind).toBe("bad-request");
+    expect(result?.outcome.kind).toBe("credential-problem");
     expect(result?.outcome).toHaveProperty("reason", expect.stringContaining("FCM 403 PERMISSION_DENIED"));
   });
 
-  it("delivers 300 targets in one call, and a second call reuses the connections", async () => {
-    const fresh = new FcmSender({ credentials: [credential] });
+  it("keeps 1,000 targets in flight over a few sessions, never past the server's 100 streams, and reuses them", async () => {
+    const fresh = new FcmSender({ credentials: [credential], sessions: 4 });
     try {
       const before = sim.stats().connections;
-      const first = Array.from({ length: 300 }, () => target());
+      const first = Array.from({ length: 1000 }, () => target());
 
       const firstResults = await fresh.send(notification, first);
       const afterFirst = sim.stats().connections;
       const secondResults = await fresh.send(
         notification,
-        Array.from({ length: 300 }, () => target()),
+        Array.from({ length: 1000 }, () => target()),
       );
 
       expect(firstResults.map((r) => r.target)).toEqual(first);
       expect([...firstResults, ...secondResults].every((r) => r.outcome.kind === "delivered")).toBe(true);
-      // At most one socket per send in flight (100) plus the token grant's.
-      expect(afterFirst - before).toBeGreaterThan(0);
-      expect(afterFirst - before).toBeLessThanOrEqual(101);
+      // Four HTTP/2 sessions plus the token grant's HTTPS connection, kept for the second call.
+      expect(fresh.sessionsOpened()).toBe(4);
+      expect(afterFirst - before).toBeLessThanOrEqual(5);
       expect(sim.stats().connections).toBe(afterFirst);
+      expect(sim.stats().peakStreamsPerSession).toBeLessThanOrEqual(100);
     } finally {
       await fresh.close();
     }
+  });
+});
+
+describe("the FCM simulator's error bodies", () => {
+  const hub = new SimulatorHub();
+  let sim: FcmSimulator;
+  let accessToken: string;
+
+  beforeAll(async () => {
+    sim = await startFcmSimulator({ hub });
+    const { credential, publicKey } = generateFcmCredential({ certificateId: 1, projectId: PROJECT });
+    sim.addServiceAccount({ projectId: PROJECT, clientEmail: credential.clientEmail, publicKey });
+    const { ServiceAccountCredential } = await import("../../lib/vendors/fcm-auth.js");
+    const grant = await new ServiceAccountCredential({
+      ...credential,
+      endpoint: { url: sim.url, ca: sim.ca },
+    }).getAccessToken();
+    accessToken = grant.access_token;
+  });
+  afterAll(() => sim.close());
+
+  interface GoogleErrorBody {
+    error: {
+      code: number;
+      status: string;
+      message: string;
+      details?: { "@type": string; errorCode?: string; fieldViolations?: { field: string }[] }[];
+    };
+  }
+
+  /** One raw messages:send over node's own HTTP/2 client. */
+  async function post(message: unknown): Promise<{ status: number; body: GoogleErrorBody }> {
+    const session = connect(sim.url, { ca: sim.ca });
+    try {
+      return await new Promise((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": `/v1/projects/${PROJECT}/messages:send`,
+          authorization: `Bearer ${accessToken}`,
+          "content-type": "application/json",
+        });
+        let status = 0;
+        const chunks: Buffer[] = [];
+        stream.on("response", (headers) => {
+          status = Number(headers[":status"]);
+        });
+        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+        stream.on("end", () => resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        stream.on("error", reject);
+        stream.end(JSON.stringify({ message }));
+      });
+    } finally {
+      session.close();
+    }
+  }
+
+  const message = (token: string, extra: Record<string, unknown> = {}) => ({
+    token,
+    notification: { title: "t", body: "b" },
+    ...extra,
+  });
+  const FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
+
+  it("answers SENDER_ID_MISMATCH with 403 and FCM's detail, PERMISSION_DENIED and NOT_FOUND without it", async () => {
+    hub.addFault({ vendor: "fcm", token: "a", status: 500, reason: "SENDER_ID_MISMATCH", count: 1 });
+    hub.addFault({ vendor: "fcm", token: "b", status: 403, reason: "PERMISSION_DENIED", count: 1 });
+    hub.addFault({ vendor: "fcm", token: "c", status: 404, reason: "NOT_FOUND", count: 1 });
+
+    const mismatch = await post(message("a"));
+    const denied = await post(message("b"));
+    const notFound = await post(message("c"));
+
+    expect(mismatch.status).toBe(403);
+    expect(mismatch.body.error).toMatchObject({
+      code: 403,
+      status: "PERMISSION_DENIED",
+      details: [{ "@type": FCM_ERROR, errorCode: "SENDER_ID_MISMATCH" }],
+    });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).not.toHaveProperty("details");
+    expect(denied.body.error.message).toContain(`projects/${PROJECT}`);
+    expect(notFound.status).toBe(404);
+    expect(notFound.body.error).toEqual({
+      code: 404,
+      status: "NOT_FOUND",
+      message: "Requested entity was not found.",
+    });
+  });
+
+  it("counts keys and values against 4096 bytes, not the request JSON", async () => {
+    const escaped = await post(message("d", { data: { quotes: '"'.repeat(4000) } }));
+    const tooBig = await post(message("e", { data: { text: "x".repeat(4100) } }));
+
+    expect(escaped.status).toBe(200);
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.body.error).toEqual({
+      code: 400,
+      status: "INVALID_ARGUMENT",
+      message: "Request contains an invalid argument.",
+    });
+  });
+
+  it("refuses data keys FCM keeps for itself", async () => {
+    const answer = await post(message("f", { data: { "google.sent_time": "1" } }));
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details?.[0]?.fieldViolations?.[0]?.field).toBe("message.data[0].key");
+  });
+
+  it("records each send with the real FCM URL as its endpoint", async () => {
+    await post(message("g"));
+
+    expect(hub.list().find((d) => d.token === "g")?.endpoint).toBe(SEND_URL);
   });
 });

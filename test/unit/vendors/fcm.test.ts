@@ -1,8 +1,15 @@
-import type { TokenMessage } from "firebase-admin/messaging";
 import { describe, expect, it } from "vitest";
-import type { DeliveryTarget, Notification, Outcome } from "../../../lib/model/index.js";
+import type { CallInfo, DeliveryTarget, Notification, Outcome } from "../../../lib/model/index.js";
 import type { FcmCredential } from "../../../lib/vendors/credentials.js";
-import { buildFcmMessage, FCM_MESSAGE_LIMIT_BYTES, FCM_TTL_MS } from "../../../lib/vendors/fcm.js";
+import {
+  buildFcmMessage,
+  FCM_PAYLOAD_LIMIT_BYTES,
+  FCM_TTL_MS,
+  type FcmMessage,
+  fcmPayloadBytes,
+  fcmSendUrl,
+  readFcmAnswer,
+} from "../../../lib/vendors/fcm.js";
 import { classifyFcm, QUOTA_BACKOFF_SECONDS } from "../../../lib/vendors/fcm-outcomes.js";
 
 const credential: FcmCredential = {
@@ -34,7 +41,7 @@ function notification(overrides: Partial<Notification> = {}): Notification {
   };
 }
 
-const bytes = (message: TokenMessage) => Buffer.byteLength(JSON.stringify(message));
+const jsonBytes = (message: FcmMessage) => Buffer.byteLength(JSON.stringify({ message }));
 const isWellFormed = (text: string) => Buffer.from(text, "utf8").toString("utf8") === text;
 
 describe("buildFcmMessage", () => {
@@ -49,34 +56,53 @@ describe("buildFcmMessage", () => {
     const message = buildFcmMessage(notification(), target, credential);
 
     expect(message.data).toEqual({ ext: '{"conversationID":"c2c_alice"}', conversationID: "c2c_alice" });
-    for (const value of Object.values(message.data ?? {})) expect(typeof value).toBe("string");
+    for (const value of Object.values(message.data)) expect(typeof value).toBe("string");
   });
 
-  it("sends at high priority, non-collapsible, kept 7 days, only to the registered app", () => {
+  it("sends a chat message at high priority, non-collapsible, kept 7 days, only to the registered app", () => {
     const { android } = buildFcmMessage(notification(), target, credential);
 
-    expect(android?.priority).toBe("high");
-    expect(android).not.toHaveProperty("collapseKey");
-    expect(android?.ttl).toBe(7 * 24 * 60 * 60 * 1000);
+    expect(android.priority).toBe("HIGH");
+    expect(android).not.toHaveProperty("collapse_key");
+    expect(android.ttl).toBe("604800s");
     expect(FCM_TTL_MS).toBe(604_800_000);
-    expect(android?.restrictedPackageName).toBe("com.example.chat");
+    expect(android.restricted_package_name).toBe("com.example.chat");
   });
 
-  it("shows the notification on the credential's channel, tagged with the conversation, with the badge", () => {
-    const { android } = buildFcmMessage(notification({ android: { sound: "ding.mp3" } }), target, credential);
+  it("shows it on the credential's channel, tagged with the message's collapse key, with the badge", () => {
+    const { android } = buildFcmMessage(notification({ android: { sound: "ding" } }), target, credential);
 
-    expect(android?.notification).toEqual({
-      channelId: "chat_messages",
-      tag: "c2c_alice",
-      sound: "ding.mp3",
-      notificationCount: 3,
+    expect(android.notification).toEqual({
+      channel_id: "chat_messages",
+      tag: "144115233406627467_3_1709281815",
+      sound: "ding",
+      notification_priority: "PRIORITY_HIGH",
+      notification_count: 3,
     });
   });
 
-  it("plays the default sound when the notification names none", () => {
-    const { android } = buildFcmMessage(notification({ android: undefined }), target, credential);
+  it("tags with the collapse key the notification names (a recall replaces exactly the recalled message)", () => {
+    const first = buildFcmMessage(notification({ messageKey: "m1" }), target, credential);
+    const second = buildFcmMessage(notification({ messageKey: "m2" }), target, credential);
+    const recall = buildFcmMessage(notification({ messageKey: "r9", collapseKey: "m1" }), target, credential);
 
-    expect(android?.notification?.sound).toBe("default");
+    expect(first.android.notification?.tag).toBe("m1");
+    expect(second.android.notification?.tag).toBe("m2");
+    expect(recall.android.notification?.tag).toBe("m1");
+  });
+
+  it("plays the default sound when the notification names none, and never the iOS sound", () => {
+    const plain = buildFcmMessage(notification(), target, credential);
+    const iosOnly = buildFcmMessage(notification({ ios: { sound: "bell.caf" } }), target, credential);
+
+    expect(plain.android.notification?.sound).toBe("default");
+    expect(iosOnly.android.notification?.sound).toBe("default");
+  });
+
+  it("uses the recipient's counted badge over the notification's", () => {
+    const { android } = buildFcmMessage(notification({ badge: 3 }), { ...target, badge: 11 }, credential);
+
+    expect(android.notification?.notification_count).toBe(11);
   });
 
   it("leaves out channel, badge and package restriction when they are not set", () => {
@@ -85,18 +111,77 @@ describe("buildFcmMessage", () => {
 
     const { android } = buildFcmMessage(notification({ badge: undefined }), noApp, noChannel);
 
-    expect(android).not.toHaveProperty("restrictedPackageName");
-    expect(android?.notification).not.toHaveProperty("channelId");
-    expect(android?.notification).not.toHaveProperty("notificationCount");
+    expect(android).not.toHaveProperty("restricted_package_name");
+    expect(android.notification).not.toHaveProperty("channel_id");
+    expect(android.notification).not.toHaveProperty("notification_count");
   });
 
   it("keeps a badge of 0, which clears the count", () => {
     const { android } = buildFcmMessage(notification({ badge: 0 }), target, credential);
 
-    expect(android?.notification?.notificationCount).toBe(0);
+    expect(android.notification?.notification_count).toBe(0);
   });
 
-  it("leaves title and body alone when the message fits", () => {
+  it("takes the sender's Google channel, image and priority over the defaults", () => {
+    const { android } = buildFcmMessage(
+      notification({
+        android: {
+          googleChannelId: "vip",
+          googleImage: "https://example.com/a.png",
+          googlePriority: "normal",
+        },
+      }),
+      target,
+      credential,
+    );
+
+    expect(android.priority).toBe("NORMAL");
+    expect(android.notification).toMatchObject({
+      channel_id: "vip",
+      image: "https://example.com/a.png",
+      notification_priority: "PRIORITY_DEFAULT",
+    });
+  });
+
+  it("does not force an operations notice to high priority (FCM keeps high for time-sensitive content)", () => {
+    const operations = buildFcmMessage(notification({ purpose: "operations" }), target, credential);
+    const asked = buildFcmMessage(
+      notification({ purpose: "operations", android: { googlePriority: "high" } }),
+      target,
+      credential,
+    );
+
+    expect(operations.android.priority).toBe("NORMAL");
+    expect(operations.android.notification?.notification_priority).toBe("PRIORITY_DEFAULT");
+    expect(asked.android.priority).toBe("HIGH");
+  });
+
+  it("makes a quiet replacement as silent as FCM allows: no sound, no vibration, low priority", () => {
+    const { android } = buildFcmMessage(
+      notification({ quiet: true, collapseKey: "m1", android: { sound: "ding", googlePriority: "high" } }),
+      target,
+      { ...credential, quietChannelId: "replacements" },
+    );
+
+    expect(android.priority).toBe("NORMAL");
+    expect(android.notification).toEqual({
+      channel_id: "replacements",
+      tag: "m1",
+      default_sound: false,
+      default_vibrate_timings: false,
+      notification_priority: "PRIORITY_LOW",
+      notification_count: 3,
+    });
+  });
+
+  it("keeps the chat channel for a quiet replacement when the credential has no quiet channel", () => {
+    const { android } = buildFcmMessage(notification({ quiet: true }), target, credential);
+
+    expect(android.notification?.channel_id).toBe("chat_messages");
+    expect(android.notification).not.toHaveProperty("sound");
+  });
+
+  it("leaves title and body alone when the payload fits", () => {
     const body = "x".repeat(3000);
 
     const message = buildFcmMessage(notification({ body }), target, credential);
@@ -105,12 +190,55 @@ describe("buildFcmMessage", () => {
   });
 });
 
-describe("buildFcmMessage trimming", () => {
-  it("cuts a long body to fit 4096 bytes with room to spare, ending in …", () => {
+describe("FCM's 4096-byte payload limit (keys and values, not the request JSON)", () => {
+  it("counts the UTF-8 bytes of keys and values of data, notification and android.notification", () => {
+    const message = buildFcmMessage(notification({ badge: undefined }), target, credential);
+
+    const expected =
+      "ext".length +
+      '{"conversationID":"c2c_alice"}'.length +
+      "conversationID".length +
+      "c2c_alice".length +
+      "title".length +
+      "Alice".length +
+      "body".length +
+      "Lunch at noon?".length +
+      "channel_id".length +
+      "chat_messages".length +
+      "tag".length +
+      "144115233406627467_3_1709281815".length +
+      "sound".length +
+      "default".length +
+      "notification_priority".length +
+      "PRIORITY_HIGH".length;
+    expect(fcmPayloadBytes(message)).toBe(expected);
+  });
+
+  it("keeps a body whose JSON escapes would pass 4096 bytes but whose keys and values do not", () => {
+    // 3,600 quotes are 3,600 payload bytes but 7,200 bytes once escaped in the request JSON.
+    const body = '"'.repeat(3600);
+
+    const message = buildFcmMessage(notification({ body }), target, credential);
+
+    expect(message.notification?.body).toBe(body);
+    expect(jsonBytes(message)).toBeGreaterThan(FCM_PAYLOAD_LIMIT_BYTES);
+    expect(fcmPayloadBytes(message)).toBeLessThanOrEqual(FCM_PAYLOAD_LIMIT_BYTES);
+  });
+
+  it("does not count the token or the delivery options against the payload", () => {
+    const longToken = { ...target, token: `tok:${"t".repeat(2000)}` };
+    const body = "b".repeat(3700);
+
+    const message = buildFcmMessage(notification({ body }), longToken, credential);
+
+    expect(message.notification?.body).toBe(body);
+  });
+
+  it("cuts a long body to exactly the payload limit, ending in …", () => {
     const message = buildFcmMessage(notification({ body: "a".repeat(10_000) }), target, credential);
 
-    expect(bytes(message)).toBeLessThanOrEqual(FCM_MESSAGE_LIMIT_BYTES - 32);
-    expect(bytes(message)).toBeGreaterThan(FCM_MESSAGE_LIMIT_BYTES - 64);
+    expect(fcmPayloadBytes(message)).toBeLessThanOrEqual(FCM_PAYLOAD_LIMIT_BYTES);
+    expect(fcmPayloadBytes(message)).toBeGreaterThan(FCM_PAYLOAD_LIMIT_BYTES - 4);
     expect(message.notification?.body).toMatch(/^a+…$/);
     expect(message.notification?.title).toBe("Alice");
   });
@@ -121,14 +249,7 @@ describe("buildFcmMessage trimming", () => {
     const body = message.notification?.body ?? "";
     expect(isWellFormed(body)).toBe(true);
     expect(body).toMatch(/^(😀)+…$/u);
-    expect(bytes(message)).toBeLessThanOrEqual(FCM_MESSAGE_LIMIT_BYTES);
-  });
-
-  it("counts JSON escapes: a body of quotes and newlines still fits", () => {
-    const message = buildFcmMessage(notification({ body: '"\n'.repeat(3000) }), target, credential);
-
-    expect(bytes(message)).toBeLessThanOrEqual(FCM_MESSAGE_LIMIT_BYTES);
-    expect(message.notification?.body?.endsWith("…")).toBe(true);
+    expect(fcmPayloadBytes(message)).toBeLessThanOrEqual(FCM_PAYLOAD_LIMIT_BYTES);
   });
 
   it("splits the room between a long title and a long body", () => {
@@ -139,13 +260,13 @@ describe("buildFcmMessage trimming", () => {
     );
 
     const { title = "", body = "" } = message.notification ?? {};
-    expect(bytes(message)).toBeLessThanOrEqual(FCM_MESSAGE_LIMIT_BYTES);
+    expect(fcmPayloadBytes(message)).toBeLessThanOrEqual(FCM_PAYLOAD_LIMIT_BYTES);
     expect(title).toMatch(/^T+…$/);
     expect(body).toMatch(/^B+…$/);
     expect(Math.abs(title.length - body.length)).toBeLessThan(10);
   });
 
-  it("gives a long title the room a short body leaves", () => {
+  it("gives a long title the room a short body leaves, counting 3 bytes per CJK character", () => {
     const message = buildFcmMessage(
       notification({ title: "中".repeat(3000), body: "ok" }),
       target,
@@ -154,8 +275,8 @@ describe("buildFcmMessage trimming", () => {
 
     expect(message.notification?.body).toBe("ok");
     expect(message.notification?.title).toMatch(/^中+…$/);
-    expect(bytes(message)).toBeLessThanOrEqual(FCM_MESSAGE_LIMIT_BYTES);
-    expect(bytes(message)).toBeGreaterThan(FCM_MESSAGE_LIMIT_BYTES - 64);
+    expect(fcmPayloadBytes(message)).toBeLessThanOrEqual(FCM_PAYLOAD_LIMIT_BYTES);
+    expect(fcmPayloadBytes(message)).toBeGreaterThan(FCM_PAYLOAD_LIMIT_BYTES - 6);
   });
 
   it("never trims ext: the click handler parses it", () => {
@@ -163,22 +284,188 @@ describe("buildFcmMessage trimming", () => {
 
     const message = buildFcmMessage(notification({ ext, body: "b".repeat(5000) }), target, credential);
 
-    expect(message.data?.ext).toBe(ext);
-    expect(bytes(message)).toBeLessThanOrEqual(FCM_MESSAGE_LIMIT_BYTES);
+    expect(message.data.ext).toBe(ext);
+    expect(fcmPayloadBytes(message)).toBeLessThanOrEqual(FCM_PAYLOAD_LIMIT_BYTES);
+  });
+});
+
+describe("buildFcmMessage for calls", () => {
+  const ring: CallInfo = {
+    action: "ring",
+    inviteId: "invite-7f3c",
+    callerId: "alice",
+    callerName: "Alice Chen",
+    media: "video",
+    invitees: ["bob"],
+    timeoutSeconds: 30,
+    invitedAt: Date.UTC(2025, 2, 1, 8, 30),
+    roomId: "91544",
+    signaling: '{"businessID":1,"inviteID":"invite-7f3c","actionType":1}',
+  };
+  const callNotification = (call: CallInfo, overrides: Partial<Notification> = {}) =>
+    notification({
+      title: "Alice Chen",
+      body: "You have a new call",
+      purpose: "call",
+      collapseKey: "call_invite-7f3c",
+      call,
+      ...overrides,
+    });
+
+  it("rings with a high-priority data message carrying the call, alive for the call's timeout", () => {
+    const message = buildFcmMessage(callNotification(ring), target, credential);
+
+    expect(message).not.toHaveProperty("notification");
+    expect(message.android).toEqual({
+      priority: "HIGH",
+      ttl: "30s",
+      collapse_key: "call_invite-7f3c",
+      restricted_package_name: "com.example.chat",
+    });
+    expect(message.data).toEqual({
+      callAction: "ring",
+      inviteID: "invite-7f3c",
+      inviter: "alice",
+      inviterName: "Alice Chen",
+      media: "video",
+      inviteeList: '["bob"]',
+      timeout: "30",
+      invitedAt: String(ring.invitedAt),
+      roomID: "91544",
+      signaling: ring.signaling,
+      notificationTag: "call_invite-7f3c",
+      title: "Alice Chen",
+      body: "You have a new call",
+      ext: '{"conversationID":"c2c_alice"}',
+      conversationID: "c2c_alice",
+    });
+    for (const value of Object.values(message.data)) expect(typeof value).toBe("string");
+  });
+
+  it("names the group and every invitee of a group call", () => {
+    const message = buildFcmMessage(
+      callNotification({ ...ring, groupId: "@TGS#2hiking", invitees: ["bob", "erin"] }),
+      target,
+      credential,
+    );
+
+    expect(message.data.groupID).toBe("@TGS#2hiking");
+    expect(JSON.parse(message.data.inviteeList ?? "")).toEqual(["bob", "erin"]);
+  });
+
+  it("rings for 30 s when the invitation sets no timeout", () => {
+    const message = buildFcmMessage(callNotification({ ...ring, timeoutSeconds: 0 }), target, credential);
+
+    expect(message.android.ttl).toBe("30s");
+    expect(message.data.timeout).toBe("30");
+  });
+
+  it("ends the ringing with a high-priority data cancel for that invitation, with the missed-call texts", () => {
+    const message = buildFcmMessage(
+      callNotification(
+        { ...ring, action: "ended", endReason: "cancelled" },
+        { body: "Missed call", quiet: true },
+      ),
+      target,
+      credential,
+    );
+
+    expect(message).not.toHaveProperty("notification");
+    expect(message.android.priority).toBe("HIGH");
+    expect(message.android.collapse_key).toBe("call_invite-7f3c");
+    expect(message.data).toMatchObject({
+      callAction: "cancel",
+      inviteID: "invite-7f3c",
+      endReason: "cancelled",
+      notificationTag: "call_invite-7f3c",
+      title: "Alice Chen",
+      body: "Missed call",
+    });
+  });
+
+  it("drops the signaling envelope before it lets a call exceed the payload limit", () => {
+    const message = buildFcmMessage(
+      callNotification({ ...ring, signaling: `{"data":"${"x".repeat(5000)}"}` }),
+      target,
+      credential,
+    );
+
+    expect(message.data).not.toHaveProperty("signaling");
+    expect(message.data.inviteID).toBe("invite-7f3c");
+    expect(fcmPayloadBytes(message)).toBeLessThanOrEqual(FCM_PAYLOAD_LIMIT_BYTES);
+  });
+});
+
+describe("fcmSendUrl", () => {
+  it("is FCM's messages:send for the project", () => {
+    expect(fcmSendUrl("my-project")).toBe("https://fcm.googleapis.com/v1/projects/my-project/messages:send");
+  });
+});
+
+describe("readFcmAnswer", () => {
+  const answer = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    readFcmAnswer({ status, headers, body: JSON.stringify(body) });
+
+  it("takes FCM's errorCode from the FcmError detail over Google's status", () => {
+    expect(
+      answer(404, {
+        error: {
+          code: 404,
+          message: "Requested entity was not found.",
+          status: "NOT_FOUND",
+          details: [
+            { "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode: "UNREGISTERED" },
+          ],
+        },
+      }),
+    ).toEqual({ httpStatus: 404, errorCode: "UNREGISTERED", message: "Requested entity was not found." });
+  });
+
+  it("falls back on Google's status and reads the fields a BadRequest names, and Retry-After", () => {
+    expect(
+      answer(
+        400,
+        {
+          error: {
+            code: 400,
+            message: "Request contains an invalid argument.",
+            status: "INVALID_ARGUMENT",
+            details: [
+              {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                fieldViolations: [{ field: "message.token", description: "Invalid registration token" }],
+              },
+            ],
+          },
+        },
+        { "retry-after": "5" },
+      ),
+    ).toEqual({
+      httpStatus: 400,
+      errorCode: "INVALID_ARGUMENT",
+      message: "Request contains an invalid argument.",
+      fields: ["message.token"],
+      retryAfterSeconds: 5,
+    });
+  });
+
+  it("reads a body that is not JSON as the bare status", () => {
+    expect(readFcmAnswer({ status: 502, headers: {}, body: "<html>Bad Gateway</html>" })).toEqual({
+      httpStatus: 502,
+    });
   });
 });
 
 describe("classifyFcm", () => {
   type Input = Parameters<typeof classifyFcm>[0];
   const cases: [string, Input, Outcome][] = [
-    // FCM errorCodes (vendors.md §2 "Errors")
     [
       "UNREGISTERED",
       { httpStatus: 404, errorCode: "UNREGISTERED", message: "Requested entity was not found." },
       { kind: "drop-token", reason: "FCM 404 UNREGISTERED Requested entity was not found." },
     ],
     [
-      "INVALID_ARGUMENT naming the token",
+      "INVALID_ARGUMENT whose message names the token (Firebase's example)",
       {
         httpStatus: 400,
         errorCode: "INVALID_ARGUMENT",
@@ -190,31 +477,63 @@ describe("classifyFcm", () => {
       },
     ],
     [
-      "INVALID_ARGUMENT on message.token",
+      "INVALID_ARGUMENT with a field violation on message.token (pushiko's record)",
       {
         httpStatus: 400,
         errorCode: "INVALID_ARGUMENT",
-        message: "Invalid value at 'message.token' (TYPE_STRING)",
+        message: "Request contains an invalid argument.",
+        fields: ["message.token"],
       },
-      {
-        kind: "drop-token",
-        reason: "FCM 400 INVALID_ARGUMENT Invalid value at 'message.token' (TYPE_STRING)",
-      },
+      { kind: "drop-token", reason: "FCM 400 INVALID_ARGUMENT Request contains an invalid argument." },
+    ],
+    [
+      "INVALID_ARGUMENT for a payload too big (generic message, no field)",
+      { httpStatus: 400, errorCode: "INVALID_ARGUMENT", message: "Request contains an invalid argument." },
+      { kind: "bad-request", reason: "FCM 400 INVALID_ARGUMENT Request contains an invalid argument." },
     ],
     [
       "INVALID_ARGUMENT on another field",
-      { httpStatus: 400, errorCode: "INVALID_ARGUMENT", message: "Invalid value at 'message.android.ttl'" },
+      {
+        httpStatus: 400,
+        errorCode: "INVALID_ARGUMENT",
+        message: "Invalid value at 'message.android.ttl'",
+        fields: ["message.android.ttl"],
+      },
       { kind: "bad-request", reason: "FCM 400 INVALID_ARGUMENT Invalid value at 'message.android.ttl'" },
     ],
     [
-      "INVALID_ARGUMENT without a message",
-      { httpStatus: 400, errorCode: "INVALID_ARGUMENT" },
-      { kind: "bad-request", reason: "FCM 400 INVALID_ARGUMENT" },
+      "a message that only mentions registration tokens in passing",
+      {
+        httpStatus: 400,
+        errorCode: "INVALID_ARGUMENT",
+        message: "Invalid package name for registration token",
+      },
+      { kind: "bad-request", reason: "FCM 400 INVALID_ARGUMENT Invalid package name for registration token" },
     ],
     [
-      "SENDER_ID_MISMATCH",
+      "SENDER_ID_MISMATCH: the credential, never the device",
       { httpStatus: 403, errorCode: "SENDER_ID_MISMATCH" },
-      { kind: "drop-token", reason: "FCM 403 SENDER_ID_MISMATCH" },
+      { kind: "credential-problem", reason: "FCM 403 SENDER_ID_MISMATCH" },
+    ],
+    [
+      "PERMISSION_DENIED (no FCM permission on the project)",
+      { httpStatus: 403, errorCode: "PERMISSION_DENIED" },
+      { kind: "credential-problem", reason: "FCM 403 PERMISSION_DENIED" },
+    ],
+    [
+      "NOT_FOUND without UNREGISTERED (a wrong project id)",
+      { httpStatus: 404, errorCode: "NOT_FOUND", message: "Requested entity was not found." },
+      { kind: "credential-problem", reason: "FCM 404 NOT_FOUND Requested entity was not found." },
+    ],
+    [
+      "THIRD_PARTY_AUTH_ERROR",
+      { httpStatus: 401, errorCode: "THIRD_PARTY_AUTH_ERROR" },
+      { kind: "credential-problem", reason: "FCM 401 THIRD_PARTY_AUTH_ERROR" },
+    ],
+    [
+      "APNS_AUTH_ERROR",
+      { httpStatus: 401, errorCode: "APNS_AUTH_ERROR" },
+      { kind: "credential-problem", reason: "FCM 401 APNS_AUTH_ERROR" },
     ],
     [
       "QUOTA_EXCEEDED with Retry-After",
@@ -243,141 +562,24 @@ describe("classifyFcm", () => {
       { kind: "retry", reason: "FCM UNSPECIFIED_ERROR" },
     ],
     [
-      "THIRD_PARTY_AUTH_ERROR",
-      { httpStatus: 401, errorCode: "THIRD_PARTY_AUTH_ERROR" },
-      { kind: "bad-request", reason: "FCM 401 THIRD_PARTY_AUTH_ERROR" },
-    ],
-    [
-      "APNS_AUTH_ERROR",
-      { httpStatus: 401, errorCode: "APNS_AUTH_ERROR" },
-      { kind: "bad-request", reason: "FCM 401 APNS_AUTH_ERROR" },
-    ],
-    // Google RPC statuses with no FcmError detail
-    [
       "UNAUTHENTICATED (access token refused)",
       { httpStatus: 401, errorCode: "UNAUTHENTICATED" },
       { kind: "refresh-credential", reason: "FCM 401 UNAUTHENTICATED" },
     ],
     ["401 without detail", { httpStatus: 401 }, { kind: "refresh-credential", reason: "FCM 401" }],
-    [
-      "PERMISSION_DENIED (no FCM permission on the project: config, not the token)",
-      { httpStatus: 403, errorCode: "PERMISSION_DENIED" },
-      { kind: "bad-request", reason: "FCM 403 PERMISSION_DENIED" },
-    ],
-    [
-      "NOT_FOUND without UNREGISTERED (a wrong project id)",
-      { httpStatus: 404, errorCode: "NOT_FOUND" },
-      { kind: "bad-request", reason: "FCM 404 NOT_FOUND" },
-    ],
+    ["403 without detail", { httpStatus: 403 }, { kind: "credential-problem", reason: "FCM 403" }],
+    ["404 without detail", { httpStatus: 404 }, { kind: "credential-problem", reason: "FCM 404" }],
     [
       "RESOURCE_EXHAUSTED",
       { httpStatus: 429, errorCode: "RESOURCE_EXHAUSTED" },
       { kind: "quota", reason: "FCM 429 RESOURCE_EXHAUSTED", retryAfterSeconds: QUOTA_BACKOFF_SECONDS },
     ],
-    // firebase-admin codes
     [
-      "messaging/registration-token-not-registered",
-      { errorCode: "messaging/registration-token-not-registered" },
-      { kind: "drop-token", reason: "FCM messaging/registration-token-not-registered" },
-    ],
-    [
-      "messaging/invalid-registration-token",
-      { errorCode: "messaging/invalid-registration-token" },
-      { kind: "drop-token", reason: "FCM messaging/invalid-registration-token" },
-    ],
-    [
-      "messaging/mismatched-credential",
-      { errorCode: "messaging/mismatched-credential" },
-      { kind: "drop-token", reason: "FCM messaging/mismatched-credential" },
-    ],
-    [
-      "messaging/invalid-argument naming the token",
-      {
-        errorCode: "messaging/invalid-argument",
-        message: "The registration token is not a valid FCM registration token",
-      },
-      {
-        kind: "drop-token",
-        reason: "FCM messaging/invalid-argument The registration token is not a valid FCM registration token",
-      },
-    ],
-    [
-      "messaging/invalid-argument on another field",
-      { errorCode: "messaging/invalid-argument", message: "Request contains an invalid argument." },
-      { kind: "bad-request", reason: "FCM messaging/invalid-argument Request contains an invalid argument." },
-    ],
-    [
-      "messaging/invalid-payload (client-side validation)",
-      { errorCode: "messaging/invalid-payload" },
-      { kind: "bad-request", reason: "FCM messaging/invalid-payload" },
-    ],
-    [
-      "messaging/payload-size-limit-exceeded",
-      { errorCode: "messaging/payload-size-limit-exceeded" },
-      { kind: "bad-request", reason: "FCM messaging/payload-size-limit-exceeded" },
-    ],
-    [
-      "messaging/message-rate-exceeded",
-      { errorCode: "messaging/message-rate-exceeded" },
-      {
-        kind: "quota",
-        reason: "FCM messaging/message-rate-exceeded",
-        retryAfterSeconds: QUOTA_BACKOFF_SECONDS,
-      },
-    ],
-    [
-      "messaging/device-message-rate-exceeded",
-      { errorCode: "messaging/device-message-rate-exceeded", retryAfterSeconds: 5 },
-      { kind: "quota", reason: "FCM messaging/device-message-rate-exceeded", retryAfterSeconds: 5 },
-    ],
-    [
-      "messaging/server-unavailable",
-      { errorCode: "messaging/server-unavailable" },
-      { kind: "retry", reason: "FCM messaging/server-unavailable" },
-    ],
-    [
-      "messaging/internal-error",
-      { errorCode: "messaging/internal-error" },
-      { kind: "retry", reason: "FCM messaging/internal-error" },
-    ],
-    [
-      "messaging/unknown-error",
-      { errorCode: "messaging/unknown-error" },
-      { kind: "retry", reason: "FCM messaging/unknown-error" },
-    ],
-    [
-      "messaging/third-party-auth-error",
-      { errorCode: "messaging/third-party-auth-error" },
-      { kind: "bad-request", reason: "FCM messaging/third-party-auth-error" },
-    ],
-    [
-      "messaging/authentication-error (non-JSON 401)",
-      { errorCode: "messaging/authentication-error" },
-      { kind: "refresh-credential", reason: "FCM messaging/authentication-error" },
-    ],
-    [
-      "app/invalid-credential (token fetch failed)",
-      { errorCode: "app/invalid-credential" },
-      { kind: "refresh-credential", reason: "FCM app/invalid-credential" },
-    ],
-    // Network
-    [
-      "app/network-error",
-      { errorCode: "app/network-error" },
-      { kind: "retry", reason: "FCM app/network-error" },
-    ],
-    [
-      "app/network-timeout",
-      { errorCode: "app/network-timeout" },
-      { kind: "retry", reason: "FCM app/network-timeout" },
-    ],
-    [
-      "ECONNRESET",
-      { errorCode: "ECONNRESET", message: "socket hang up" },
-      { kind: "retry", reason: "FCM ECONNRESET socket hang up" },
+      "ECONNRESET (no answer)",
+      { errorCode: "ECONNRESET", message: "the stream closed without an answer" },
+      { kind: "retry", reason: "FCM ECONNRESET the stream closed without an answer" },
     ],
     ["ETIMEDOUT", { errorCode: "ETIMEDOUT" }, { kind: "retry", reason: "FCM ETIMEDOUT" }],
-    // Unknown codes fall back on the status class
     [
       "unknown 5xx",
       { httpStatus: 502, errorCode: "BAD_GATEWAY" },
@@ -402,5 +604,12 @@ describe("classifyFcm", () => {
 
   it("reads a 200 as delivered", () => {
     expect(classifyFcm({ httpStatus: 200 })).toEqual({ kind: "delivered" });
+  });
+
+  it("removes a token for no answer that names the project or the credential", () => {
+    const configAnswers = ["SENDER_ID_MISMATCH", "PERMISSION_DENIED", "NOT_FOUND", "THIRD_PARTY_AUTH_ERROR"];
+    for (const errorCode of configAnswers) {
+      expect(classifyFcm({ httpStatus: 403, errorCode }).kind).not.toBe("drop-token");
+    }
   });
 });
