@@ -351,18 +351,14 @@ export class FcmSender implements VendorSender {
       const { code, message } = error as Http2TransportError;
       return { result: { outcome: classifyFcm({ errorCode: code, message }) } };
     }
-    const read = readFcmAnswer(answer);
-    const outcome = classifyFcm(read);
-    const result = { outcome, status: answer.status };
+    const outcome = classifyFcm(readFcmAnswer(answer));
     if (outcome.kind === "delivered") {
+      // FCM answers {"name": "projects/<id>/messages/<message id>"}.
       const name = (parseJson(answer.body) as { name?: unknown } | undefined)?.name;
-      return {
-        result: {
-          outcome: typeof name === "string" ? { kind: "delivered", vendorId: name } : outcome,
-          status: answer.status,
-        },
-      };
+      const delivered: Outcome = typeof name === "string" ? { kind: "delivered", vendorId: name } : outcome;
+      return { result: { outcome: delivered, status: answer.status } };
     }
+    const result = { outcome, status: answer.status };
     return outcome.kind === "refresh-credential" ? { result, refusedToken: token.generation } : { result };
   }
 
