@@ -198,10 +198,11 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
     if (answer === undefined) {
       const faults = takeFaults(opts.hub, "xiaomi", tokens);
       delayMs = faults.delayMs;
+      // Dead regIds come back in data.bad_regids, even when every regId of the request is dead (how
+      // Xiaomi answers that case is UNCONFIRMED; 20301 stays the answer of a request it cannot serve).
       const dead = new Set(tokens.filter((_, index) => isDeadToken(faults.rules[index])));
       answer =
         faults.rules.map(faultAnswer).find((faulted) => faulted !== undefined) ??
-        (dead.size === tokens.length ? refuse(20301, "No valid targets!") : undefined) ??
         chargeQuota(quota, tokens.length - dead.size) ??
         accepted(tokens.length, dead);
     }

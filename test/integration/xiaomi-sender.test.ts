@@ -121,6 +121,15 @@ describe("XiaomiSender against the Mi Push simulator", () => {
     });
   });
 
+  it("drops a lone dead regId Xiaomi lists in bad_regids", async () => {
+    const bob = target();
+    fault({ token: bob.token, status: 410 });
+
+    const [result] = await sender.send(notification, [bob]);
+
+    expect(result?.outcome).toEqual({ kind: "drop-token", reason: "Xiaomi bad_regids invalid regId" });
+  });
+
   it("sends one multicast per credential and drops only the dead regId Xiaomi lists in bad_regids", async () => {
     const targets = [target(), target(), target()];
     fault({ token: targets[1]!.token, status: 410 });
@@ -139,7 +148,7 @@ describe("XiaomiSender against the Mi Push simulator", () => {
 
   it("never drops a token for 20301 (no valid target: a wrong region looks the same): a credential problem", async () => {
     const bob = target();
-    fault({ token: bob.token, status: 404 });
+    fault({ token: bob.token, status: 200, reason: "20301" });
 
     const [result] = await sender.send(notification, [bob]);
 
