@@ -62,7 +62,12 @@ export function simulatorCredentials(dataDir?: string): SimulatorCredentials {
   const android = Object.fromEntries(
     ANDROID_VENDORS.map((vendor) => {
       const row = LOCAL_ANDROID_VENDORS[vendor];
-      return [vendor, generate(stored.android?.[vendor], () => row.generate(row.certificateId))];
+      const credential = generate(stored.android?.[vendor], () => row.generate(row.certificateId));
+      // A stored credential gains the fields added since it was made (e.g. Xiaomi's template id),
+      // which its simulator then registers too; what it has is kept.
+      const fresh = row.generate(row.certificateId);
+      if (Object.keys(fresh).some((key) => !(key in credential))) changed = true;
+      return [vendor, { ...fresh, ...credential }];
     }),
   ) as Record<AndroidVendor, AndroidVendorCredentialBase>;
 
