@@ -1,6 +1,7 @@
 import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { VENDORS } from "../model/index.js";
+import { isReservedKey } from "../tencent/ids.js";
 
 // zod/mini registers no locale, so every built-in message would read "Invalid input". Classic zod
 // registers English on first use unless a locale is already set; do the same. (`en` comes from
@@ -12,13 +13,13 @@ if (!z.config().localeError) z.config(en());
  * doForeground, setBadgeNum. Objects are strict so a misspelt key is a 400, not a silent default.
  */
 
-export const deviceIdSchema = z
-  .string()
-  .check(
-    z.minLength(1, "deviceId must not be empty"),
-    z.maxLength(128, "deviceId must be at most 128 characters"),
-    z.regex(/^[A-Za-z0-9._:-]+$/, "deviceId may only contain A-Z a-z 0-9 . _ : -"),
-  );
+export const deviceIdSchema = z.string().check(
+  z.minLength(1, "deviceId must not be empty"),
+  z.maxLength(128, "deviceId must be at most 128 characters"),
+  z.regex(/^[A-Za-z0-9._:-]+$/, "deviceId may only contain A-Z a-z 0-9 . _ : -"),
+  // `__proto__`, `constructor`, … would address the prototype of the devices map, not an entry.
+  z.refine((id) => !isReservedKey(id), "deviceId must not be a reserved name such as __proto__"),
+);
 
 const APNS_TOKEN = /^[0-9A-Fa-f]{64,200}$/;
 

@@ -1,5 +1,6 @@
 import { en } from "zod/locales";
 import * as z from "zod/mini";
+import { groupIdProblem, userIdProblem } from "../tencent/ids.js";
 import { isValidTimeZone } from "./rules.js";
 
 // zod/mini registers no locale (see device.schema.ts); every message below is our own anyway.
@@ -13,12 +14,18 @@ if (!z.config().localeError) z.config(en());
  */
 
 /** Native SDK ids (§7.5); the Web SDK's "C2C…" / "GROUP…" spelling is refused, not guessed at. */
-export const conversationIdSchema = z
-  .string()
-  .check(
-    z.maxLength(128, "conversationID must be at most 128 characters"),
-    z.regex(/^(?:c2c|group)_[^\s\p{Cc}]+$/u, 'conversationID must be "c2c_<userID>" or "group_<groupID>"'),
-  );
+export const conversationIdSchema = z.string().check(
+  z.maxLength(128, "conversationID must be at most 128 characters"),
+  z.regex(/^(?:c2c|group)_[^\s\p{Cc}]+$/u, 'conversationID must be "c2c_<userID>" or "group_<groupID>"'),
+  // The id inside follows Tencent's own rules (lib/tencent/ids.ts): it becomes a stored map key.
+  z.refine(
+    (id) =>
+      id.startsWith("c2c_")
+        ? userIdProblem(id.slice(4)) === undefined
+        : groupIdProblem(id.slice(6)) === undefined,
+    "conversationID must hold a valid Tencent user id (visible ASCII, at most 32 bytes) or group id (printable ASCII, at most 48 bytes)",
+  ),
+);
 
 /** "x is required" when absent, `invalid` otherwise: the client learns which mistake it made. */
 function expected(field: string, invalid: string) {

@@ -1,5 +1,6 @@
 import { en } from "zod/locales";
 import * as z from "zod/mini";
+import { groupIdProblem, msgKeyProblem, topicIdProblem, userIdProblem } from "./ids.js";
 
 // zod/mini registers no locale, so every built-in message would read "Invalid input". Classic zod
 // registers English on first use unless a locale is already set; do the same. (`en` comes from
@@ -18,7 +19,25 @@ const looseInt = z.pipe(
   z.number().check(z.int()),
 );
 
-const userId = z.string().check(z.minLength(1), z.maxLength(128));
+/** A string checked by one of lib/tencent/ids.ts's rules; the message names what is wrong with it. */
+function idString(problemOf: (value: string) => string | undefined, optionalEmpty = false) {
+  return z.string().check(
+    z.superRefine((value, ctx) => {
+      if (optionalEmpty && value === "") return;
+      const problem = problemOf(value);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, input: value });
+    }),
+  );
+}
+
+// Every id that becomes a key, a header or a log field is checked here (lib/tencent/ids.ts).
+const userId = idString(userIdProblem);
+/** An optional user id some callbacks send empty (system operations); "" is kept and never keyed. */
+const optionalUserId = z.optional(idString(userIdProblem, true));
+const msgKey = idString(msgKeyProblem);
+const topicId = z.optional(idString(topicIdProblem, true));
+/** Group names are at most 100 bytes of UTF-8 (V2TIMGroupInfo.groupName); a generous cap. */
+const groupName = z.optional(z.string().check(z.maxLength(1024, "must be at most 1024 characters")));
 
 export const msgElementSchema = z.looseObject({
   MsgType: z.string(),
@@ -33,7 +52,7 @@ export const c2cAfterSendMsgSchema = z.looseObject({
   MsgSeq: z.optional(looseInt),
   MsgRandom: z.optional(looseInt),
   MsgTime: z.optional(looseInt),
-  MsgKey: z.optional(z.string()),
+  MsgKey: z.optional(msgKey),
   MsgId: z.optional(z.string()),
   OnlineOnlyFlag: z.optional(looseInt),
   SendMsgResult: z.optional(looseInt),
@@ -59,22 +78,30 @@ export type StateChange = z.infer<typeof stateChangeSchema>;
 
 export const portraitSetSchema = z.looseObject({
   CallbackCommand: z.optional(z.string()),
-  Operator_Account: z.optional(z.string()),
+  Operator_Account: optionalUserId,
   From_Account: userId,
   EventTime: z.optional(looseInt),
   ProfileItem: z._default(
-    z.array(z.looseObject({ Tag: z.string(), Value: z.optional(z.union([z.string(), z.number()])) })),
+    z.array(
+      z.looseObject({
+        Tag: z.string(),
+        // Profile values are at most 500 bytes (custom fields, Use Limits 1047/34381); the nickname is stored.
+        Value: z.optional(
+          z.union([z.string().check(z.maxLength(4096, "must be at most 4096 characters")), z.number()]),
+        ),
+      }),
+    ),
     [],
   ),
 });
 export type PortraitSet = z.infer<typeof portraitSetSchema>;
 
-const groupId = z.string().check(z.minLength(1), z.maxLength(128));
+const groupId = idString(groupIdProblem);
 const memberList = z._default(z.array(z.looseObject({ Member_Account: userId })), []);
 
 export const groupAtInfoSchema = z.looseObject({
   GroupAtAllFlag: z.optional(looseInt),
-  GroupAt_Account: z.optional(z.string()),
+  GroupAt_Account: optionalUserId,
 });
 
 export const groupAfterSendMsgSchema = z.looseObject({
@@ -82,7 +109,7 @@ export const groupAfterSendMsgSchema = z.looseObject({
   GroupId: groupId,
   Type: z.optional(z.string()),
   From_Account: userId,
-  Operator_Account: z.optional(z.string()),
+  Operator_Account: optionalUserId,
   Random: z.optional(looseInt),
   MsgId: z.optional(z.string()),
   MsgSeq: looseInt,
@@ -90,7 +117,7 @@ export const groupAfterSendMsgSchema = z.looseObject({
   OnlineOnlyFlag: z.optional(looseInt),
   MsgBody: z._default(z.array(msgElementSchema), []),
   CloudCustomData: z.optional(z.string()),
-  TopicId: z.optional(z.string()),
+  TopicId: topicId,
   EventTime: z.optional(looseInt),
   GroupAtInfo: z.optional(z.array(groupAtInfoSchema)),
 });
@@ -99,10 +126,10 @@ export type GroupAfterSendMsg = z.infer<typeof groupAfterSendMsgSchema>;
 export const groupCreatedSchema = z.looseObject({
   CallbackCommand: z.optional(z.string()),
   GroupId: groupId,
-  Operator_Account: z.optional(z.string()),
-  Owner_Account: z.optional(z.string()),
+  Operator_Account: optionalUserId,
+  Owner_Account: optionalUserId,
   Type: z.optional(z.string()),
-  Name: z.optional(z.string()),
+  Name: groupName,
   MemberList: memberList,
   EventTime: z.optional(looseInt),
 });
@@ -113,7 +140,7 @@ export const memberJoinedSchema = z.looseObject({
   GroupId: groupId,
   Type: z.optional(z.string()),
   JoinType: z.optional(z.string()),
-  Operator_Account: z.optional(z.string()),
+  Operator_Account: optionalUserId,
   NewMemberList: memberList,
   EventTime: z.optional(looseInt),
 });
@@ -124,7 +151,7 @@ export const memberExitedSchema = z.looseObject({
   GroupId: groupId,
   Type: z.optional(z.string()),
   ExitType: z.optional(z.string()),
-  Operator_Account: z.optional(z.string()),
+  Operator_Account: optionalUserId,
   ExitMemberList: memberList,
   EventTime: z.optional(looseInt),
 });
@@ -134,8 +161,8 @@ export const groupDestroyedSchema = z.looseObject({
   CallbackCommand: z.optional(z.string()),
   GroupId: groupId,
   Type: z.optional(z.string()),
-  Owner_Account: z.optional(z.string()),
-  Name: z.optional(z.string()),
+  Owner_Account: optionalUserId,
+  Name: groupName,
   EventTime: z.optional(looseInt),
 });
 export type GroupDestroyed = z.infer<typeof groupDestroyedSchema>;
@@ -144,8 +171,8 @@ export const groupInfoChangedSchema = z.looseObject({
   CallbackCommand: z.optional(z.string()),
   GroupId: groupId,
   Type: z.optional(z.string()),
-  Operator_Account: z.optional(z.string()),
-  Name: z.optional(z.string()),
+  Operator_Account: optionalUserId,
+  Name: groupName,
   EventTime: z.optional(looseInt),
 });
 export type GroupInfoChanged = z.infer<typeof groupInfoChangedSchema>;
@@ -154,7 +181,7 @@ export const c2cRecalledSchema = z.looseObject({
   CallbackCommand: z.optional(z.string()),
   From_Account: userId,
   To_Account: userId,
-  MsgKey: z.string().check(z.minLength(1)),
+  MsgKey: msgKey,
   UnreadMsgNum: z.optional(looseInt),
   EventTime: z.optional(looseInt),
 });
@@ -164,9 +191,9 @@ export const groupRecalledSchema = z.looseObject({
   CallbackCommand: z.optional(z.string()),
   GroupId: groupId,
   Type: z.optional(z.string()),
-  Operator_Account: z.optional(z.string()),
+  Operator_Account: optionalUserId,
   MsgSeqList: z.array(z.looseObject({ MsgSeq: looseInt })),
-  TopicId: z.optional(z.string()),
+  TopicId: topicId,
   EventTime: z.optional(looseInt),
 });
 export type GroupRecalled = z.infer<typeof groupRecalledSchema>;

@@ -217,8 +217,11 @@ describe("validation: every 400 names its field", () => {
     expect(await preferences.getPreferences("alice")).toEqual({ conversations: {} });
   });
 
-  it("accepts a conversationID of exactly 128 characters", async () => {
-    expect((await putConversation("alice", `c2c_${"u".repeat(124)}`, { receiveOpt: 1 })).status).toBe(204);
+  it("accepts a conversationID of the longest Tencent user id (32 bytes) and refuses one byte more", async () => {
+    expect((await putConversation("alice", `c2c_${"u".repeat(32)}`, { receiveOpt: 1 })).status).toBe(204);
+    const tooLong = await putConversation("alice", `c2c_${"u".repeat(33)}`, { receiveOpt: 1 });
+    expect(tooLong.status).toBe(400);
+    expect(JSON.parse(tooLong.body)).toMatchObject({ field: "conversationID" });
   });
 
   it.each([
