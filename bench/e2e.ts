@@ -23,7 +23,7 @@ export interface E2eResult {
 }
 
 const SDK_APP_ID = "1400000000";
-const TOKEN = "bench-token";
+const TOKEN = "bench-callback-token";
 const SECRET = "bench-secret";
 const USERS = 50;
 const IN_FLIGHT = 20;

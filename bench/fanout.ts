@@ -21,7 +21,7 @@ const MEMBERS = Number(process.argv[2] ?? 100_000);
 const GROUP = "@TGS#BENCHFANOUT";
 const CONVERSATION = `group_${GROUP}`;
 const SDK_APP_ID = "1400000000";
-const TOKEN = "bench-token";
+const TOKEN = "bench-callback-token";
 const SQS_BATCH_BYTES = 256 * 1024;
 
 /** Devices by vendor: iPhones, Android with Google, and the Chinese vendors (per 100 users). */

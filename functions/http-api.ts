@@ -9,12 +9,14 @@ import { lambdaEntry } from "./shared/powertools.js";
 /** Function URL: POST /callback (Tencent Chat) and the device API (/v1/...). */
 export const handler = lambdaEntry(
   makeHttpHandler(() => {
-    const callbackTokenSecret = process.env[ENV.callbackTokenSecret];
+    // Deployed, callback authentication is always on: the function URL is public, so a missing,
+    // empty or short token (< 16 characters) refuses every callback instead of accepting unsigned ones.
+    const callbackTokenSecret = requireEnv(ENV.callbackTokenSecret);
     const userSigKeySecret = requireEnv(ENV.userSigKeySecret);
     const users = userStoreFromEnv();
     return {
       sdkAppId: requireEnv(ENV.sdkAppId),
-      callbackToken: async () => (callbackTokenSecret ? readSecret(callbackTokenSecret) : undefined),
+      callbackToken: () => readSecret(callbackTokenSecret),
       userSigKey: () => readSecret(userSigKeySecret),
       ingest: new SqsIngestQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
       devices: users,

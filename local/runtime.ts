@@ -21,11 +21,13 @@ import {
   SqsRetryQueue,
 } from "../lib/adapters/sqs/queues.js";
 import { makeDeliveryWorker } from "../lib/delivery/worker.js";
+import { loggableError, safeForLog } from "../lib/http/log-safety.js";
 import type { DeliveryJob, Vendor } from "../lib/model/index.js";
 import { isVendor } from "../lib/model/index.js";
 import type { Journal, JournalEntry, VendorSender } from "../lib/ports/index.js";
 import { systemClock } from "../lib/ports/index.js";
 import { makeRouter } from "../lib/routing/router.js";
+import { assertCallbackToken } from "../lib/tencent/sign.js";
 import { ApnsSender } from "../lib/vendors/apns.js";
 import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
 import { FcmSender } from "../lib/vendors/fcm.js";
@@ -91,6 +93,8 @@ export interface LocalRuntime {
 }
 
 const ROUTER_TIMEOUT_SECONDS = 60;
+/** "Request and response payload: 6 MB" for synchronous invocations (Lambda quotas, limits-and-costs.md §2.1). */
+const FUNCTION_URL_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** Journal entries `GET /_local/journal` keeps (the newest). */
 const KEPT_JOURNAL = 50_000;
 const INGEST_MAX_RECEIVES = 5;
@@ -102,6 +106,9 @@ const INGEST_MAX_RECEIVES = 5;
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const prefix = options.prefix ?? "chatpush";
+  // Locally, no token means authentication off (127.0.0.1 only); a token too short to be a secret is refused.
+  if (options.callbackToken !== undefined)
+    assertCallbackToken(options.callbackToken, "CHATPUSH_CALLBACK_TOKEN");
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -170,14 +177,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const journalListeners = new Set<(entry: TimedJournalEntry) => void>();
     const journalPort: Journal = {
       record(entry) {
-        const timed = { at: new Date().toISOString(), ...entry };
+        // The journal is printed line by line: no control character raw, no secret whole.
+        const timed = safeForLog({ at: new Date().toISOString(), ...entry });
         journal.push(timed);
         if (journal.length > KEPT_JOURNAL * 1.25) journal.splice(0, journal.length - KEPT_JOURNAL);
         options.onJournal?.(timed);
         for (const listener of journalListeners) listener(timed);
       },
     };
-    const onError = options.onError ?? (() => undefined);
+    const onError = (error: unknown) => options.onError?.(loggableError(error));
 
     const httpHandler = makeHttpHandler(() => ({
       sdkAppId: options.sdkAppId,
@@ -299,6 +307,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const url = new URL(req.url ?? "/", "http://local");
+      // A function URL refuses request payloads over 6 MB before the function runs; so do we.
+      if (Number(req.headers["content-length"] ?? 0) > FUNCTION_URL_MAX_REQUEST_BYTES) {
+        res.writeHead(413, { "content-type": "application/json", connection: "close" });
+        res.end(JSON.stringify({ error: "request payload is larger than 6 MB", field: "body" }));
+        return;
+      }
       const body = await readBody(req);
       const send = (status: number, value?: unknown): undefined => {
         res.writeHead(status, value === undefined ? {} : { "content-type": "application/json" });

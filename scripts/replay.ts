@@ -78,13 +78,32 @@ async function seed(client: ChatpushClient, device: DeviceSample): Promise<void>
   );
 }
 
+/**
+ * Routing remembers each message by its identity for an hour (MsgKey; GroupId + MsgSeq), so every
+ * run sends new messages: this run's mark is appended to each MsgKey and added to each group MsgSeq,
+ * the same way for a message and for its recall in the same run.
+ */
+const RUN = Math.floor(Date.now() / 1000);
+const RUN_SEQ_OFFSET = RUN * 1000;
+
 /** Sample times are rewritten to now, so presence ordering and freshness behave as they would live. */
 function freshTimes(body: Record<string, unknown>): Record<string, unknown> {
   const now = Date.now();
+  const group = typeof body.GroupId === "string";
   return {
     ...body,
     ...("EventTime" in body ? { EventTime: now } : {}),
     ...("MsgTime" in body ? { MsgTime: Math.floor(now / 1000) } : {}),
+    ...(typeof body.MsgKey === "string" ? { MsgKey: `${body.MsgKey}-${RUN.toString(36)}` } : {}),
+    ...(group && typeof body.MsgSeq === "number" ? { MsgSeq: body.MsgSeq + RUN_SEQ_OFFSET } : {}),
+    ...(group && Array.isArray(body.MsgSeqList)
+      ? {
+          MsgSeqList: (body.MsgSeqList as { MsgSeq: number }[]).map((m) => ({
+            ...m,
+            MsgSeq: m.MsgSeq + RUN_SEQ_OFFSET,
+          })),
+        }
+      : {}),
   };
 }
 

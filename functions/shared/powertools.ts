@@ -5,13 +5,18 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import type { JobReport } from "../../lib/delivery/worker.js";
+import { logReplacer } from "../../lib/http/log-safety.js";
 import type { Vendor } from "../../lib/model/index.js";
 import type { Journal } from "../../lib/ports/index.js";
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? "chatpush";
 
-/** One logger and one metrics buffer for the whole process (Powertools singletons). */
-export const logger = new Logger({ serviceName });
+/**
+ * One logger and one metrics buffer for the whole process (Powertools singletons). Every value of
+ * every line passes `logReplacer`: no control character raw (a user id cannot forge a line), no
+ * token, UserSig, key or OAuth token whole (lib/http/log-safety.ts).
+ */
+export const logger = new Logger({ serviceName, jsonReplacerFn: logReplacer });
 export const metrics = new Metrics({ namespace: "chatpush", serviceName });
 
 /**

@@ -1,6 +1,8 @@
 import type * as z from "zod/mini";
 import type { Clock } from "../ports/clock.js";
+import { userIdProblem } from "../tencent/ids.js";
 import { verifyUserSig } from "../tencent/usersig.js";
+import { MAX_API_BODY_BYTES, parseBoundedJson } from "./json.js";
 import { errorResponse, type HttpRequest, type HttpResponse } from "./types.js";
 
 /**
@@ -42,6 +44,11 @@ export async function authenticateUser(
     nowMs: options.clock.now(),
   });
   if (!result.ok) return { ok: false, response: unauthorized(`UserSig rejected: ${result.error}`) };
+  // Genuine, but the user id becomes a key: it must follow Tencent's UserID rule (lib/tencent/ids.ts).
+  const problem = userIdProblem(result.identifier);
+  if (problem !== undefined) {
+    return { ok: false, response: unauthorized(`UserSig rejected: TLS.identifier ${problem}`) };
+  }
   return { ok: true, userId: result.identifier };
 }
 
@@ -66,13 +73,9 @@ export function parsePathParam<S extends z.ZodMiniType>(
 
 /** The JSON body, validated; a 400 names the offending field ("body" when it is the body itself). */
 export function parseJsonBody<S extends z.ZodMiniType>(request: HttpRequest, schema: S): Parsed<z.output<S>> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(request.body);
-  } catch {
-    return { ok: false, response: errorResponse(400, "body is not valid JSON", "body") };
-  }
-  const result = schema.safeParse(raw);
+  const parsed = parseBoundedJson(request.body, { maxBytes: MAX_API_BODY_BYTES });
+  if (!parsed.ok) return { ok: false, response: errorResponse(parsed.status, parsed.error, parsed.field) };
+  const result = schema.safeParse(parsed.value);
   if (result.success) return { ok: true, value: result.data };
   const issue = result.error.issues[0];
   // Unknown keys are reported on the object itself; name the offending key instead.

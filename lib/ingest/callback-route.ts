@@ -1,6 +1,7 @@
+import { MAX_CALLBACK_BODY_BYTES, MAX_QUEUED_BYTES, parseBoundedJson, utf8Bytes } from "../http/json.js";
 import { type HttpRequest, type HttpResponse, type HttpRoute, json } from "../http/types.js";
 import type { Clock, IngestQueue } from "../ports/index.js";
-import { isHandledCommand, parseCallback } from "../tencent/callback.schema.js";
+import { type AcceptedCallback, isHandledCommand, parseCallback } from "../tencent/callback.schema.js";
 import { verifyCallbackAuth } from "../tencent/sign.js";
 
 export interface CallbackRouteDeps {
@@ -10,9 +11,26 @@ export interface CallbackRouteDeps {
   callbackToken: () => Promise<string | undefined>;
   queue: IngestQueue;
   clock: Clock;
+  /**
+   * Work done before the answer instead of on the ingest queue (presence changes, so that no message
+   * callback sent after them is routed without them). Resolves true when the callback needs no
+   * queueing; false (or a throw) queues it as usual.
+   */
+  atIngest?: (callback: AcceptedCallback) => Promise<boolean>;
 }
 
 export const CALLBACK_PATH = "/callback";
+
+/**
+ * "A one-to-one or group message must be no longer than 12KB" (Use Limits,
+ * https://www.tencentcloud.com/document/product/1047/34381); 64 KiB leaves room for the callback's
+ * other fields and JSON escapes, and keeps a message's delivery jobs far inside SQS's limit.
+ */
+export const MAX_MESSAGE_CALLBACK_BYTES = 64 * 1024;
+const MESSAGE_COMMANDS: ReadonlySet<string> = new Set([
+  "C2C.CallbackAfterSendMsg",
+  "Group.CallbackAfterSendMsg",
+]);
 
 /** Exactly the body Tencent documents for a processed callback (tencent-chat.md §1.5). */
 export const CALLBACK_OK_BODY = JSON.stringify({ ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 });
@@ -50,12 +68,10 @@ export function makeCallbackRoute(deps: CallbackRouteDeps): HttpRoute {
     });
     if (!auth.ok) return fail(auth.status, auth.error);
 
-    let body: unknown;
-    try {
-      body = JSON.parse(request.body);
-    } catch {
-      return fail(400, "body is not valid JSON", "body");
-    }
+    // Bounded before parsing: no body may nest deep enough to overflow anything downstream (lib/http/json.ts).
+    const json = parseBoundedJson(request.body, { maxBytes: MAX_CALLBACK_BODY_BYTES });
+    if (!json.ok) return fail(json.status, json.error, json.field);
+    const body = json.value;
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       return fail(400, "body must be a JSON object", "body");
     }
@@ -73,7 +89,15 @@ export function makeCallbackRoute(deps: CallbackRouteDeps): HttpRoute {
       ...(optPlatform !== undefined ? { optPlatform } : {}),
     });
     if (!parsed.ok) return fail(400, parsed.error, parsed.field);
+    if (MESSAGE_COMMANDS.has(command) && utf8Bytes(request.body) > MAX_MESSAGE_CALLBACK_BYTES) {
+      return fail(413, `a message callback is at most ${MAX_MESSAGE_CALLBACK_BYTES} bytes`, "MsgBody");
+    }
+    // What is queued must fit an SQS message, or it would be answered OK and never routed.
+    if (utf8Bytes(JSON.stringify(parsed.callback)) > MAX_QUEUED_BYTES) {
+      return fail(413, `the event is larger than ${MAX_QUEUED_BYTES} bytes once queued`, "body");
+    }
 
+    if (deps.atIngest !== undefined && (await deps.atIngest(parsed.callback).catch(() => false))) return ok();
     await deps.queue.publish(parsed.callback);
     return ok();
   };

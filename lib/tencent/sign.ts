@@ -14,7 +14,10 @@ export function callbackSign(token: string, requestTime: string): string {
 export interface CallbackAuthInput {
   /** Our SDKAppID, as a decimal string. */
   sdkAppId: string;
-  /** The callback token; undefined = callback authentication is off in the console. */
+  /**
+   * The callback token; undefined = authentication off (only the local runtime allows that). A token
+   * shorter than MIN_CALLBACK_TOKEN_LENGTH throws CallbackTokenConfigError.
+   */
   token?: string;
   /** The callback URL's query parameters. */
   query: Record<string, string>;
@@ -25,6 +28,28 @@ export interface CallbackAuthInput {
 }
 
 export type CallbackAuthResult = { ok: true } | { ok: false; status: 401 | 403; error: string };
+
+/**
+ * The shortest callback token chatpush accepts. Sign is a plain sha256(token + RequestTime) and
+ * RequestTime is public, so the token is the only secret: an empty one makes Sign computable by
+ * anyone, a short one guessable offline from a single signed URL. Tencent allows 1–128 characters
+ * (tencent-chat.md §1.3, set_callback_token); we require 16, and the stack generates 32.
+ */
+export const MIN_CALLBACK_TOKEN_LENGTH = 16;
+
+/** The configured token cannot authenticate anything: every callback is refused until it is fixed. */
+export class CallbackTokenConfigError extends Error {
+  override name = "CallbackTokenConfigError";
+}
+
+/** Throws CallbackTokenConfigError unless `token` is long enough to be a secret. */
+export function assertCallbackToken(token: string, where = "the callback token"): void {
+  if (token.length < MIN_CALLBACK_TOKEN_LENGTH) {
+    throw new CallbackTokenConfigError(
+      `${where} is ${token.length === 0 ? "empty" : `${token.length} characters long`}; callback authentication needs at least ${MIN_CALLBACK_TOKEN_LENGTH} characters (set the same value in the Chat console), so every callback is refused until it is fixed`,
+    );
+  }
+}
 
 const DEFAULT_MAX_SKEW_SECONDS = 60;
 const UNIX_SECONDS = /^\d{1,12}$/;
@@ -44,6 +69,8 @@ export function verifyCallbackAuth(input: CallbackAuthInput): CallbackAuthResult
     return { ok: false, status: 403, error: `SdkAppid ${JSON.stringify(sdkAppId)} does not match this app` };
   }
   if (input.token === undefined) return { ok: true };
+  // Fail closed: a token too short to be a secret authenticates nothing (thrown, not a 401: it is ours to fix).
+  assertCallbackToken(input.token);
 
   const sign = query.Sign;
   const requestTime = query.RequestTime;

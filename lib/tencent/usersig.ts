@@ -16,7 +16,17 @@ export interface VerifyUserSigOptions {
   secretKey: string;
   /** Epoch ms. */
   nowMs: number;
+  /** How far in the future TLS.time may be (clock skew between the issuer and us). Default 300 s. */
+  maxFutureSkewSeconds?: number;
 }
+
+/**
+ * A UserSig is valid from TLS.time for TLS.expire seconds. Tencent's own verifier (tls-sig-api-v2-golang
+ * VerifyUserSig) checks only the end, so a sig dated years ahead would be valid for years beyond its
+ * expire. We refuse one dated beyond a clock skew of five minutes: issuers are servers with
+ * synchronised clocks, and five minutes is the customary tolerance (Kerberos' default).
+ */
+export const DEFAULT_MAX_FUTURE_SKEW_SECONDS = 300;
 
 export interface MakeUserSigOptions {
   sdkAppId: number;
@@ -71,9 +81,10 @@ export function verifyUserSig(userSig: string, opts: VerifyUserSigOptions): User
 
   // Checks in the order of §6 (and Tencent's Go VerifyUserSig).
   if (sdkAppId !== opts.sdkAppId) return fail(`sdk appid not match (UserSig is for ${sdkAppId})`);
+  const nowSeconds = Math.floor(opts.nowMs / 1000);
   const expiresAtSeconds = time + expire;
-  if (Math.floor(opts.nowMs / 1000) > expiresAtSeconds) {
-    return fail(`expired at ${new Date(expiresAtSeconds * 1000).toISOString()}`);
+  if (nowSeconds > expiresAtSeconds) {
+    return fail(`expired at ${isoTime(expiresAtSeconds)}`);
   }
   if (fields["TLS.userbuf"] !== undefined) {
     return fail("userbuf type not match (a TRTC PrivateMapKey is not an IM UserSig)");
@@ -81,6 +92,11 @@ export function verifyUserSig(userSig: string, opts: VerifyUserSigOptions): User
   const expected = Buffer.from(hmac(opts.secretKey, identifier, sdkAppId, time, expire), "base64");
   const given = Buffer.from(sig, "base64");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return fail("sig not match");
+  // After the signature: only a genuine sig learns that its date is the problem.
+  const skew = opts.maxFutureSkewSeconds ?? DEFAULT_MAX_FUTURE_SKEW_SECONDS;
+  if (time > nowSeconds + skew) {
+    return fail(`issued in the future (TLS.time ${isoTime(time)}, more than ${skew} s ahead)`);
+  }
 
   return { ok: true, identifier, expiresAt: expiresAtSeconds * 1000 };
 }
@@ -130,6 +146,12 @@ function decode(userSig: unknown): Decoded {
     return fail("UserSig does not hold a JSON object");
   }
   return { ok: true, value: value as Record<string, unknown> };
+}
+
+/** Unix seconds as ISO text; seconds beyond what Date can hold stay a number (never a RangeError). */
+function isoTime(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? `${seconds} s` : date.toISOString();
 }
 
 function isUnsigned(value: unknown): value is number {

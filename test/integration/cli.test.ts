@@ -13,7 +13,7 @@ const env = {
   CHATPUSH_DATA_DIR: dataDir,
   CHATPUSH_SDK_APP_ID: "1400777777",
   CHATPUSH_SECRET_KEY: "cli-secret",
-  CHATPUSH_CALLBACK_TOKEN: "cli-token",
+  CHATPUSH_CALLBACK_TOKEN: "cli-callback-token",
 };
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

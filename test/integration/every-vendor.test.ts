@@ -11,7 +11,7 @@ import type { SimulatedDelivery } from "../../local/simulators/hub.js";
  * vendor's simulator once, in that vendor's documented shape, classified as instant messaging.
  */
 const SDK_APP_ID = "1400123456";
-const TOKEN = "contract-token";
+const TOKEN = "contract-callback-token";
 const SECRET = "contract-secret";
 
 let runtime: LocalRuntime;

@@ -8,7 +8,7 @@ import { type LocalRuntime, startLocalRuntime } from "../../local/runtime.js";
  * one leaves, alice writes with an @mention, and recalls it.
  */
 const SDK_APP_ID = "1400123456";
-const TOKEN = "groups-token";
+const TOKEN = "groups-callback-token";
 const SECRET = "groups-secret";
 
 let runtime: LocalRuntime;

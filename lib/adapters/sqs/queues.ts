@@ -29,7 +29,7 @@ export class SqsIngestQueue implements IngestQueue {
 
   async publish(callback: AcceptedCallback): Promise<void> {
     await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(callback) }),
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: sqsJson(callback) }),
     );
   }
 }
@@ -44,7 +44,7 @@ export class SqsFanoutQueue implements FanoutQueue {
   async publish(task: GroupFanoutTask): Promise<void> {
     const event: FanoutEvent = { command: FANOUT_COMMAND, acceptedAt: task.acceptedAt, body: task };
     await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(event) }),
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: sqsJson(event) }),
     );
   }
 }
@@ -59,7 +59,7 @@ export class SqsDeliveryQueue implements DeliveryQueue {
     const byVendor = new Map<Vendor, string[]>();
     for (const job of jobs) {
       const bodies = byVendor.get(job.vendor) ?? [];
-      bodies.push(JSON.stringify(job));
+      bodies.push(sqsJson(job));
       byVendor.set(job.vendor, bodies);
     }
     await Promise.all(
@@ -83,7 +83,7 @@ export class SqsRetryQueue implements RetryQueue {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: JSON.stringify(job),
+        MessageBody: sqsJson(job),
         DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
       }),
     );
@@ -93,7 +93,7 @@ export class SqsRetryQueue implements RetryQueue {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.deadLetterUrl,
-        MessageBody: JSON.stringify(job),
+        MessageBody: sqsJson(job),
         MessageAttributes: { [REASON_ATTRIBUTE]: { DataType: "String", StringValue: reason.slice(0, 1000) } },
       }),
     );
@@ -135,4 +135,14 @@ function chunkBatches(bodies: readonly string[]): string[][] {
   }
   if (current.length > 0) batches.push(current);
   return batches;
+}
+
+/**
+ * JSON as SQS accepts it. SQS refuses any character outside #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD
+ * #x10000–#x10FFFF ("Amazon SQS message quotas", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html).
+ * JSON.stringify already escapes controls and lone surrogates; U+FFFE and U+FFFF it writes raw, so
+ * they are escaped too (the same JSON value, so nothing changes for the consumer).
+ */
+export function sqsJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }

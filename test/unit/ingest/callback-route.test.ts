@@ -7,7 +7,7 @@ import { callbackSign } from "../../../lib/tencent/sign.js";
 import { FixedClock } from "../../support/fakes.js";
 
 const NOW = 1_764_085_300_000;
-const TOKEN = "xxxxyyyy";
+const TOKEN = "route-test-callback-token";
 
 class ListQueue implements IngestQueue {
   readonly published: AcceptedCallback[] = [];

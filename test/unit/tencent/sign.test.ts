@@ -1,6 +1,11 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { callbackSign, verifyCallbackAuth } from "../../../lib/tencent/sign.js";
+import {
+  CallbackTokenConfigError,
+  callbackSign,
+  MIN_CALLBACK_TOKEN_LENGTH,
+  verifyCallbackAuth,
+} from "../../../lib/tencent/sign.js";
 
 const SDK_APP_ID = "1400000000";
 const TOKEN = "xxxxyyyy";
@@ -8,6 +13,9 @@ const REQUEST_TIME = "1669872112";
 const NOW_MS = Number(REQUEST_TIME) * 1000;
 // tencent-chat.md §1.3: the documented test vector (CN doc 269/32431).
 const DOCUMENTED_SIGN = "17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061";
+// The documented token is 8 characters, too short to be accepted; verification uses a real-sized one.
+const LIVE_TOKEN = "Zq7vK2mP9xW4rT8nB3cY6hJ1";
+const LIVE_SIGN = callbackSign(LIVE_TOKEN, REQUEST_TIME);
 
 function query(overrides: Record<string, string | undefined> = {}): Record<string, string> {
   const base: Record<string, string | undefined> = {
@@ -15,7 +23,7 @@ function query(overrides: Record<string, string | undefined> = {}): Record<strin
     CallbackCommand: "C2C.CallbackAfterSendMsg",
     contenttype: "json",
     RequestTime: REQUEST_TIME,
-    Sign: DOCUMENTED_SIGN,
+    Sign: LIVE_SIGN,
     ...overrides,
   };
   return Object.fromEntries(
@@ -36,14 +44,34 @@ describe("callbackSign", () => {
 
 describe("verifyCallbackAuth", () => {
   const withToken = (q: Record<string, string>, nowMs = NOW_MS, maxSkewSeconds?: number) =>
-    verifyCallbackAuth({ sdkAppId: SDK_APP_ID, token: TOKEN, query: q, nowMs, maxSkewSeconds });
+    verifyCallbackAuth({ sdkAppId: SDK_APP_ID, token: LIVE_TOKEN, query: q, nowMs, maxSkewSeconds });
 
-  it("accepts the documented signed callback", () => {
+  it("accepts a signed callback", () => {
     expect(withToken(query())).toEqual({ ok: true });
   });
 
+  it.each([
+    ["empty (Sign would be sha256(RequestTime), computable by anyone)", ""],
+    ["Tencent's 8-character sample token", TOKEN],
+    ["15 characters", "a".repeat(MIN_CALLBACK_TOKEN_LENGTH - 1)],
+  ])("fails closed when the configured token is %s", (_, token) => {
+    // Even a request signed with that very token is refused: the server is misconfigured.
+    const signed = query({ Sign: callbackSign(token, REQUEST_TIME) });
+    expect(() => verifyCallbackAuth({ sdkAppId: SDK_APP_ID, token, query: signed, nowMs: NOW_MS })).toThrow(
+      CallbackTokenConfigError,
+    );
+  });
+
+  it(`accepts a token of exactly ${MIN_CALLBACK_TOKEN_LENGTH} characters`, () => {
+    const token = "b".repeat(MIN_CALLBACK_TOKEN_LENGTH);
+    const signed = query({ Sign: callbackSign(token, REQUEST_TIME) });
+    expect(verifyCallbackAuth({ sdkAppId: SDK_APP_ID, token, query: signed, nowMs: NOW_MS })).toEqual({
+      ok: true,
+    });
+  });
+
   it("accepts an upper-case Sign", () => {
-    expect(withToken(query({ Sign: DOCUMENTED_SIGN.toUpperCase() }))).toEqual({ ok: true });
+    expect(withToken(query({ Sign: LIVE_SIGN.toUpperCase() }))).toEqual({ ok: true });
   });
 
   it("accepts any callback for our app when authentication is off", () => {
@@ -119,16 +147,19 @@ describe("verifyCallbackAuth", () => {
       error: "Sign does not match",
     });
     expect(
-      withToken(query({ RequestTime: laterTime, Sign: callbackSign(TOKEN, laterTime) }), NOW_MS + 30_000),
+      withToken(
+        query({ RequestTime: laterTime, Sign: callbackSign(LIVE_TOKEN, laterTime) }),
+        NOW_MS + 30_000,
+      ),
     ).toEqual({ ok: true });
   });
 
   it.each([
     ["another token's sign", callbackSign("other-token", REQUEST_TIME)],
-    ["one flipped digit", `${DOCUMENTED_SIGN.slice(0, -1)}0`],
-    ["a truncated sign", DOCUMENTED_SIGN.slice(0, 63)],
+    ["one flipped digit", `${LIVE_SIGN.slice(0, -1)}${LIVE_SIGN.endsWith("0") ? "1" : "0"}`],
+    ["a truncated sign", LIVE_SIGN.slice(0, 63)],
     ["a non-hex sign", "z".repeat(64)],
-    ["an HMAC instead of a plain hash", createHmac("sha256", TOKEN).update(REQUEST_TIME).digest("hex")],
+    ["an HMAC instead of a plain hash", createHmac("sha256", LIVE_TOKEN).update(REQUEST_TIME).digest("hex")],
   ])("rejects %s", (_, sign) => {
     expect(withToken(query({ Sign: sign }))).toEqual({
       ok: false,
