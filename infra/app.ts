@@ -7,8 +7,21 @@ const app = new App();
 const sdkAppId = String(app.node.tryGetContext("sdkAppId") ?? "1400000000");
 const secretPrefix: string | undefined = app.node.tryGetContext("secretPrefix");
 const pushOnlineOnlyGroups = String(app.node.tryGetContext("pushOnlineOnlyGroups")) === "true";
+// The public HTTP function's reserved concurrency: a number, or "none" (new accounts with low quotas).
+const reserved: unknown = app.node.tryGetContext("httpReservedConcurrency");
+const httpReservedConcurrency =
+  reserved === undefined ? undefined : reserved === "none" ? null : Number(reserved);
+// Days after which another user may take an unrefreshed registration's token (default 30).
+const takeover: unknown = app.node.tryGetContext("tokenTakeoverDays");
+const tokenTakeoverDays = takeover === undefined ? undefined : Number(takeover);
 // Env-agnostic: account and region come from the credentials that deploy it.
-new ChatpushStack(app, "Chatpush", { sdkAppId, secretPrefix, pushOnlineOnlyGroups });
+new ChatpushStack(app, "Chatpush", {
+  sdkAppId,
+  secretPrefix,
+  pushOnlineOnlyGroups,
+  httpReservedConcurrency,
+  tokenTakeoverDays,
+});
 // Findings are fixed or acknowledged one by one, next to the resource that causes them; the
 // acknowledgements are copied into the template metadata (cdk_nag.rules_to_suppress) for audit.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));

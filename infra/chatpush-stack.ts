@@ -27,7 +27,26 @@ export interface ChatpushStackProps extends StackProps {
   secretPrefix?: string;
   /** Push Meeting and AVChatRoom groups offline too (Tencent's default for them is online only). */
   pushOnlineOnlyGroups?: boolean;
+  /**
+   * Reserved concurrency of the public HTTP function (CDK context `httpReservedConcurrency`); `null`
+   * = none. Default DEFAULT_HTTP_RESERVED_CONCURRENCY.
+   */
+  httpReservedConcurrency?: number | null;
+  /** Days after which another user may take an unrefreshed device registration's token (default 30). */
+  tokenTakeoverDays?: number;
 }
+
+/**
+ * The HTTP function's URL is public (Tencent's callbacks carry no AWS signature), so a flood of
+ * unsigned requests would otherwise scale it until it takes the whole account's concurrency (1,000
+ * per Region by default) and starves the router and the vendor workers. Reserved concurrency caps it
+ * (requests beyond it are throttled with 429 at the URL) and keeps that much for it. 100 instances
+ * answer thousands of requests a second (a callback is answered in tens of milliseconds) and leave
+ * 900 of a default account. New accounts may have a concurrency quota of only 10, with 10 (or 100)
+ * that must stay unreserved (limits-and-costs.md §2.1; https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html):
+ * there, deploy with `-c httpReservedConcurrency=none` or a smaller number, or ask for a higher quota.
+ */
+export const DEFAULT_HTTP_RESERVED_CONCURRENCY = 100;
 
 /** Paths of the HTTP function's routes, appended to the function URL (which ends in "/"). */
 const CALLBACK_PATH = "callback";
@@ -115,7 +134,13 @@ export class ChatpushStack extends Stack {
       description: "chatpush: Tencent callbacks and the device API",
       timeout: Duration.seconds(10),
       memorySize: 512,
-      environment: { [ENV.sdkAppId]: props.sdkAppId },
+      environment: {
+        [ENV.sdkAppId]: props.sdkAppId,
+        ...(props.tokenTakeoverDays !== undefined
+          ? { [ENV.tokenTakeoverDays]: String(props.tokenTakeoverDays) }
+          : {}),
+      },
+      ...httpConcurrency(props.httpReservedConcurrency),
     })
       .bindTable(ENV.tableName, this.table)
       .bindQueueSender(ENV.ingestQueueUrl, this.ingest.queue)
@@ -168,6 +193,17 @@ export class ChatpushStack extends Stack {
       new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: channel.jobs.deadLetterQueue.queueUrl });
     }
   }
+}
+
+function httpConcurrency(value: number | null | undefined): { reservedConcurrentExecutions?: number } {
+  if (value === null) return {};
+  const reserved = value ?? DEFAULT_HTTP_RESERVED_CONCURRENCY;
+  if (!Number.isInteger(reserved) || reserved < 1) {
+    throw new Error(
+      `httpReservedConcurrency must be a positive integer or "none", got ${JSON.stringify(value)} (0 would throttle every request)`,
+    );
+  }
+  return { reservedConcurrentExecutions: reserved };
 }
 
 function pascal(word: string): string {

@@ -3,7 +3,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { documentClient } from "../../lib/adapters/dynamodb/table.js";
 import { DynamoUserStore } from "../../lib/adapters/dynamodb/user-store.js";
 import { ENV } from "../../lib/config/env-names.js";
-import { lazy, requireEnv } from "./env.js";
+import { lazy, optionalPositiveNumber, requireEnv } from "./env.js";
 
 /** AWS clients and the user store, built once per execution environment and shared by every handler. */
 export const awsClients = lazy(() => ({
@@ -11,6 +11,11 @@ export const awsClients = lazy(() => ({
   sqs: new SQSClient({}),
 }));
 
-export const userStoreFromEnv = lazy(
-  () => new DynamoUserStore(documentClient(awsClients().dynamodb), requireEnv(ENV.tableName)),
-);
+export const userStoreFromEnv = lazy(() => {
+  const takeoverDays = optionalPositiveNumber(ENV.tokenTakeoverDays);
+  return new DynamoUserStore(
+    documentClient(awsClients().dynamodb),
+    requireEnv(ENV.tableName),
+    takeoverDays === undefined ? undefined : takeoverDays * 86_400_000,
+  );
+});

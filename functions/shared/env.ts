@@ -13,6 +13,22 @@ export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): 
   return value;
 }
 
+/** An optional positive number (e.g. a number of days); unset = undefined, anything else fails fast. */
+export function optionalPositiveNumber(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === "") return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw new ConfigError(
+      `environment variable ${name} must be a positive number, got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
+}
+
 /** Secrets are cached for five minutes: a rotated value is picked up without a redeploy. */
 const SECRET_MAX_AGE_SECONDS = 300;
 

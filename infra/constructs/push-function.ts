@@ -40,6 +40,8 @@ export interface PushFunctionProps {
   serviceName?: string;
   /** Extra environment variables (names, URLs and ARNs only; never secret values). */
   environment?: Record<string, string>;
+  /** Reserved concurrency: at most this many instances, and never fewer available. Default none. */
+  reservedConcurrentExecutions?: number;
 }
 
 export interface ConsumeOptions {
@@ -80,6 +82,9 @@ export class PushFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,

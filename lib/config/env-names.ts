@@ -12,6 +12,8 @@ export const ENV = {
   /** Router: Powertools idempotency records (partition key `id`, TTL `expiration`). */
   idempotencyTableName: "CHATPUSH_IDEMPOTENCY_TABLE_NAME",
   ingestQueueUrl: "CHATPUSH_INGEST_QUEUE_URL",
+  /** HTTP: days after which another user may take an unrefreshed registration's token (default 30). */
+  tokenTakeoverDays: "CHATPUSH_TOKEN_TAKEOVER_DAYS",
   /** Secret holding the callback authentication token (plain string); unset = callback auth off. */
   callbackTokenSecret: "CHATPUSH_CALLBACK_TOKEN_SECRET",
   /** Secret holding the app's UserSig secret key (plain string). */

@@ -15,6 +15,7 @@ import {
   deviceRegistrationSchema,
   presenceUpdateSchema,
 } from "./device.schema.js";
+import { TokenInUseError } from "./token-ownership.js";
 
 export interface DeviceApiDeps {
   devices: DeviceStore;
@@ -60,7 +61,13 @@ export function makeDeviceApi(deps: DeviceApiDeps): HttpRoute {
         const body = parseJsonBody(request, deviceRegistrationSchema);
         if (!body.ok) return body.response;
         const device: Device = { userId, deviceId: deviceId.value, ...body.value, updatedAt: now };
-        await deps.devices.put(device);
+        try {
+          await deps.devices.put(device);
+        } catch (error) {
+          // Another account's current registration holds the token: it keeps it (token-ownership.ts).
+          if (error instanceof TokenInUseError) return errorResponse(409, error.message, "token");
+          throw error;
+        }
         return json(200, redactDevice(device));
       }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { documentClient, ensureTable } from "../../lib/adapters/dynamodb/table.js";
 import { DynamoUserStore, MAX_DEVICES_PER_USER } from "../../lib/adapters/dynamodb/user-store.js";
+import { DEFAULT_TOKEN_TAKEOVER_AFTER_MS, TokenInUseError } from "../../lib/devices/token-ownership.js";
 import type { Device } from "../../lib/model/index.js";
 import { type DynamoEmulator, startDynamo } from "../../local/emulators.js";
 
@@ -47,11 +48,26 @@ describe("DynamoUserStore: devices", () => {
     expect((await store.list("bob")).map((d) => d.deviceId)).toEqual(["iphone"]);
   });
 
-  it("moves a token to its new owner: a phone that changed hands stops getting the old owner's messages", async () => {
+  it("moves a token to its new owner on the same device id: a phone that changed hands stops getting the old owner's messages", async () => {
     await store.put(device("alice", "phone", "shared-token"));
-    await store.put(device("bob", "phone-b", "shared-token", { updatedAt: 2000 }));
+    await store.put(device("bob", "phone", "shared-token", { updatedAt: 2000 }));
     expect(await store.list("alice")).toEqual([]);
     expect((await store.list("bob")).map((d) => d.token)).toEqual(["shared-token"]);
+  });
+
+  it("refuses another user's claim of a token on another device id while the owner's registration is fresh (token takeover)", async () => {
+    await store.put(device("alice", "phone", "victim-token"));
+    await expect(
+      store.put(device("mallory", "evil", "victim-token", { updatedAt: 2000 })),
+    ).rejects.toBeInstanceOf(TokenInUseError);
+    expect((await store.list("alice")).map((d) => d.token)).toEqual(["victim-token"]);
+    expect(await store.list("mallory")).toEqual([]);
+    // Once alice's registration is older than the takeover age, the token may move.
+    await store.put(
+      device("bob", "phone-b", "victim-token", { updatedAt: 1000 + DEFAULT_TOKEN_TAKEOVER_AFTER_MS }),
+    );
+    expect(await store.list("alice")).toEqual([]);
+    expect((await store.list("bob")).map((d) => d.token)).toEqual(["victim-token"]);
   });
 
   it("frees the old token when a device re-registers with a new one", async () => {

@@ -1,3 +1,4 @@
+import { TokenInUseError, takeoverDecision } from "../../lib/devices/token-ownership.js";
 import type { Device } from "../../lib/model/index.js";
 import type {
   AppState,
@@ -24,8 +25,15 @@ export class MemoryDeviceStore implements DeviceStore {
   private readonly byUser = new Map<string, Map<string, Device>>();
 
   async put(device: Device): Promise<void> {
-    // A token belongs to one registration: whoever held it before (another user, or another device id
-    // of the same user) loses it.
+    // A token belongs to one registration; it moves only as lib/devices/token-ownership.ts allows.
+    for (const [userId, devices] of this.byUser) {
+      for (const [deviceId, held] of devices) {
+        if (held.vendor !== device.vendor || held.token !== device.token) continue;
+        const holder = { userId, deviceId, updatedAt: held.updatedAt };
+        if (!takeoverDecision(holder, device, device.updatedAt).allowed) throw new TokenInUseError();
+      }
+    }
+    // Whoever held it before (another user, or another device id of the same user) loses it.
     for (const [userId, devices] of this.byUser) {
       for (const [deviceId, held] of devices) {
         const same = userId === device.userId && deviceId === device.deviceId;

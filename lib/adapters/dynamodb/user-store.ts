@@ -8,6 +8,12 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import {
+  DEFAULT_TOKEN_TAKEOVER_AFTER_MS,
+  type TokenHolder,
+  TokenInUseError,
+  takeoverDecision,
+} from "../../devices/token-ownership.js";
 import type { Device, Vendor } from "../../model/index.js";
 import type {
   AppState,
@@ -23,6 +29,7 @@ import type {
   RecipientReader,
   UserRecord,
 } from "../../ports/index.js";
+import { isReservedKey } from "../../tencent/ids.js";
 import { applyConnectionChange } from "../../routing/presence.js";
 
 /**
@@ -107,6 +114,8 @@ export class DynamoUserStore
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** After how long unrefreshed another user may take a registration's token (token-ownership.ts). */
+    private readonly tokenTakeoverAfterMs = DEFAULT_TOKEN_TAKEOVER_AFTER_MS,
   ) {}
 
   private async getItem(userId: string): Promise<UserItem | undefined> {
@@ -154,13 +163,13 @@ export class DynamoUserStore
 
   async put(device: Device): Promise<void> {
     const { userId, deviceId, vendor, token } = device;
-    const owner = tokenKey(vendor, token);
-    const { Item: previousOwner } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: owner, ConsistentRead: true }),
-    );
+    // Defence in depth (the device API refuses them): a prototype name would address the map itself.
+    if (isReservedKey(deviceId)) throw new Error(`deviceId ${JSON.stringify(deviceId)} is a reserved name`);
+    // Claims the token or throws TokenInUseError (lib/devices/token-ownership.ts decides).
+    const previousOwner = await this.claimToken(device);
     if (previousOwner && (previousOwner.userId !== userId || previousOwner.deviceId !== deviceId)) {
       // The phone changed hands (or the app reinstalled under a new device id): the old registration goes.
-      await this.remove(previousOwner.userId as string, previousOwner.deviceId as string, token);
+      await this.remove(previousOwner.userId, previousOwner.deviceId, token);
     }
 
     const stored: StoredDevice = {
@@ -172,9 +181,9 @@ export class DynamoUserStore
       ...(device.environment !== undefined ? { environment: device.environment } : {}),
     };
     const before = await this.setDevice(userId, deviceId, stored);
-    await this.db.send(new PutCommand({ TableName: this.tableName, Item: { ...owner, userId, deviceId } }));
 
-    const replaced = before?.devices?.[deviceId];
+    const replaced =
+      before?.devices && Object.hasOwn(before.devices, deviceId) ? before.devices[deviceId] : undefined;
     if (replaced && (replaced.token !== token || replaced.vendor !== vendor)) {
       await this.deleteOwner(replaced.vendor, replaced.token, userId, deviceId);
     }
@@ -187,7 +196,56 @@ export class DynamoUserStore
     }
   }
 
-  /** Sets devices.<id>, creating the map on a user's first device. Returns the item as it was. */
+  /**
+   * Makes `device` the owner of its token, unless another user's current registration holds it
+   * (TokenInUseError). The owner item is written conditionally on the holder read, so of two
+   * concurrent claims one wins and the other decides again. Returns the previous holder.
+   */
+  private async claimToken(device: Device): Promise<{ userId: string; deviceId: string } | undefined> {
+    const { userId, deviceId, vendor, token } = device;
+    const owner = tokenKey(vendor, token);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: owner, ConsistentRead: true }),
+      );
+      const held =
+        Item === undefined ? undefined : { userId: String(Item.userId), deviceId: String(Item.deviceId) };
+      let holder: TokenHolder | undefined;
+      if (held !== undefined) {
+        holder = { ...held };
+        if (held.userId !== userId && held.deviceId !== deviceId) {
+          // Only a takeover by age needs the holder's registration (and finds a ghost owner record).
+          const devices = (await this.getItem(held.userId))?.devices;
+          const registration =
+            devices && Object.hasOwn(devices, held.deviceId) ? devices[held.deviceId] : undefined;
+          if (registration?.token === token && registration.vendor === vendor) {
+            holder.updatedAt = registration.updatedAt;
+          }
+        }
+      }
+      const decision = takeoverDecision(holder, device, device.updatedAt, this.tokenTakeoverAfterMs);
+      if (!decision.allowed) throw new TokenInUseError();
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...owner, userId, deviceId },
+            ...(held === undefined
+              ? { ConditionExpression: "attribute_not_exists(pk)" }
+              : {
+                  ConditionExpression: "userId = :u AND deviceId = :d",
+                  ExpressionAttributeValues: { ":u": held.userId, ":d": held.deviceId },
+                }),
+          }),
+        );
+        return held;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error; // someone claimed it in between: decide again
+      }
+    }
+    throw new Error("the token's owner kept changing under us");
+  }
+
   /** Sets devices.<id>, creating the map on a user's first device. Returns the item as it was. */
   private async setDevice(
     userId: string,

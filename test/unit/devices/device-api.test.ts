@@ -200,15 +200,37 @@ describe("devices", () => {
     expect(await devices.list("alice")).toEqual([expect.objectContaining({ token: FCM_TOKEN })]);
   });
 
-  it("moves a token from alice to bob when the phone changes hands", async () => {
+  it("moves a token from alice to bob when the phone changes hands (bob logs in on the same device id)", async () => {
     await register("alice", "phone-1", { vendor: "fcm", token: FCM_TOKEN });
     await register("alice", "tablet", { vendor: "fcm", token: "alice-tablet-token" });
-    await register("bob", "phone-b", { vendor: "fcm", token: FCM_TOKEN });
+    expect((await register("bob", "phone-1", { vendor: "fcm", token: FCM_TOKEN })).status).toBe(200);
     expect(await devices.list("alice")).toEqual([expect.objectContaining({ deviceId: "tablet" })]);
     expect(await devices.list("bob")).toEqual([
-      expect.objectContaining({ deviceId: "phone-b", token: FCM_TOKEN }),
+      expect.objectContaining({ deviceId: "phone-1", token: FCM_TOKEN }),
     ]);
   });
+
+  it("answers 409 to another user claiming alice's token on another device id, and alice keeps it", async () => {
+    await register("alice", "phone-1", { vendor: "fcm", token: FCM_TOKEN });
+    const claim = await register("mallory", "phone-m", { vendor: "fcm", token: FCM_TOKEN });
+    expect(claim.status).toBe(409);
+    expect(parse(claim)).toMatchObject({ field: "token" });
+    expect(claim.body).not.toContain(FCM_TOKEN);
+    expect(await devices.list("alice")).toEqual([expect.objectContaining({ token: FCM_TOKEN })]);
+    expect(await devices.list("mallory")).toEqual([]);
+  });
+
+  it.each(["__proto__", "constructor", "hasOwnProperty", "toString", "prototype"])(
+    "refuses the device id %s with a 400 naming deviceId, storing nothing",
+    async (deviceId) => {
+      const response = await register("alice", deviceId, { vendor: "fcm", token: FCM_TOKEN });
+      expect(response.status).toBe(400);
+      expect(parse(response)).toMatchObject({ field: "deviceId" });
+      expect(await devices.list("alice")).toEqual([]);
+      // No ghost owner: the token is still free for anyone.
+      expect((await register("bob", "phone-b", { vendor: "fcm", token: FCM_TOKEN })).status).toBe(200);
+    },
+  );
 
   it("decodes a percent-encoded deviceId", async () => {
     const response = await register("alice", "ios%3Aphone-1", { vendor: "fcm", token: FCM_TOKEN });
