@@ -104,7 +104,9 @@ describe("one message to a user with a phone at every vendor", () => {
     expect(honor.android.data).toBe(EXT);
     expect(honor.token).toEqual([device("honor").registration.token]);
 
-    // Xiaomi: the private channel id (§4), notification message with ext as payload.
+    // Xiaomi: the private channel id (§4) with its template (pId=2314), notification message with ext
+    // as payload, at the mainland host.
+    expect(of("xiaomi").endpoint).toBe("https://api.xmpush.xiaomi.com/v3/message/regid");
     const xiaomi = of("xiaomi").request.body as Loose;
     expect(xiaomi).toMatchObject({
       title: TITLE,
@@ -113,17 +115,23 @@ describe("one message to a user with a phone at every vendor", () => {
       restricted_package_name: "com.example.chatpush",
     });
     expect(xiaomi["extra.channel_id"]).toMatch(/\S/);
+    expect(xiaomi["extra.template_id"]).toMatch(/\S/);
+    // Template values carry no emoji (Xiaomi refuses \p{So}).
+    expect(xiaomi["extra.template_param"]).toEqual({
+      sender: TITLE,
+      text: "Erin, the slides are in the shared folder",
+    });
     expect(xiaomi.registration_id).toBe(device("xiaomi").registration.token);
 
-    // OPPO: private channel + category IM + notify_level 16 (§5), action_parameters is JSON.
+    // OPPO: private channel + category IM (§5), no notify_level without OPPO's approval (the local
+    // credential has none), action_parameters is JSON; a CN regId at the China host.
+    expect(of("oppo").endpoint).toBe(
+      "https://api.push.oppomobile.com/server/v1/message/notification/unicast_batch",
+    );
     const oppo = (of("oppo").request.body as Loose).messages[0];
     expect(oppo.target_value).toBe(device("oppo").registration.token);
-    expect(oppo.notification).toMatchObject({
-      title: TITLE,
-      content: BODY,
-      category: "IM",
-      notify_level: 16,
-    });
+    expect(oppo.notification).toMatchObject({ title: TITLE, content: BODY, category: "IM" });
+    expect(oppo.notification).not.toHaveProperty("notify_level");
     expect(oppo.notification.channel_id).toMatch(/\S/);
     expect(oppo.notification.action_parameters).toEqual({ ext: EXT });
 
@@ -142,6 +150,34 @@ describe("one message to a user with a phone at every vendor", () => {
     const meizu = of("meizu").request.body as Loose;
     expect(meizu.pushIds).toBe(device("meizu").registration.token);
     expect(meizu.messageJson.noticeBarInfo).toMatchObject({ noticeMsgType: 1, title: TITLE, content: BODY });
+  });
+
+  it("sends an OPPO device registered with an overseas regId to OPPO's international host", async () => {
+    const henry = jsonFiles("events/devices")
+      .map(loadDeviceSample)
+      .find((d) => d.userId === "henry" && d.registration.vendor === "oppo")!;
+    await client.registerDevice(henry.userId, henry.deviceId, henry.registration);
+    await client.setPresence(henry.userId, { state: "background" });
+    seq += 1;
+    const now = Math.floor(Date.now() / 1000);
+    const body = {
+      ...sample.body,
+      To_Account: "henry",
+      MsgKey: `contract-henry-${seq}-${now}`,
+      MsgTime: now,
+    };
+    expect((await client.postCallback(sample.query, body)).status).toBe(200);
+
+    const delivery = await waitFor(
+      async () => (await client.deliveries()).find((d) => d.token === henry.registration.token),
+      20_000,
+    );
+
+    expect(delivery).toMatchObject({
+      vendor: "oppo",
+      status: 200,
+      endpoint: "https://api-intl.push.oppomobile.com/server/v1/message/notification/unicast_batch",
+    });
   });
 
   it("removes each vendor's device on that vendor's invalid-token answer", async () => {
