@@ -273,3 +273,48 @@ describe("makeUserSig", () => {
     expect(verify(userSig)).toEqual({ ok: true, identifier: "admin", expiresAt: NOW_MS + 300_000 });
   });
 });
+
+describe("a UserSig dated in the future", () => {
+  const sigAt = (timeMs: number, expire = DAY) =>
+    makeUserSig({
+      sdkAppId: SDK_APP_ID,
+      secretKey: KEY,
+      identifier: "alice",
+      expireSeconds: expire,
+      nowMs: timeMs,
+    });
+
+  it("is accepted within the 5-minute clock skew", () => {
+    expect(verify(sigAt(NOW_MS + 300_000))).toMatchObject({ ok: true });
+  });
+
+  it("is refused beyond the skew, even when genuine (it would stay valid past its expire)", () => {
+    expect(verify(sigAt(NOW_MS + 301_000))).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^issued in the future/),
+    });
+    expect(verify(sigAt(NOW_MS + 10 * 365 * DAY * 1000, 1))).toMatchObject({ ok: false });
+  });
+
+  it("dated beyond what a Date can hold is refused without throwing", () => {
+    const far = makeUserSig({
+      sdkAppId: SDK_APP_ID,
+      secretKey: KEY,
+      identifier: "alice",
+      expireSeconds: DAY,
+      nowMs: 9e15 * 1000,
+    });
+    expect(verify(far)).toEqual({ ok: false, error: expect.stringContaining("issued in the future") });
+  });
+
+  it("that is forged still says only that the sig does not match", () => {
+    const forged = makeUserSig({
+      sdkAppId: SDK_APP_ID,
+      secretKey: "another-key",
+      identifier: "alice",
+      expireSeconds: DAY,
+      nowMs: NOW_MS + 3_600_000,
+    });
+    expect(verify(forged)).toEqual({ ok: false, error: "sig not match" });
+  });
+});
