@@ -70,8 +70,12 @@ const IDENTITY_NAMES: ReadonlySet<string> = new Set([
   "xray_trace_id",
 ]);
 
-/** 32+ characters of base64 / base64url / hex / Tencent-base64 in a row: a token, a key or a sig. */
-const OPAQUE_RUN = /[A-Za-z0-9+/=_*-]{32,}/g;
+/**
+ * 32+ characters of base64url / hex / Tencent-base64 in a row: a token, a key or a sig. `/` ends a
+ * run, so file paths in stack traces stay readable; a base64 secret is then cut into runs, and no
+ * run of 32 or more is shown whole.
+ */
+const OPAQUE_RUN = /[A-Za-z0-9+=_*-]{32,}/g;
 
 /** A secret as it may be logged: long ones keep 6 + 4 characters to tell them apart, short ones nothing. */
 export function redactValue(secret: string): string {
@@ -90,6 +94,9 @@ export function safeLogString(key: string, text: string): string {
  * under a secret name are replaced whole: a credentials object holds nothing else worth logging.
  */
 export function logReplacer(key: string, value: unknown): unknown {
+  // JSON writes a line feed as `\n`, never raw: a stack trace keeps its frames apart.
+  if (typeof value === "string" && key === "stack")
+    return safeLogString(key, value).replace(/\\u000a/g, "\n");
   if (typeof value === "string") return safeLogString(key, value);
   if (key !== "" && isSecretName(key) && value !== null && typeof value === "object") return "[redacted]";
   return value;
