@@ -56,7 +56,7 @@ export function makeDeviceApi(deps: DeviceApiDeps): HttpRoute {
           const removed = await deps.devices.remove(userId, deviceId.value);
           return removed
             ? noContent()
-            : errorResponse(404, `device ${JSON.stringify(deviceId.value)} not found`);
+            : errorResponse(404, `device ${JSON.stringify(deviceId.value)} not found`, "deviceId");
         }
         const body = parseJsonBody(request, deviceRegistrationSchema);
         if (!body.ok) return body.response;

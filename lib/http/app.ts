@@ -22,7 +22,7 @@ export function makeHttpApp(routes: readonly HttpRoute[], options: HttpAppOption
         const response = await route(request);
         if (response !== undefined) return response;
       }
-      return errorResponse(404, `no route for ${request.method} ${request.path}`);
+      return errorResponse(404, `no route for ${request.method} ${request.path}`, "path");
     } catch (error) {
       options.onError?.(error, request);
       return errorResponse(500, "internal error; the request was not accepted");

@@ -87,7 +87,7 @@ export function parseJsonBody<S extends z.ZodMiniType>(request: HttpRequest, sch
 
 /** 405 with the `Allow` header; the APIs answer it before authenticating. */
 export function methodNotAllowed(methods: readonly string[]): HttpResponse {
-  const response = errorResponse(405, `method not allowed; use ${methods.join(" or ")}`);
+  const response = errorResponse(405, `method not allowed; use ${methods.join(" or ")}`, "method");
   return { ...response, headers: { ...response.headers, allow: methods.join(", ") } };
 }
 
@@ -96,6 +96,6 @@ export function noContent(): HttpResponse {
 }
 
 function unauthorized(message: string): HttpResponse {
-  const response = errorResponse(401, message);
+  const response = errorResponse(401, message, "Authorization");
   return { ...response, headers: { ...response.headers, "www-authenticate": "UserSig" } };
 }

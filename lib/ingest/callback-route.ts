@@ -56,7 +56,7 @@ function fail(status: number, message: string, field?: string): HttpResponse {
 export function makeCallbackRoute(deps: CallbackRouteDeps): HttpRoute {
   return async (request: HttpRequest) => {
     if (request.path !== CALLBACK_PATH) return undefined;
-    if (request.method !== "POST") return fail(405, "callbacks are POST requests");
+    if (request.method !== "POST") return fail(405, "callbacks are POST requests", "method");
 
     const nowMs = deps.clock.now();
     const token = await deps.callbackToken();
@@ -66,7 +66,7 @@ export function makeCallbackRoute(deps: CallbackRouteDeps): HttpRoute {
       nowMs,
       ...(token !== undefined ? { token } : {}),
     });
-    if (!auth.ok) return fail(auth.status, auth.error);
+    if (!auth.ok) return fail(auth.status, auth.error, auth.field);
 
     // Bounded before parsing: no body may nest deep enough to overflow anything downstream (lib/http/json.ts).
     const json = parseBoundedJson(request.body, { maxBytes: MAX_CALLBACK_BODY_BYTES });

@@ -27,7 +27,9 @@ export interface CallbackAuthInput {
   maxSkewSeconds?: number;
 }
 
-export type CallbackAuthResult = { ok: true } | { ok: false; status: 401 | 403; error: string };
+export type CallbackAuthResult =
+  | { ok: true }
+  | { ok: false; status: 401 | 403; error: string; field: "SdkAppid" | "Sign" | "RequestTime" };
 
 /**
  * The shortest callback token chatpush accepts. Sign is a plain sha256(token + RequestTime) and
@@ -63,10 +65,15 @@ export function verifyCallbackAuth(input: CallbackAuthInput): CallbackAuthResult
   const { query } = input;
   const sdkAppId = query.SdkAppid;
   if (sdkAppId === undefined || sdkAppId === "") {
-    return { ok: false, status: 403, error: "SdkAppid query parameter is missing" };
+    return { ok: false, status: 403, error: "SdkAppid query parameter is missing", field: "SdkAppid" };
   }
   if (sdkAppId !== input.sdkAppId) {
-    return { ok: false, status: 403, error: `SdkAppid ${JSON.stringify(sdkAppId)} does not match this app` };
+    return {
+      ok: false,
+      status: 403,
+      error: `SdkAppid ${JSON.stringify(sdkAppId)} does not match this app`,
+      field: "SdkAppid",
+    };
   }
   if (input.token === undefined) return { ok: true };
   // Fail closed: a token too short to be a secret authenticates nothing (thrown, not a 401: it is ours to fix).
@@ -79,6 +86,7 @@ export function verifyCallbackAuth(input: CallbackAuthInput): CallbackAuthResult
       ok: false,
       status: 401,
       error: "Sign query parameter is missing (callback authentication is on)",
+      field: "Sign",
     };
   }
   if (requestTime === undefined || requestTime === "") {
@@ -86,6 +94,7 @@ export function verifyCallbackAuth(input: CallbackAuthInput): CallbackAuthResult
       ok: false,
       status: 401,
       error: "RequestTime query parameter is missing (callback authentication is on)",
+      field: "RequestTime",
     };
   }
   if (!UNIX_SECONDS.test(requestTime)) {
@@ -93,6 +102,7 @@ export function verifyCallbackAuth(input: CallbackAuthInput): CallbackAuthResult
       ok: false,
       status: 401,
       error: `RequestTime ${JSON.stringify(requestTime)} is not unix seconds`,
+      field: "RequestTime",
     };
   }
   const maxSkewMs = (input.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS) * 1000;
@@ -102,10 +112,11 @@ export function verifyCallbackAuth(input: CallbackAuthInput): CallbackAuthResult
       ok: false,
       status: 401,
       error: `RequestTime ${requestTime} is stale (${Math.round(skewMs / 1000)} s from now)`,
+      field: "RequestTime",
     };
   }
   if (!signsEqual(callbackSign(input.token, requestTime), sign.toLowerCase())) {
-    return { ok: false, status: 401, error: "Sign does not match" };
+    return { ok: false, status: 401, error: "Sign does not match", field: "Sign" };
   }
   return { ok: true };
 }

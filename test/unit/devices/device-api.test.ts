@@ -118,7 +118,7 @@ describe("devices", () => {
     expect(await devices.list("alice")).toEqual([]);
     const again = await call({ method: "DELETE", path: "/v1/devices/phone-1", as: "alice" });
     expect(again.status).toBe(404);
-    expect(parse(again)).toEqual({ error: 'device "phone-1" not found' });
+    expect(parse(again)).toEqual({ error: 'device "phone-1" not found', field: "deviceId" });
   });
 
   it("stores an APNs device in lower case with the production environment by default", async () => {
@@ -360,7 +360,10 @@ describe("authentication", () => {
     const response = await call({ method, path, body: { unreadCount: 1 } });
     expect(response.status).toBe(401);
     expect(response.headers?.["www-authenticate"]).toBe("UserSig");
-    expect(parse(response)).toEqual({ error: expect.stringContaining("Authorization header is missing") });
+    expect(parse(response)).toEqual({
+      error: expect.stringContaining("Authorization header is missing"),
+      field: "Authorization",
+    });
   });
 
   it.each([
@@ -386,7 +389,7 @@ describe("authentication", () => {
     await register("alice", "phone-1", { vendor: "fcm", token: FCM_TOKEN });
     const response = await call({ method: "GET", path: "/v1/devices", authorization: authorization() });
     expect(response.status).toBe(401);
-    expect(parse(response)).toEqual({ error: expect.stringMatching(error) });
+    expect(parse(response)).toEqual({ error: expect.stringMatching(error), field: "Authorization" });
     expect(response.body).not.toContain(FCM_TOKEN.slice(0, 6));
   });
 
@@ -476,7 +479,7 @@ describe("routing", () => {
     const response = await call({ method, path });
     expect(response.status).toBe(405);
     expect(response.headers?.allow).toBe(allow);
-    expect(parse(response)).toEqual({ error: expect.stringContaining("method not allowed") });
+    expect(parse(response)).toEqual({ error: expect.stringContaining("method not allowed"), field: "method" });
   });
 
   it("accepts a lower-case method", async () => {

@@ -343,7 +343,10 @@ describe("authentication", () => {
     const response = await call({ method, path, body: { receiveOpt: 1 } });
     expect(response.status).toBe(401);
     expect(response.headers?.["www-authenticate"]).toBe("UserSig");
-    expect(parse(response)).toEqual({ error: expect.stringContaining("Authorization header is missing") });
+    expect(parse(response)).toEqual({
+      error: expect.stringContaining("Authorization header is missing"),
+      field: "Authorization",
+    });
     expect(await preferences.getPreferences("bob")).toEqual({ conversations: {} });
   });
 
@@ -369,7 +372,7 @@ describe("authentication", () => {
     for (const [method, path] of routes) {
       const response = await call({ method, path, authorization: authorization(), body: { receiveOpt: 1 } });
       expect(response.status).toBe(401);
-      expect(parse(response)).toEqual({ error: expect.stringMatching(error) });
+      expect(parse(response)).toEqual({ error: expect.stringMatching(error), field: "Authorization" });
     }
     expect(await preferences.getPreferences("alice")).toEqual({ conversations: {} });
   });
@@ -424,7 +427,7 @@ describe("routing", () => {
     const response = await call({ method, path });
     expect(response.status).toBe(405);
     expect(response.headers?.allow).toBe(allow);
-    expect(parse(response)).toEqual({ error: expect.stringContaining("method not allowed") });
+    expect(parse(response)).toEqual({ error: expect.stringContaining("method not allowed"), field: "method" });
   });
 
   it("accepts a lower-case method", async () => {

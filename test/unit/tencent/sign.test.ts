@@ -101,6 +101,7 @@ describe("verifyCallbackAuth", () => {
       ok: false,
       status: 403,
       error: 'SdkAppid "1400000001" does not match this app',
+      field: "SdkAppid",
     });
   });
 
@@ -145,6 +146,7 @@ describe("verifyCallbackAuth", () => {
       ok: false,
       status: 401,
       error: "Sign does not match",
+      field: "Sign",
     });
     expect(
       withToken(
@@ -165,6 +167,7 @@ describe("verifyCallbackAuth", () => {
       ok: false,
       status: 401,
       error: "Sign does not match",
+      field: "Sign",
     });
   });
 });
