@@ -1,5 +1,5 @@
-import type { SQSRecord } from "aws-lambda";
-import type { JobReport } from "../../lib/delivery/worker.js";
+import type { Context, SQSRecord } from "aws-lambda";
+import type { JobOptions, JobReport } from "../../lib/delivery/worker.js";
 import type { DeliveryJob, Vendor } from "../../lib/model/index.js";
 import { makeSqsBatchHandler } from "./sqs-batch.js";
 
@@ -25,16 +25,18 @@ export function parseJob(body: string, vendor: Vendor): DeliveryJob {
  * with a delay, or dead-lettered with its reason); a record fails only when settling fails, and then
  * SQS redelivers it and, after maxReceiveCount, moves it to the dead-letter queue.
  */
-export type Worker = (job: DeliveryJob) => Promise<JobReport>;
+export type Worker = (job: DeliveryJob, options?: JobOptions) => Promise<JobReport>;
 
 export function makeDeliverHandler(
   vendor: Vendor,
   worker: () => Worker | Promise<Worker>,
   onReport?: (report: JobReport) => void,
 ) {
-  return makeSqsBatchHandler(async (record: SQSRecord) => {
+  return makeSqsBatchHandler(async (record: SQSRecord, context?: Context) => {
     const deliver = await worker();
-    const report = await deliver(parseJob(record.body, vendor));
+    // The worker starts no send that could outlast the invocation (Lambda would cut it mid-job).
+    const deadline = context === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis();
+    const report = await deliver(parseJob(record.body, vendor), deadline === undefined ? {} : { deadline });
     onReport?.(report);
   });
 }

@@ -34,15 +34,34 @@ export const logJournal: Journal = {
   },
 };
 
-/** What a vendor worker did with a job, as CloudWatch metrics (EMF) with the vendor as dimension. */
+/** The metric each JobReport count is published as (namespace chatpush, dimension vendor). */
+export const JOB_METRICS: Readonly<Record<keyof JobReport, string>> = {
+  delivered: "Delivered",
+  tokensRemoved: "TokensRemoved",
+  retried: "Retried",
+  quotaDelayed: "QuotaDelayed",
+  deadLettered: "DeadLettered",
+  credentialProblems: "CredentialProblem",
+  declined: "Declined",
+  tokenRemovalsHeld: "TokenRemovalsHeld",
+  deferred: "Deferred",
+  alreadySent: "AlreadySent",
+};
+
+/**
+ * Job metrics have their own buffer, flushed once per job: one EMF line carrying every count with the
+ * `vendor` dimension (a single-metric instance flushes on every addMetric and keeps its dimension for
+ * the first line only). Its console is the same stdout the shared buffer writes to.
+ */
+const jobMetrics = new Metrics({ namespace: "chatpush", serviceName });
+
+/** What a vendor worker did with a job, as one EMF line of CloudWatch metrics with the vendor as dimension. */
 export function recordJobMetrics(vendor: Vendor, report: JobReport): void {
-  const vendorMetrics = metrics.singleMetric();
-  vendorMetrics.addDimension("vendor", vendor);
-  vendorMetrics.addMetric("Delivered", MetricUnit.Count, report.delivered);
-  vendorMetrics.addMetric("TokensRemoved", MetricUnit.Count, report.tokensRemoved);
-  vendorMetrics.addMetric("Retried", MetricUnit.Count, report.retried);
-  vendorMetrics.addMetric("QuotaDelayed", MetricUnit.Count, report.quotaDelayed);
-  vendorMetrics.addMetric("DeadLettered", MetricUnit.Count, report.deadLettered);
+  jobMetrics.addDimension("vendor", vendor);
+  for (const [count, name] of Object.entries(JOB_METRICS) as [keyof JobReport, string][]) {
+    jobMetrics.addMetric(name, MetricUnit.Count, report[count]);
+  }
+  jobMetrics.publishStoredMetrics();
 }
 
 /**

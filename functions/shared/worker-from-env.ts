@@ -1,22 +1,43 @@
+import { DynamoAnswerWindow } from "../../lib/adapters/dynamodb/answer-window.js";
 import { DynamoDeliveryLog } from "../../lib/adapters/dynamodb/delivery-log.js";
+import { DynamoQuotaGates } from "../../lib/adapters/dynamodb/quota-gates.js";
 import { documentClient } from "../../lib/adapters/dynamodb/table.js";
 import { SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
 import { ENV } from "../../lib/config/env-names.js";
+import { parseCircuitBreaker, parseTokenBreaker } from "../../lib/delivery/breaker-settings.js";
 import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
 import { systemClock, type VendorSender } from "../../lib/ports/index.js";
-import { VENDOR_SETTINGS } from "../../lib/vendors/settings.js";
+import {
+  credentialKeyOf,
+  pacingFor,
+  parseVendorQps,
+  VENDOR_SETTINGS,
+  workerConcurrency,
+} from "../../lib/vendors/settings.js";
 import { makeDeliverHandler, type Worker } from "./deliver.js";
 import { awsClients, userStoreFromEnv } from "./deps.js";
 import { ConfigError, lazyAsync, readSecret, requireEnv } from "./env.js";
 import { lambdaEntry, logJournal, recordJobMetrics } from "./powertools.js";
 
+/** Reads a setting with its parser, turning its complaint into a ConfigError that names the variable. */
+function setting<T>(name: string, parse: (value: unknown, name: string) => T): T {
+  try {
+    return parse(process.env[name], name);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 /**
  * A vendor worker as deployed: credentials from the vendor's secret (a JSON array of certificates),
- * its own queue for retries and its dead-letter queue. Built once per execution environment, so the
- * sender's connections and auth tokens live across invocations.
+ * its own queue for retries and its dead-letter queue, the send guard and recall record, the shared
+ * daily-quota gates and token-breaker counts in the table, and its share of the vendor's rate: the
+ * rate (CHATPUSH_VENDOR_QPS, else documented) divided by the event source's maximum concurrency, which
+ * the stack derives from the same rate (VendorChannel). Built once per execution environment, so the
+ * sender's connections, auth tokens, pacing and circuits live across invocations.
  */
-export async function workerFromEnv<C>(
+export async function workerFromEnv<C extends { certificateId: number; isDefault?: boolean }>(
   vendor: Vendor,
   makeSender: (credentials: C[]) => VendorSender,
 ): Promise<Worker> {
@@ -25,6 +46,9 @@ export async function workerFromEnv<C>(
   if (!Array.isArray(credentials) || credentials.length === 0) {
     throw new ConfigError(`secret ${secretName} must hold a non-empty JSON array of ${vendor} credentials`);
   }
+  const qps = setting(ENV.vendorQps, parseVendorQps);
+  const db = documentClient(awsClients().dynamodb);
+  const table = requireEnv(ENV.tableName);
   return makeDeliveryWorker({
     sender: makeSender(credentials as C[]),
     devices: userStoreFromEnv(),
@@ -34,11 +58,13 @@ export async function workerFromEnv<C>(
       requireEnv(ENV.vendorDlqUrl),
     ),
     journal: logJournal,
-    deliveries: new DynamoDeliveryLog(
-      documentClient(awsClients().dynamodb),
-      requireEnv(ENV.tableName),
-      systemClock,
-    ),
+    ledger: new DynamoDeliveryLog(db, table, systemClock),
+    quotaGates: new DynamoQuotaGates(db, table),
+    answers: new DynamoAnswerWindow(db, table),
+    tokenBreaker: setting(ENV.tokenBreaker, parseTokenBreaker),
+    circuitBreaker: setting(ENV.circuitBreaker, parseCircuitBreaker),
+    pacing: pacingFor(vendor, qps, workerConcurrency(vendor, qps)),
+    credentialOf: credentialKeyOf(credentials as C[]),
     maxAttempts: VENDOR_SETTINGS[vendor].maxAttempts,
   });
 }
@@ -48,7 +74,10 @@ export async function workerFromEnv<C>(
  * use, delivery metrics, and Powertools middleware. `makeSender` is the only vendor-specific part, so
  * each function bundles only its own vendor's client.
  */
-export function deliverEntry<C>(vendor: Vendor, makeSender: (credentials: C[]) => VendorSender) {
+export function deliverEntry<C extends { certificateId: number; isDefault?: boolean }>(
+  vendor: Vendor,
+  makeSender: (credentials: C[]) => VendorSender,
+) {
   return lambdaEntry(
     makeDeliverHandler(
       vendor,

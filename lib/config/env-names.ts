@@ -23,6 +23,15 @@ export const ENV = {
   vendorDlqUrl: "CHATPUSH_VENDOR_DLQ_URL",
   /** Worker: secret with the vendor's credential list (JSON array). */
   credentialsSecret: "CHATPUSH_CREDENTIALS_SECRET",
+  /**
+   * Worker and local runtime: vendor rates per second, JSON `{"meizu":20}` or per credential
+   * `{"xiaomi":{"*":500,"30001":2000}}` (lib/vendors/settings.ts `parseVendorQps`); unset = documented.
+   */
+  vendorQps: "CHATPUSH_VENDOR_QPS",
+  /** Worker: token-removal breaker, JSON `{"share":0.5,"minAnswers":100,"windowSeconds":600}` (any subset). */
+  tokenBreaker: "CHATPUSH_TOKEN_BREAKER",
+  /** Worker: circuit breaker, JSON `{"failures":5,"openSeconds":30,"maxOpenSeconds":300}` (any subset). */
+  circuitBreaker: "CHATPUSH_CIRCUIT_BREAKER",
 } as const;
 
 /** Router: the queue URL of each vendor, e.g. CHATPUSH_QUEUE_URL_APNS. */

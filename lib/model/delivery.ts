@@ -32,4 +32,15 @@ export interface DeliveryJob {
   acceptedAt: number;
   /** How many times a vendor quota has held it back (these do not count as attempts). */
   quotaDelays?: number;
+  /**
+   * How many times the worker's own gates held it back unsent (its share of the vendor's rate, an
+   * open circuit, too little time left in the invocation): no attempt spent, no vendor asked.
+   */
+  deferrals?: number;
+  /**
+   * The job's identity for the send guard (lib/delivery/job-identity.ts). Set by the worker on every
+   * job it re-enqueues or parks, so a parked job that is redriven with fresh attempts is not mistaken
+   * for the job it came from; absent on the router's jobs, whose identity is derived from the content.
+   */
+  id?: string;
 }

@@ -1,4 +1,5 @@
 export * from "./clock.js";
+export * from "./delivery.js";
 export * from "./journal.js";
 export * from "./queues.js";
 export * from "./sender.js";

@@ -40,8 +40,12 @@ export interface DeviceStore {
    * receive its old owner's messages).
    */
   put(device: Device): Promise<void>;
-  /** Removes a device; with `onlyIfToken`, only while it still has that token (invalid-token cleanup). */
-  remove(userId: string, deviceId: string, onlyIfToken?: string): Promise<boolean>;
+  /**
+   * Removes a device; with `onlyIfToken`, only while it still has that token (invalid-token cleanup);
+   * with `registeredBefore` (epoch ms), only if it was not registered again after that time (the
+   * vendor learnt the token was dead then, e.g. APNs' 410 `timestamp`).
+   */
+  remove(userId: string, deviceId: string, onlyIfToken?: string, registeredBefore?: number): Promise<boolean>;
   list(userId: string): Promise<Device[]>;
 }
 

@@ -335,21 +335,36 @@ export class DynamoUserStore
     return toRecord(userId, await this.getItem(userId)).preferences ?? { conversations: {} };
   }
 
-  async remove(userId: string, deviceId: string, onlyIfToken?: string): Promise<boolean> {
+  async remove(
+    userId: string,
+    deviceId: string,
+    onlyIfToken?: string,
+    registeredBefore?: number,
+  ): Promise<boolean> {
     let removed: StoredDevice | undefined;
+    // A dead-token answer removes the device only while it still has that token and (when the vendor
+    // said when it learnt the token was dead) was not registered again after that.
+    const conditions = [
+      onlyIfToken === undefined ? "attribute_exists(devices.#d)" : "devices.#d.#token = :token",
+      ...(registeredBefore === undefined ? [] : ["devices.#d.#updatedAt <= :before"]),
+    ];
+    const values = {
+      ...(onlyIfToken === undefined ? {} : { ":token": onlyIfToken }),
+      ...(registeredBefore === undefined ? {} : { ":before": registeredBefore }),
+    };
     try {
       const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: userKey(userId),
           UpdateExpression: "REMOVE devices.#d",
-          ConditionExpression:
-            onlyIfToken === undefined ? "attribute_exists(devices.#d)" : "devices.#d.#token = :token",
+          ConditionExpression: conditions.join(" AND "),
           ExpressionAttributeNames: {
             "#d": deviceId,
             ...(onlyIfToken === undefined ? {} : { "#token": "token" }),
+            ...(registeredBefore === undefined ? {} : { "#updatedAt": "updatedAt" }),
           },
-          ...(onlyIfToken === undefined ? {} : { ExpressionAttributeValues: { ":token": onlyIfToken } }),
+          ...(Object.keys(values).length === 0 ? {} : { ExpressionAttributeValues: values }),
           ReturnValues: "UPDATED_OLD",
         }),
       );

@@ -49,6 +49,9 @@ describe("delivery worker", () => {
       deadLettered: 1,
       credentialProblems: 0,
       declined: 0,
+      tokenRemovalsHeld: 0,
+      deferred: 0,
+      alreadySent: 0,
     });
     expect((await devices.list("bob")).map((d) => d.token).sort()).toEqual(["bad", "busy", "ok", "quota"]);
     expect(retries.retried).toEqual([
