@@ -9,8 +9,10 @@ import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { makeDeliverHandler } from "../functions/shared/deliver.js";
 import { makeHttpHandler } from "../functions/shared/http.js";
 import { makeRouteEventsHandler } from "../functions/shared/route-events.js";
+import { DynamoAnswerWindow } from "../lib/adapters/dynamodb/answer-window.js";
 import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
 import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
+import { DynamoQuotaGates } from "../lib/adapters/dynamodb/quota-gates.js";
 import { documentClient, ensureTable, IDEMPOTENCY_TABLE_KEYS } from "../lib/adapters/dynamodb/table.js";
 import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
 import {
@@ -20,6 +22,8 @@ import {
   SqsIngestQueue,
   SqsRetryQueue,
 } from "../lib/adapters/sqs/queues.js";
+import { ENV } from "../lib/config/env-names.js";
+import { parseCircuitBreaker, parseTokenBreaker } from "../lib/delivery/breaker-settings.js";
 import { makeDeliveryWorker } from "../lib/delivery/worker.js";
 import { loggableError, safeForLog } from "../lib/http/log-safety.js";
 import type { DeliveryJob, Vendor } from "../lib/model/index.js";
@@ -31,7 +35,14 @@ import { assertCallbackToken } from "../lib/tencent/sign.js";
 import { ApnsSender } from "../lib/vendors/apns.js";
 import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
 import { FcmSender } from "../lib/vendors/fcm.js";
-import { ACTIVE_VENDORS, maxConcurrency, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
+import {
+  ACTIVE_VENDORS,
+  credentialKeyOf,
+  pacingFor,
+  parseVendorQps,
+  VENDOR_SETTINGS,
+  workerConcurrency,
+} from "../lib/vendors/settings.js";
 import { ANDROID_VENDORS, type AndroidVendor, LOCAL_ANDROID_VENDORS } from "./android-vendors.js";
 import { simulatorCredentials } from "./credentials.js";
 import { type CallCounts, createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulators.js";
@@ -63,6 +74,15 @@ export interface LocalRuntimeOptions {
   maxAttempts?: number;
   /** Run the vendor workers (default true); the fan-out benchmark measures routing alone. */
   workers?: boolean;
+  /**
+   * Vendor rates per second as CHATPUSH_VENDOR_QPS takes them (`{"meizu":20}`); default: that
+   * variable, else the documented rates. Each local worker paces at its share, as a Lambda container.
+   */
+  vendorQps?: string;
+  /** Token-removal breaker thresholds (CHATPUSH_TOKEN_BREAKER's JSON); default: that variable. */
+  tokenBreaker?: string;
+  /** Circuit breaker thresholds (CHATPUSH_CIRCUIT_BREAKER's JSON); default: that variable. */
+  circuitBreaker?: string;
 }
 
 export interface TimedJournalEntry extends JournalEntry {
@@ -239,31 +259,46 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         ANDROID_VENDORS.map((vendor) => [vendor, LOCAL_ANDROID_VENDORS[vendor].sender(credentials[vendor])]),
       ) as Record<AndroidVendor, VendorSender>),
     };
+    const qps = parseVendorQps(options.vendorQps ?? process.env[ENV.vendorQps], ENV.vendorQps);
+    const tokenBreaker = parseTokenBreaker(options.tokenBreaker ?? process.env[ENV.tokenBreaker]);
+    const circuitBreaker = parseCircuitBreaker(options.circuitBreaker ?? process.env[ENV.circuitBreaker]);
+    const quotaGates = new DynamoQuotaGates(documentClient(dynamo.client), tableName);
+    const answers = new DynamoAnswerWindow(documentClient(dynamo.client), tableName);
     for (const vendor of options.workers === false ? [] : ACTIVE_VENDORS) {
       const pair = queues[vendor]!;
       const settings = VENDOR_SETTINGS[vendor];
-      const worker = makeDeliveryWorker({
-        sender: senders[vendor],
-        devices: users,
-        retries: new SqsRetryQueue(sqs.client, pair.url, pair.dlqUrl),
-        journal: journalPort,
-        deliveries,
-        maxAttempts: options.maxAttempts ?? settings.maxAttempts,
-      });
-      sources.push(
-        startSqsEventSource({
-          sqs: sqs.client,
-          queueUrl: pair.url,
-          queueArn: pair.arn,
-          batchSize: settings.batchSize,
-          // Two pollers per vendor locally: enough to overlap, few enough for a laptop.
-          maxConcurrency: Math.min(2, maxConcurrency(settings)),
-          handler: makeDeliverHandler(vendor, () => worker),
-          functionName: `Deliver-${vendor}`,
-          timeoutSeconds: settings.timeoutSeconds,
-          onError,
-        }),
-      );
+      // Two workers per vendor locally (enough to overlap, few enough for a laptop), each with its own
+      // pacing and circuits as a Lambda container has: each spends its share of the vendor's rate.
+      const containers = Math.min(2, workerConcurrency(vendor, qps));
+      for (let container = 0; container < containers; container += 1) {
+        const worker = makeDeliveryWorker({
+          sender: senders[vendor],
+          devices: users,
+          retries: new SqsRetryQueue(sqs.client, pair.url, pair.dlqUrl),
+          journal: journalPort,
+          ledger: deliveries,
+          quotaGates,
+          answers,
+          tokenBreaker,
+          circuitBreaker,
+          pacing: pacingFor(vendor, qps, containers),
+          credentialOf: credentialKeyOf(credentials[vendor] as { certificateId: number }[]),
+          maxAttempts: options.maxAttempts ?? settings.maxAttempts,
+        });
+        sources.push(
+          startSqsEventSource({
+            sqs: sqs.client,
+            queueUrl: pair.url,
+            queueArn: pair.arn,
+            batchSize: settings.batchSize,
+            maxConcurrency: 1,
+            handler: makeDeliverHandler(vendor, () => worker),
+            functionName: `Deliver-${vendor}`,
+            timeoutSeconds: settings.timeoutSeconds,
+            onError,
+          }),
+        );
+      }
     }
     stops.push(async () => {
       await Promise.all(sources.map((s) => s.stop()));
