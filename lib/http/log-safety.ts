@@ -82,11 +82,19 @@ export function redactValue(secret: string): string {
   return secret.length >= 24 ? `${secret.slice(0, 6)}…${secret.slice(-4)}` : "…";
 }
 
+/**
+ * A run with a digit in it: random secrets have digits (a 32-character base64 run lacks one with a
+ * chance of about 1 in 1,000), long identifiers such as `IdempotencyAlreadyInProgressError` do not.
+ */
+function redactOpaque(run: string): string {
+  return /\d/.test(run) ? redactValue(run) : run;
+}
+
 /** A string as it may be logged under `key`. */
 export function safeLogString(key: string, text: string): string {
   if (isSecretName(key)) return redactValue(text);
   const escaped = escapeControl(text);
-  return IDENTITY_NAMES.has(key) ? escaped : escaped.replace(OPAQUE_RUN, redactValue);
+  return IDENTITY_NAMES.has(key) ? escaped : escaped.replace(OPAQUE_RUN, redactOpaque);
 }
 
 /**
