@@ -1,107 +1,332 @@
 import { createHash } from "node:crypto";
-import apn, {
-  type Notification as ApnNotification,
-  type Provider,
-  type ProviderOptions,
-  type ResponseFailure,
-  type ResponseSent,
-} from "@parse/node-apn";
-import type { ApnsEnvironment, DeliveryTarget, Notification } from "../model/index.js";
+import apn, { type ProviderOptions } from "@parse/node-apn";
+import {
+  type ApnsEnvironment,
+  collapseKeyOf,
+  type DeliveryTarget,
+  type IosPushOptions,
+  type Notification,
+  type Outcome,
+} from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
+import { ApnsCredentialError, apnsAuthOptions } from "./apns-credential.js";
 import { classifyApns } from "./apns-outcomes.js";
+import {
+  APNS_MAX_IN_FLIGHT,
+  APNS_MAX_SESSIONS,
+  APNS_MAX_STREAMS_PER_SESSION,
+  type ApnsAnswer,
+  ApnsSessionPool,
+  InFlightGate,
+  type WireRequest,
+} from "./apns-pool.js";
 import { type ApnsCredential, pickCredential } from "./credentials.js";
 
-/** Apple: 4096 bytes for every push type but VoIP (5120). */
+/**
+ * Apple, "Generating a remote notification": "For Voice over Internet Protocol (VoIP) notifications,
+ * the maximum payload size is 5 KB (5120 bytes). For all other remote notifications, the maximum
+ * payload size is 4 KB (4096 bytes)."
+ */
 export const APNS_PAYLOAD_LIMIT = 4096;
-/** Apple: `apns-collapse-id` must not exceed 64 bytes. */
+export const APNS_VOIP_PAYLOAD_LIMIT = 5120;
+/** Apple, "Sending notification requests to APNs": `apns-collapse-id` must not exceed 64 bytes. */
 const COLLAPSE_ID_LIMIT = 64;
 /** Tencent Cloud Chat keeps offline messages 7 days; a push announcing one is pointless after that. */
 const OFFLINE_TTL_SECONDS = 7 * 24 * 60 * 60;
+/**
+ * How long an invitation with signaling `timeout` 0 ("no timeout detection") rings: TUICalling's own
+ * timeout (tencent-calls-and-server-push.md §1.1, TRTCCallingImpl.java `TIME_OUT_COUNT = 30`).
+ */
+export const DEFAULT_RING_SECONDS = 30;
+/**
+ * TUICallKit's ringtone for call pushes (`pushInfo.iosSound = "phone_ringing.mp3"`,
+ * Tencent-RTC/TUICallKit Android/tuicallkit-kt/…/common/config/OfflinePushInfoConfig.kt and
+ * iOS/TUICallKit_Swift/Common/Config/OfflinePushInfoConfig.swift; tencent-calls-and-server-push.md §1.5).
+ */
+export const CALL_RINGTONE = "phone_ringing.mp3";
+/** Tencent's `kIOSOfflinePushNoSound` (tencent-chat.md §7.4): no sound at all. */
+export const TENCENT_NO_SOUND = "push.no_sound";
+/** Apple, "Sending notification requests to APNs": the provider API hosts. */
+export const APNS_HOSTS: Readonly<Record<ApnsEnvironment, string>> = {
+  production: "api.push.apple.com",
+  sandbox: "api.sandbox.push.apple.com",
+};
 const ELLIPSIS = "…";
+
+/** The URL a request for `token` goes to (what `GET /_local/deliveries` shows as `endpoint`). */
+export function apnsDeviceUrl(environment: ApnsEnvironment, token: string): string {
+  return `https://${APNS_HOSTS[environment]}/3/device/${token}`;
+}
 
 /** The headers chatpush sets on every APNs request, as they go on the wire. */
 export interface ApnsHeaders {
   "apns-topic": string;
-  "apns-push-type": "alert";
+  "apns-push-type": "alert" | "voip";
   "apns-priority": "10";
   "apns-expiration": string;
-  "apns-collapse-id": string;
+  /** Stable per notification and device (`apnsIdOf`). */
+  "apns-id": string;
+  /** Alerts only: what a later notification replaces this one by. */
+  "apns-collapse-id"?: string;
 }
 
-export interface ApnsPayload {
+export interface ApnsAlertPayload {
   aps: {
-    alert: { title: string; body: string };
+    alert: { title: string; subtitle?: string; body: string };
     badge?: number;
-    sound: string;
+    /** Absent = no sound (Apple: the `sound` key names the sound to play). */
+    sound?: string;
     "thread-id": string;
+    "mutable-content"?: 1;
+    "interruption-level"?: NonNullable<IosPushOptions["interruptionLevel"]>;
   };
   /** Top level and still a JSON string, where Tencent's own APNs pushes put it for the plugin. */
   ext: string;
-}
-
-export interface ApnsRequest {
-  headers: ApnsHeaders;
-  payload: ApnsPayload;
+  /** The image the app's Notification Service Extension downloads and attaches. */
+  image?: string;
 }
 
 /**
- * The APNs request for one notification. An IM message is an alert at priority 10 (vendors.md §10);
- * the body, then the title, are cut so the payload fits APNs' limit.
+ * A PushKit VoIP push: iOS shows nothing, the app reads these keys and must report the call to
+ * CallKit before its handler returns (https://developer.apple.com/documentation/pushkit/responding_to_voip_notifications_from_pushkit).
  */
+export interface ApnsCallPayload {
+  call: {
+    inviteId: string;
+    callerId: string;
+    callerName?: string;
+    media: "audio" | "video";
+    groupId?: string;
+    invitees?: string[];
+    /** How many invitees were left out to fit 5120 bytes (the app syncs them from the signaling). */
+    inviteesOmitted?: number;
+    /** Seconds the invitation rings. */
+    timeout: number;
+    /** Epoch ms. */
+    invitedAt: number;
+    roomId?: string;
+    /** The signaling envelope (TIMCustomElem.Data), for the SDK's `addInvitedSignaling`. */
+    signaling?: string;
+  };
+  ext?: string;
+}
+
+export type ApnsRequest =
+  | { headers: ApnsHeaders & { "apns-push-type": "alert" }; payload: ApnsAlertPayload }
+  | { headers: ApnsHeaders & { "apns-push-type": "voip" }; payload: ApnsCallPayload };
+
+/** A request, or why this target gets none (a bad-request for that target). */
+export type ApnsBuild = { ok: true; request: ApnsRequest } | { ok: false; reason: string };
+
+export type ApnsTarget = Pick<DeliveryTarget, "deviceId" | "badge" | "pushType">;
+
+/** The APNs request for one notification and one target. */
 export function buildApnsRequest(
   notification: Notification,
-  credential: ApnsCredential,
+  target: ApnsTarget,
+  credential: Pick<ApnsCredential, "bundleId">,
   now: number,
-): ApnsRequest {
-  const expiresAt = Math.floor(notification.sentAt / 1000) + OFFLINE_TTL_SECONDS;
-  const payload: ApnsPayload = {
+): ApnsBuild {
+  return apnsBuilder(notification, credential, now)(target);
+}
+
+/**
+ * The builder of one notification's requests, target by target. Targets differ only in their badge,
+ * their push type and the apns-id, so each payload is built (and cut to fit) once per badge.
+ *
+ * An IM message is an alert at priority 10 (vendors.md §10). Priority stays 10 for quiet replacements
+ * too: Apple says notifications at priority 5 and 1 "might get grouped and delivered in bursts …
+ * throttled … and in some cases, not delivered" (Sending notification requests to APNs), and a recall
+ * must replace the recalled text promptly; what keeps it quiet is the payload (`quietAlert`).
+ */
+export function apnsBuilder(
+  notification: Notification,
+  credential: Pick<ApnsCredential, "bundleId">,
+  now: number,
+): (target: ApnsTarget) => ApnsBuild {
+  const call = notification.call;
+  const ringing = call?.action === "ring";
+  const nowSeconds = Math.floor(now / 1000);
+
+  let expiration: number;
+  if (call !== undefined && ringing) {
+    // A ring is worth nothing once the invitation has timed out: APNs must not store it past then.
+    const endsAt = Math.floor((call.invitedAt + ringSeconds(call.timeoutSeconds) * 1000) / 1000);
+    if (endsAt <= nowSeconds) {
+      const reason = `call invitation ${call.inviteId} rang out at ${new Date(endsAt * 1000).toISOString()}`;
+      return () => ({ ok: false, reason });
+    }
+    expiration = endsAt;
+  } else {
+    // Past Tencent's window (a retry that waited long), 0 = "deliver now if the device is online,
+    // never store" rather than a date APNs would have to interpret.
+    const expiresAt = Math.floor(notification.sentAt / 1000) + OFFLINE_TTL_SECONDS;
+    expiration = expiresAt > nowSeconds ? expiresAt : 0;
+  }
+
+  // A ring and its "Missed call" share the invitation's collapse id, so the second replaces the first.
+  const collapseId = headerSafeId(call !== undefined ? call.inviteId : collapseKeyOf(notification));
+  const alerts = new Map<number | undefined, ApnsAlertPayload>();
+  let voip: ApnsCallPayload | undefined;
+  const unsendableByType = new Map<boolean, string | null>();
+
+  return (target) => {
+    const isVoip = target.pushType === "voip";
+    const common = {
+      "apns-priority": "10" as const,
+      "apns-expiration": String(expiration),
+      "apns-id": apnsIdOf(notification, target),
+    };
+    let request: ApnsRequest;
+    if (isVoip) {
+      // Apple: "Use VoIP pushes only to start calls" and report every one to CallKit; a cancel or an
+      // update must not be a VoIP push (tencent-calls-and-server-push.md §3). The router never sends
+      // one; a job that does is refused here rather than crashing the app.
+      if (call === undefined || call.action !== "ring") {
+        return { ok: false, reason: "VoIP tokens only take call invitations" };
+      }
+      voip ??= callPayload(notification, call);
+      request = {
+        // Apple (apns-push-type): "If you set this push type, the apns-topic header field must use your
+        // app's bundle ID with .voip appended to the end."
+        headers: { "apns-topic": `${credential.bundleId}.voip`, "apns-push-type": "voip", ...common },
+        payload: voip,
+      };
+    } else {
+      const badge = target.badge ?? notification.badge;
+      let payload = alerts.get(badge);
+      if (payload === undefined) {
+        payload = alertPayload(notification, badge);
+        alerts.set(badge, payload);
+      }
+      request = {
+        headers: {
+          "apns-topic": credential.bundleId,
+          "apns-push-type": "alert",
+          ...common,
+          "apns-collapse-id": collapseId,
+        },
+        payload,
+      };
+    }
+    // apns-id is hex by construction; the other headers are the same for every target of a kind.
+    let unsendable = unsendableByType.get(isVoip);
+    if (unsendable === undefined) {
+      unsendable = unsendableHeader(request.headers) ?? null;
+      unsendableByType.set(isVoip, unsendable);
+    }
+    if (unsendable !== null) {
+      return {
+        ok: false,
+        reason: `APNs header ${unsendable} cannot be sent over HTTP/2 (not visible ASCII)`,
+      };
+    }
+    return { ok: true, request };
+  };
+}
+
+function ringSeconds(timeoutSeconds: number): number {
+  return timeoutSeconds > 0 ? timeoutSeconds : DEFAULT_RING_SECONDS;
+}
+
+function alertPayload(notification: Notification, badge: number | undefined): ApnsAlertPayload {
+  const ios = notification.ios ?? {};
+  const ringing = notification.call?.action === "ring";
+  // A recall, or the "Missed call" that replaces a ring: it must not alert again.
+  const quiet = notification.quiet === true || notification.call?.action === "ended";
+  const silent = quiet || ios.silent === true || ios.sound === TENCENT_NO_SOUND;
+  const sound = silent ? undefined : (ios.sound ?? (ringing ? CALL_RINGTONE : "default"));
+  // Apple (UNNotificationInterruptionLevel): `passive` "adds the notification to the notification
+  // list without lighting up the screen or playing a sound"; `time-sensitive` breaks through Focus
+  // (the app needs the Time Sensitive Notifications capability, vendors.md §10).
+  const level = quiet ? "passive" : ringing ? "time-sensitive" : ios.interruptionLevel;
+  // Apple: "mutable-content: 1" is what makes the system pass the push to the Notification Service
+  // Extension, the only place an image URL can be downloaded and attached.
+  const mutable = ios.mutableContent === true || ios.image !== undefined;
+  const subtitle = ios.subtitle !== undefined ? { subtitle: wellFormed(ios.subtitle) } : {};
+  const payload: ApnsAlertPayload = {
     aps: {
-      alert: { title: notification.title, body: notification.body },
-      ...(notification.badge !== undefined && { badge: notification.badge }),
-      sound: notification.ios?.sound ?? "default",
-      "thread-id": notification.conversationId,
+      alert: {
+        title: wellFormed(ios.title ?? notification.title),
+        ...subtitle,
+        body: wellFormed(notification.body),
+      },
+      ...(badge !== undefined && { badge }),
+      ...(sound !== undefined && { sound }),
+      "thread-id": wellFormed(notification.conversationId),
+      ...(mutable && { "mutable-content": 1 as const }),
+      ...(level !== undefined && { "interruption-level": level }),
+    },
+    ext: notification.ext,
+    // UNCONFIRMED: which key Tencent's TIMPush extension reads the image URL from is not documented
+    // (TIMPush is closed source; TencentCloud/TIMSDK iOS/Demo/pushservice/NotificationService.m only
+    // rewrites the title). Apple requires custom keys outside `aps`; chatpush sends top-level `image`.
+    ...(ios.image !== undefined && { image: ios.image }),
+  };
+  return fitAlert(payload);
+}
+
+function callPayload(notification: Notification, call: NonNullable<Notification["call"]>): ApnsCallPayload {
+  const full: ApnsCallPayload = {
+    call: {
+      inviteId: call.inviteId,
+      callerId: call.callerId,
+      callerName: wellFormed(call.callerName),
+      media: call.media,
+      ...(call.groupId !== undefined && { groupId: call.groupId }),
+      invitees: call.invitees,
+      timeout: ringSeconds(call.timeoutSeconds),
+      invitedAt: call.invitedAt,
+      ...(call.roomId !== undefined && { roomId: call.roomId }),
+      ...(call.signaling !== undefined && { signaling: call.signaling }),
     },
     ext: notification.ext,
   };
-  return {
-    headers: {
-      "apns-topic": credential.bundleId,
-      "apns-push-type": "alert",
-      "apns-priority": "10",
-      // Past Tencent's window (a retry that waited long), 0 = "deliver now if the device is online,
-      // never store" rather than a date APNs would have to interpret.
-      "apns-expiration": String(expiresAt > Math.floor(now / 1000) ? expiresAt : 0),
-      "apns-collapse-id": collapseId(notification.conversationId),
-    },
-    payload: fitPayload(payload),
-  };
+  const fits = (p: ApnsCallPayload) => payloadBytes(p) <= APNS_VOIP_PAYLOAD_LIMIT;
+  if (fits(full)) return full;
+  // Cut the optional parts, never the ids: the envelope (its keys are all here), then ext, then the
+  // display name, then the invitee list (the woken app syncs the invitation from the SDK).
+  const withoutSignaling: ApnsCallPayload["call"] = { ...full.call };
+  delete withoutSignaling.signaling;
+  let cutDown: ApnsCallPayload = { call: withoutSignaling, ...(full.ext !== undefined && { ext: full.ext }) };
+  if (fits(cutDown)) return cutDown;
+  cutDown = { call: withoutSignaling };
+  if (fits(cutDown)) return cutDown;
+  const name = withoutSignaling.callerName ?? "";
+  const named = longestFitting(name, (n) => fits({ call: { ...withoutSignaling, callerName: n } }));
+  if (named !== undefined) return { call: { ...withoutSignaling, callerName: named } };
+  const bare: ApnsCallPayload["call"] = { ...withoutSignaling, inviteesOmitted: call.invitees.length };
+  delete bare.callerName;
+  delete bare.invitees;
+  // Still too large means the ids alone are: sent as is, APNs answers 413 and the target is parked.
+  return { call: bare };
 }
 
-/** Group ids run long ("group_@TGS#…" with custom ids); a hash keeps one collapse id per conversation. */
-function collapseId(conversationId: string): string {
-  if (Buffer.byteLength(conversationId) <= COLLAPSE_ID_LIMIT) return conversationId;
-  return createHash("sha256").update(conversationId).digest("hex");
-}
-
-function payloadBytes(payload: ApnsPayload): number {
+function payloadBytes(payload: object): number {
   return Buffer.byteLength(JSON.stringify(payload));
 }
 
-function withAlert(payload: ApnsPayload, title: string, body: string): ApnsPayload {
-  return { ...payload, aps: { ...payload.aps, alert: { title, body } } };
+type AlertField = "body" | "subtitle" | "title";
+
+function withAlertField(payload: ApnsAlertPayload, field: AlertField, text: string): ApnsAlertPayload {
+  return { ...payload, aps: { ...payload.aps, alert: { ...payload.aps.alert, [field]: text } } };
 }
 
-function fitPayload(payload: ApnsPayload): ApnsPayload {
-  if (payloadBytes(payload) <= APNS_PAYLOAD_LIMIT) return payload;
-  const { title, body } = payload.aps.alert;
-  const fits = (p: ApnsPayload) => payloadBytes(p) <= APNS_PAYLOAD_LIMIT;
-  const cutBody = longestFitting(body, (b) => fits(withAlert(payload, title, b)));
-  if (cutBody !== undefined) return withAlert(payload, title, cutBody);
-  const shortestBody = cut(Array.from(body), body, 0);
-  const cutTitle = longestFitting(title, (t) => fits(withAlert(payload, t, shortestBody)));
+/** The body, then the subtitle, then the title are cut so the payload fits APNs' limit. */
+function fitAlert(payload: ApnsAlertPayload): ApnsAlertPayload {
+  const fits = (p: ApnsAlertPayload) => payloadBytes(p) <= APNS_PAYLOAD_LIMIT;
+  if (fits(payload)) return payload;
+  let current = payload;
+  for (const field of ["body", "subtitle", "title"] as const) {
+    const text = current.aps.alert[field];
+    if (text === undefined) continue;
+    const cutText = longestFitting(text, (t) => fits(withAlertField(current, field, t)));
+    if (cutText !== undefined) return withAlertField(current, field, cutText);
+    current = withAlertField(current, field, cut(Array.from(text), text, 0));
+  }
   // Still too large means `ext` alone is: left whole (cutting it would break the app's JSON), so APNs
   // answers 413 PayloadTooLarge and the target is dead-lettered with that reason.
-  return withAlert(payload, cutTitle ?? cut(Array.from(title), title, 0), shortestBody);
+  return current;
 }
 
 /** The first `keep` code points plus an ellipsis, or the text itself when nothing is cut. */
@@ -127,136 +352,231 @@ function longestFitting(text: string, fits: (candidate: string) => boolean): str
   return cut(codePoints, text, low);
 }
 
-/**
- * node-apn opens one stream per token, all at once: 10,000 in one send() all failed with
- * ENHANCE_YOUR_CALM, while chunks of 500 were the fastest (local-tooling.md §5).
- */
-const TOKENS_PER_SEND = 500;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-/** What APNs said about one token; status 0 = no HTTP answer. */
-interface ApnsAnswer {
-  status: number;
-  reason?: string;
-  apnsId?: string;
+/** Text with lone surrogates (which UTF-8 cannot carry) replaced by U+FFFD. */
+function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, "\ufffd");
 }
+
+/** An HTTP/2 header value APNs takes as it is: visible ASCII, inner spaces only. */
+const SENDABLE_HEADER = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+
+/**
+ * A value that becomes a header: itself when it is plain visible ASCII within `limit` bytes, else
+ * its SHA-256 in hex (64 bytes). Ids with NUL, emoji or lone surrogates would otherwise end in an
+ * HTTP/2 protocol error. The hash is over the value's JSON form, so ids that differ only in lone
+ * surrogates (which UTF-8 would turn into the same U+FFFD) keep different hashes.
+ */
+export function headerSafeId(value: string, limit = COLLAPSE_ID_LIMIT): string {
+  if (VISIBLE_ASCII.test(value) && value.length <= limit) return value;
+  return createHash("sha256").update(JSON.stringify(value)).digest("hex");
+}
+
+/** The first header whose value HTTP/2 would refuse, if any. */
+function unsendableHeader(headers: ApnsHeaders): string | undefined {
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !SENDABLE_HEADER.test(value)) return name;
+  }
+  return undefined;
+}
+
+/** RFC 9562 §5.5 name space for chatpush's apns-id (a random UUID, fixed once). */
+const APNS_ID_NAMESPACE = Buffer.from("5f1d6c2e8b0a4e7f9c3d2a1b0e9f8d7c", "hex");
+
+/**
+ * The apns-id of one notification on one device: a name-based UUID (version 5) of the message, the
+ * notification it is (a recall has its own messageKey, a ring and its end their own action), the
+ * device and its push type, so a resend of the same job carries the same id. Apple: "a canonical UUID
+ * … 8-4-4-4-12, lowercase" (vendors.md §1). APNs documents no de-duplication by apns-id
+ * (UNCONFIRMED); it ties a resend to the first attempt in APNs' answers and delivery log.
+ */
+export function apnsIdOf(
+  notification: Notification,
+  target: Pick<DeliveryTarget, "deviceId" | "pushType">,
+): string {
+  const name = JSON.stringify([
+    notification.messageKey,
+    collapseKeyOf(notification),
+    notification.call?.action ?? "",
+    target.deviceId,
+    target.pushType ?? "alert",
+  ]);
+  const hash = createHash("sha1").update(APNS_ID_NAMESPACE).update(name).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** APNs device tokens are hex (the path segment of /3/device/<token>). */
+const HEX_TOKEN = /^[0-9a-f]+$/i;
 
 type TokenResult = Omit<SendResult, "target">;
-
-interface Group {
-  credential: ApnsCredential;
-  environment: ApnsEnvironment;
-  tokens: Set<string>;
-}
 
 export interface ApnsSenderOptions {
   credentials: readonly ApnsCredential[];
   clock?: Clock;
+  /** HTTP/2 sessions per credential × environment (default `APNS_MAX_SESSIONS`). */
+  maxSessions?: number;
+  /** Requests in flight across all sessions: the memory cap (default `APNS_MAX_IN_FLIGHT`). */
+  maxInFlight?: number;
 }
 
 /**
- * Sends over node-apn with token (.p8) auth. Built once at module scope by the worker, so its HTTP/2
- * connections (one per credential and environment) live as long as the Lambda container: Apple treats
- * connect-per-request as a DoS pattern.
+ * Sends over node-apn with token (.p8) or certificate (.p12) auth. Built once at module scope by the
+ * worker, so its HTTP/2 sessions live as long as the Lambda container (Apple treats
+ * connect-per-request as a DoS pattern) and are shared by every job of a batch: each credential ×
+ * environment has a pool of sessions (`ApnsSessionPool`) that keeps every request of every job in
+ * flight within the server's stream limit and a memory cap.
  */
 export class ApnsSender implements VendorSender {
   readonly vendor = "apns";
   private readonly credentials: readonly ApnsCredential[];
   private readonly clock: Clock;
-  private readonly providers = new Map<string, Provider>();
+  private readonly maxSessions: number;
+  private readonly gate: InFlightGate;
+  private readonly pools = new Map<string, ApnsSessionPool | ApnsCredentialError>();
 
-  constructor({ credentials, clock = systemClock }: ApnsSenderOptions) {
+  constructor({
+    credentials,
+    clock = systemClock,
+    maxSessions = APNS_MAX_SESSIONS,
+    maxInFlight = APNS_MAX_IN_FLIGHT,
+  }: ApnsSenderOptions) {
     this.credentials = credentials;
     this.clock = clock;
+    this.maxSessions = maxSessions;
+    this.gate = new InFlightGate(maxInFlight);
   }
 
   async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    const groups = new Map<string, Group>();
-    const groupKeys = targets.map((target) => {
-      const credential = pickCredential(this.credentials, target.certificateId);
-      if (credential === undefined) return undefined;
-      const environment = target.environment ?? "production";
-      const key = providerKey(credential, environment);
-      const group = groups.get(key) ?? { credential, environment, tokens: new Set<string>() };
-      group.tokens.add(target.token);
-      groups.set(key, group);
-      return key;
-    });
+    const now = this.clock.now();
+    const builders = new Map<number, (target: ApnsTarget) => ApnsBuild>();
+    // One request per pool, push type and token: a token listed twice in a job is pushed once.
+    const requests = new Map<ApnsSessionPool, Record<"alert" | "voip", Map<string, Promise<TokenResult>>>>();
+    const results = new Array<SendResult>(targets.length);
+    const pending: Promise<void>[] = [];
 
-    const results = new Map<string, Map<string, TokenResult>>();
-    await Promise.all(
-      [...groups].map(async ([key, group]) => results.set(key, await this.sendGroup(notification, group))),
-    );
-
-    return targets.map((target, index): SendResult => {
-      const key = groupKeys[index];
-      if (key === undefined) {
-        return {
-          target,
-          outcome: { kind: "bad-request", reason: `no APNs credential ${target.certificateId}` },
-        };
+    for (const [index, target] of targets.entries()) {
+      const prepared = this.prepare(notification, target, builders, now);
+      if ("refused" in prepared) {
+        results[index] = { target, outcome: prepared.refused };
+        continue;
       }
-      return { target, ...results.get(key)!.get(target.token)! };
-    });
+      const { pool, request: built } = prepared;
+      let byType = requests.get(pool);
+      if (byType === undefined) {
+        byType = { alert: new Map(), voip: new Map() };
+        requests.set(pool, byType);
+      }
+      const byToken = byType[built.headers["apns-push-type"]];
+      let request = byToken.get(target.token);
+      if (request === undefined) {
+        request = this.deliver(pool, wireOf(built), target.token, target.environment !== undefined);
+        byToken.set(target.token, request);
+      }
+      pending.push(
+        request.then((result) => {
+          results[index] = { target, ...result };
+        }),
+      );
+    }
+    await Promise.all(pending);
+    return results;
+  }
+
+  /** The pool and request for one target, or why it gets none (nothing is sent for it then). */
+  private prepare(
+    notification: Notification,
+    target: DeliveryTarget,
+    builders: Map<number, (target: ApnsTarget) => ApnsBuild>,
+    now: number,
+  ): { pool: ApnsSessionPool; request: ApnsRequest } | { refused: Outcome } {
+    const credential = pickCredential(this.credentials, target.certificateId);
+    if (credential === undefined) {
+      return { refused: { kind: "bad-request", reason: `no APNs credential ${target.certificateId}` } };
+    }
+    const pool = this.poolFor(credential, target.environment ?? "production");
+    if (pool instanceof ApnsCredentialError)
+      return { refused: { kind: "credential-problem", reason: pool.message } };
+    // Never sent, so never a removal on our own reading: the device API should not have taken it.
+    if (!HEX_TOKEN.test(target.token)) {
+      return { refused: { kind: "bad-request", reason: "APNs device token is not hex" } };
+    }
+    let builder = builders.get(credential.certificateId);
+    if (builder === undefined) {
+      builder = apnsBuilder(notification, credential, now);
+      builders.set(credential.certificateId, builder);
+    }
+    const build = builder(target);
+    if (!build.ok) return { refused: { kind: "bad-request", reason: build.reason } };
+    return { pool, request: build.request };
   }
 
   async close(): Promise<void> {
-    const providers = [...this.providers.values()];
-    this.providers.clear();
-    // Provider.shutdown() returns nothing (its typings say Promise): the callback is the only signal.
-    await Promise.all(
-      providers.map((provider) => new Promise<void>((resolve) => provider.shutdown(resolve))),
-    );
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((pool) => (pool instanceof ApnsSessionPool ? pool.close() : undefined)));
   }
 
-  private async sendGroup(notification: Notification, group: Group): Promise<Map<string, TokenResult>> {
-    const tokens = [...group.tokens];
-    let provider: Provider;
-    try {
-      provider = this.providerFor(group.credential, group.environment);
-    } catch (error) {
-      // An unreadable .p8 in the secret: every target of this credential fails, the others go on.
-      const reason = `APNs credential ${group.credential.certificateId} unusable: ${(error as Error).message}`;
-      return new Map(tokens.map((token) => [token, { outcome: { kind: "bad-request", reason } }]));
-    }
-    const note = toApnNotification(buildApnsRequest(notification, group.credential, this.clock.now()));
-    const answers = await sendInChunks(provider, note, tokens);
-
+  private async deliver(
+    pool: ApnsSessionPool,
+    request: WireRequest,
+    token: string,
+    environmentKnown: boolean,
+  ): Promise<TokenResult> {
+    let answer = await pool.post(request, token);
     // node-apn has already minted a new JWT on this answer (lib/client.js, request(): token.regenerate),
-    // so the same provider and connection resend with it; a second expiry goes back as refresh-credential.
-    const expired = tokens.filter((token) => {
-      const answer = answers.get(token);
-      return answer?.status === 403 && answer.reason === "ExpiredProviderToken";
-    });
-    if (expired.length > 0) {
-      for (const [token, answer] of await sendInChunks(provider, note, expired)) answers.set(token, answer);
-    }
-    return new Map(tokens.map((token) => [token, resultOf(answers.get(token))]));
+    // so the same pool resends with it; a second expiry goes back as refresh-credential.
+    if (answer.status === 403 && answer.reason === "ExpiredProviderToken")
+      answer = await pool.post(request, token);
+    return resultOf(answer, environmentKnown);
   }
 
-  private providerFor(credential: ApnsCredential, environment: ApnsEnvironment): Provider {
-    const key = providerKey(credential, environment);
-    let provider = this.providers.get(key);
-    if (provider === undefined) {
-      provider = new apn.Provider(providerOptions(credential, environment));
-      this.providers.set(key, provider);
+  private poolFor(
+    credential: ApnsCredential,
+    environment: ApnsEnvironment,
+  ): ApnsSessionPool | ApnsCredentialError {
+    const key = `${credential.certificateId}:${environment}`;
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      try {
+        const options = providerOptions(credential, environment);
+        pool = new ApnsSessionPool({
+          open: () => new apn.Provider(options),
+          gate: this.gate,
+          maxSessions: this.maxSessions,
+          streamCap: APNS_MAX_STREAMS_PER_SESSION,
+        });
+      } catch (error) {
+        pool =
+          error instanceof ApnsCredentialError
+            ? error
+            : new ApnsCredentialError(
+                `APNs credential ${credential.certificateId} unusable: ${(error as Error).message}`,
+              );
+      }
+      this.pools.set(key, pool);
     }
-    return provider;
+    return pool;
   }
-}
-
-function providerKey(credential: ApnsCredential, environment: ApnsEnvironment): string {
-  return `${credential.certificateId}:${environment}`;
 }
 
 function providerOptions(credential: ApnsCredential, environment: ApnsEnvironment): ProviderOptions {
   const options: ProviderOptions = {
-    token: { key: credential.privateKey, keyId: credential.keyId, teamId: credential.teamId },
+    ...apnsAuthOptions(credential),
     production: environment === "production",
     // Retries belong to the worker's queue. node-apn would resend 408/429/5xx at once (it reads
     // `Retry-After` by a capitalised name HTTP/2 never delivers, so it always waits 0 s) and hammer a
     // device APNs just throttled.
     connectionRetryLimit: 0,
   };
+  // node-apn checks a certificate against `production` (lib/credentials/certificate/validate.js: the
+  // push certificate's Apple OIDs for development / production) when it builds the Provider, so a
+  // certificate for the wrong environment is caught here, before any request.
+  new apn.Provider(options).shutdown();
   const endpoint = credential.endpoint;
   if (endpoint === undefined) return options;
   // local-tooling.md §5: `address` must be the host alone (a port in it is overridden by `port`), and
@@ -265,48 +585,33 @@ function providerOptions(credential: ApnsCredential, environment: ApnsEnvironmen
   return { ...options, address: host, port, ...(endpoint.ca !== undefined && { ca: [endpoint.ca] }) };
 }
 
-function toApnNotification({ headers, payload }: ApnsRequest): ApnNotification {
-  const note = new apn.Notification();
-  note.topic = headers["apns-topic"];
-  note.pushType = headers["apns-push-type"];
-  note.priority = Number(headers["apns-priority"]);
-  note.expiry = Number(headers["apns-expiration"]);
-  note.collapseId = headers["apns-collapse-id"];
-  note.rawPayload = payload;
-  return note;
-}
+/** Each payload's JSON, once: the targets of a job share their payload object (`apnsBuilder`). */
+const payloadJson = new WeakMap<object, string>();
 
-async function sendInChunks(
-  provider: Provider,
-  note: ApnNotification,
-  tokens: string[],
-): Promise<Map<string, ApnsAnswer>> {
-  const answers = new Map<string, ApnsAnswer>();
-  for (let start = 0; start < tokens.length; start += TOKENS_PER_SEND) {
-    const { sent, failed } = await provider.send(note, tokens.slice(start, start + TOKENS_PER_SEND));
-    for (const ok of sent as (ResponseSent & { "apns-id"?: string })[]) {
-      answers.set(ok.device, { status: 200, apnsId: ok["apns-id"] });
-    }
-    for (const failure of failed) answers.set(failure.device, answerOf(failure));
+/** The request as node-apn's Client writes it: the headers as they are, the payload serialised once. */
+function wireOf({ headers, payload }: ApnsRequest): WireRequest {
+  let body = payloadJson.get(payload);
+  if (body === undefined) {
+    body = JSON.stringify(payload);
+    payloadJson.set(payload, body);
   }
-  return answers;
+  return { headers: headers as unknown as Record<string, string>, body };
 }
 
-/** `answer` is missing only if node-apn left a token it was given out of both `sent` and `failed`. */
-function resultOf(answer: ApnsAnswer | undefined): TokenResult {
-  if (answer === undefined) return { outcome: classifyApns(0, "no answer from node-apn") };
-  if (answer.status === 200) return { status: 200, outcome: { kind: "delivered", vendorId: answer.apnsId } };
-  const outcome = classifyApns(answer.status, answer.reason);
+function resultOf(answer: ApnsAnswer, environmentKnown: boolean): TokenResult {
+  if (answer.status === 200) {
+    return {
+      status: 200,
+      outcome: { kind: "delivered", ...(answer.apnsId !== undefined && { vendorId: answer.apnsId }) },
+    };
+  }
+  if (answer.local === true) {
+    // The request never reached APNs in a form it could answer: the same job would fail the same way.
+    return { outcome: { kind: "bad-request", reason: `APNs request could not be sent: ${answer.reason}` } };
+  }
+  const outcome = classifyApns(answer.status, answer.reason, {
+    environmentKnown,
+    ...(answer.timestamp !== undefined && { timestamp: answer.timestamp }),
+  });
   return answer.status === 0 ? { outcome } : { outcome, status: answer.status };
-}
-
-/**
- * node-apn's failures: APNs' JSON in `response`, except 403 ExpiredProviderToken and 500
- * InternalServerError, which it turns into an `error` (the reason then is its message); no status at
- * all for timeouts and broken streams.
- */
-function answerOf(failure: ResponseFailure): ApnsAnswer {
-  const status = typeof failure.status === "number" ? failure.status : 0;
-  const reason = failure.response?.reason ?? failure.error?.message;
-  return reason === undefined ? { status } : { status, reason };
 }
