@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type {
   AndroidVendorCredentialBase,
-  ApnsCredential,
+  ApnsTokenCredential,
   FcmCredential,
 } from "../lib/vendors/credentials.js";
 import { ANDROID_VENDORS, type AndroidVendor, LOCAL_ANDROID_VENDORS } from "./android-vendors.js";
@@ -15,7 +15,7 @@ export const LOCAL_BUNDLE_ID = "com.example.chatpush";
 export const LOCAL_FCM_PROJECT = "chatpush-local";
 
 export interface SimulatorCredentials {
-  apns: ApnsCredential;
+  apns: ApnsTokenCredential;
   apnsKey: { keyId: string; teamId: string; publicKey: string };
   fcm: FcmCredential;
   fcmAccount: { projectId: string; clientEmail: string; publicKey: string };

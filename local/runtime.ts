@@ -171,6 +171,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const generated = simulatorCredentials(options.dataDir);
       apnsSim.addKey(generated.apnsKey);
       apnsSim.allowTopic(generated.apns.bundleId);
+      // PushKit call invitations go to `<bundle>.voip` (the generated .p8 key covers every topic of the app).
+      apnsSim.allowTopic(`${generated.apns.bundleId}.voip`);
       fcmSim.addServiceAccount(generated.fcmAccount);
       const android = {} as Pick<CredentialsByVendor, AndroidVendor>;
       for (const vendor of ANDROID_VENDORS) {

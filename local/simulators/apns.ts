@@ -16,12 +16,20 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { TLSSocket } from "node:tls";
 import forge from "node-forge";
 import type { ApnsEnvironment } from "../../lib/model/index.js";
-import type { ApnsCredential, HostPort } from "../../lib/vendors/credentials.js";
-import { retryAfterHeader, takeFaultAndWait } from "./faults.js";
+import { apnsDeviceUrl } from "../../lib/vendors/apns.js";
+import type {
+  ApnsCertificateCredential,
+  ApnsCredential,
+  ApnsTokenCredential,
+  HostPort,
+} from "../../lib/vendors/credentials.js";
+import { retryAfterHeader, takeFaults } from "./faults.js";
 import type { SimulatorHub } from "./hub.js";
-import { bearerToken, decodeJwtPart, isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
+import { bearerToken, decodeJwtPart, isObject, parseOrRaw, recordedHeaders } from "./wire.js";
 
 export interface ApnsSimulatorOptions {
   hub: SimulatorHub;
@@ -29,6 +37,27 @@ export interface ApnsSimulatorOptions {
   host?: string;
   /** 0 or absent = any free port. */
   port?: { production?: number; sandbox?: number };
+  /**
+   * A simulated network round trip (ms): every answer waits this long, and a new connection's first
+   * answers wait two more (TCP and TLS handshakes) — so opening sessions is not free.
+   */
+  latencyMs?: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS once a connection is authenticated (default `APNS_OBSERVED_MAX_STREAMS`). */
+  maxConcurrentStreams?: number;
+}
+
+export interface ApnsSimulatorStats {
+  /** Connections accepted since the simulator started (or `resetStats`). */
+  sessionsOpened: number;
+  /** Most streams open at one instant, over all connections. */
+  peakStreams: number;
+  /** Most streams open at one instant on a single connection. */
+  peakStreamsPerSession: number;
+}
+
+export interface IssuedCertificate {
+  /** A certificate credential (the `.p12`, base64, and its passphrase). */
+  credential: ApnsCertificateCredential;
 }
 
 export interface ApnsSimulator {
@@ -40,6 +69,25 @@ export interface ApnsSimulator {
   addKey(key: { keyId: string; teamId: string; publicKey: string }): void;
   /** Until one topic is allowed, any topic is accepted. */
   allowTopic(bundleId: string): void;
+  /**
+   * A push certificate signed by this simulator's "Apple" CA, as the developer portal issues one:
+   * for `bundleId` (and `<bundleId>.voip` unless `topics` says otherwise), valid in the given
+   * environments (default both, like Apple's "Sandbox & Production" certificate).
+   */
+  issueCertificate(opts: {
+    certificateId: number;
+    bundleId: string;
+    topics?: string[];
+    environments?: ApnsEnvironment[];
+    passphrase?: string;
+    /** Signed by another CA: APNs does not trust it. */
+    untrusted?: boolean;
+    endpoint?: ApnsCredential["endpoint"];
+  }): IssuedCertificate;
+  /** Changes the simulated round trip (ms). */
+  setLatency(ms: number): void;
+  stats(): ApnsSimulatorStats;
+  resetStats(): void;
   close(): Promise<void>;
 }
 
@@ -56,15 +104,42 @@ const PUSH_TYPES = new Set([
   "pushtotalk",
 ]);
 const PRIORITIES = new Set(["1", "5", "10"]);
+/**
+ * Apple, "Generating a remote notification": 5120 bytes for VoIP notifications, 4096 for every other.
+ */
 const PAYLOAD_LIMIT = 4096;
+const VOIP_PAYLOAD_LIMIT = 5120;
 const COLLAPSE_ID_LIMIT = 64;
 /** Apple refuses provider tokens issued more than an hour ago. */
 const TOKEN_LIFETIME_SECONDS = 60 * 60;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** APNs' own ceiling on one connection (vendors.md §1); beyond it node's server resets streams. */
-const MAX_CONCURRENT_STREAMS = 1000;
+/**
+ * The stream limit of an authenticated connection. Apple publishes none ("don't assume a specific
+ * number of streams", Establishing a connection to APNs); 500 was observed in 2016
+ * (https://developer.apple.com/forums/thread/54407, http://www.openradar.me/27870881) and about
+ * 1,000 is reported today (vendors.md §1, UNCONFIRMED).
+ */
+export const APNS_OBSERVED_MAX_STREAMS = 1000;
+/**
+ * Apple: "when using an authentication token, APNs allows only one stream until you post a request
+ * with a valid authentication token"
+ * (https://developer.apple.com/documentation/usernotifications/establishing-a-connection-to-apns).
+ */
+const UNAUTHENTICATED_MAX_STREAMS = 1;
 /** HTTP/2 sends lower-cased names only; pseudo-headers are kept, the JWT is never stored. */
 const REDACTED_HEADERS = { authorization: "bearer <redacted>" };
+/**
+ * Apple's push certificates mark their environments with these extensions (node-apn reads the same:
+ * lib/credentials/certificate/oids.js) and list their topics in 1.2.840.113635.100.6.3.6 (Apple,
+ * apns-push-type "voip": "the topic is then part of the 1.2.840.113635.100.6.3.4 or
+ * 1.2.840.113635.100.6.3.6 extension"). The topic list's inner layout here is the simulator's own
+ * (a SEQUENCE of UTF8String), not Apple's.
+ */
+const OID_DEVELOPMENT = "1.2.840.113635.100.6.3.1";
+const OID_PRODUCTION = "1.2.840.113635.100.6.3.2";
+const OID_TOPICS = "1.2.840.113635.100.6.3.6";
+/** The subject's UID attribute: the bundle id in Apple's push certificates. */
+const OID_UID = "0.9.2342.19200300.100.1.1";
 
 /** What a fault answers when its rule names no reason. */
 const FAULT_REASONS: Readonly<Record<number, string>> = {
@@ -80,6 +155,10 @@ interface Answer {
   status: number;
   reason?: string;
   retryAfter?: number;
+  /** The request's credentials checked out (whatever else was wrong with it). */
+  authenticated?: boolean;
+  /** The body, parsed (once) when the checks got that far. */
+  payload?: unknown;
 }
 
 interface RegisteredKey {
@@ -87,65 +166,164 @@ interface RegisteredKey {
   publicKey: KeyObject;
 }
 
+/** What a client certificate allows, read once per connection. */
+interface ClientCertificate {
+  trusted: boolean;
+  environments: Set<ApnsEnvironment>;
+  topics: string[];
+}
+
+interface SessionState {
+  /** When the simulated handshakes are over (ms). */
+  readyAt: number;
+  active: number;
+  authenticated: boolean;
+  certificate?: ClientCertificate;
+}
+
+interface Context {
+  hub: SimulatorHub;
+  keys: ReadonlyMap<string, RegisteredKey>;
+  topics: ReadonlySet<string>;
+  verifiedJwts: Map<string, { teamId: string; iat: number }>;
+  maxConcurrentStreams: number;
+  latency: () => number;
+}
+
 /**
  * A local APNs: the HTTP/2 provider API on two TLS ports (production and sandbox) that checks requests
- * the way Apple does, answers with Apple's JSON reasons and records every request in the hub. The hub's
- * faults apply to requests that pass the checks, so a fault never hides a malformed request.
+ * the way Apple does — token (ES256 JWT) or certificate (TLS client certificate) auth, one stream per
+ * token connection until a valid JWT, VoIP only on `.voip` topics, 4096 / 5120 bytes — answers with
+ * Apple's JSON reasons and records every request in the hub with the URL it was addressed to. The
+ * hub's faults apply to requests that pass the checks, so a fault never hides a malformed request.
  */
 export async function startApnsSimulator(opts: ApnsSimulatorOptions): Promise<ApnsSimulator> {
   const host = opts.host ?? "127.0.0.1";
-  const { key, cert } = selfSignedCertificate();
+  const server = selfSignedCertificate("chatpush local APNs", { serverAuth: true });
+  const clientCa = selfSignedCertificate("chatpush local Apple Worldwide Developer Relations CA", {});
   const keys = new Map<string, RegisteredKey>();
   const topics = new Set<string>();
-  const sessions = new Set<Http2Session>();
+  const sessions = new Map<Http2Session, SessionState>();
+  let latency = opts.latencyMs ?? 0;
+  let stats: ApnsSimulatorStats = { sessionsOpened: 0, peakStreams: 0, peakStreamsPerSession: 0 };
+  let activeStreams = 0;
+  const context: Context = {
+    hub: opts.hub,
+    keys,
+    topics,
+    verifiedJwts: new Map(),
+    maxConcurrentStreams: opts.maxConcurrentStreams ?? APNS_OBSERVED_MAX_STREAMS,
+    latency: () => latency,
+  };
 
   const listen = async (environment: ApnsEnvironment, port: number): Promise<Http2SecureServer> => {
-    const server = createSecureServer({
-      key,
-      cert,
-      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
+    const http2 = createSecureServer({
+      key: server.key,
+      cert: server.cert,
+      // Certificate auth: the client certificate is checked per request (with Apple's reasons), so an
+      // untrusted one still connects rather than failing the handshake.
+      ca: [clientCa.cert],
+      requestCert: true,
+      rejectUnauthorized: false,
+      settings: { maxConcurrentStreams: UNAUTHENTICATED_MAX_STREAMS },
     });
-    server.on("session", (session) => {
-      sessions.add(session);
+    http2.on("session", (session) => {
+      const state: SessionState = { readyAt: Date.now() + 2 * latency, active: 0, authenticated: false };
+      const certificate = clientCertificateOf(session.socket as TLSSocket);
+      if (certificate !== undefined) state.certificate = certificate;
+      sessions.set(session, state);
+      stats.sessionsOpened += 1;
+      // A certificate authenticates the connection itself; a token connection waits for its first JWT.
+      if (certificate?.trusted) authenticate(session, state, context);
       session.on("close", () => sessions.delete(session));
+      session.on("error", () => {});
     });
-    server.on("stream", (stream, headers) => {
+    http2.on("stream", (stream, headers) => {
+      const state = sessions.get(stream.session as Http2Session);
+      activeStreams += 1;
+      stats.peakStreams = Math.max(stats.peakStreams, activeStreams);
+      if (state !== undefined) {
+        state.active += 1;
+        stats.peakStreamsPerSession = Math.max(stats.peakStreamsPerSession, state.active);
+      }
+      stream.on("close", () => {
+        activeStreams -= 1;
+        if (state !== undefined) state.active -= 1;
+      });
       // The only failure is the client resetting the stream while its body is read.
-      answer({ stream, headers, environment, hub: opts.hub, keys, topics }).catch(() => stream.destroy());
+      answer({ stream, headers, environment, state, context }).catch(() => stream.destroy());
     });
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => resolve());
+      http2.once("error", reject);
+      http2.listen(port, host, () => resolve());
     });
-    return server;
+    return http2;
   };
 
   const production = await listen("production", opts.port?.production ?? 0);
   const sandbox = await listen("sandbox", opts.port?.sandbox ?? 0);
-  const hostPort = (server: Http2SecureServer): HostPort => ({
-    host,
-    port: (server.address() as AddressInfo).port,
-  });
+  const hostPort = (s: Http2SecureServer): HostPort => ({ host, port: (s.address() as AddressInfo).port });
 
   return {
     production: hostPort(production),
     sandbox: hostPort(sandbox),
-    ca: cert,
+    ca: server.cert,
     addKey({ keyId, teamId, publicKey }) {
       keys.set(keyId, { teamId, publicKey: createPublicKey(publicKey) });
     },
     allowTopic(bundleId) {
       topics.add(bundleId);
     },
+    issueCertificate({
+      certificateId,
+      bundleId,
+      topics: certTopics,
+      environments,
+      passphrase,
+      untrusted,
+      endpoint,
+    }) {
+      const issuer = untrusted === true ? selfSignedCertificate("not Apple", {}) : clientCa;
+      const p12 = pushCertificateP12({
+        issuer,
+        bundleId,
+        topics: certTopics ?? [bundleId, `${bundleId}.voip`],
+        environments: environments ?? ["sandbox", "production"],
+        passphrase: passphrase ?? "chatpush",
+      });
+      return {
+        credential: {
+          certificateId,
+          bundleId,
+          p12,
+          passphrase: passphrase ?? "chatpush",
+          ...(endpoint !== undefined && { endpoint }),
+        },
+      };
+    },
+    setLatency(ms) {
+      latency = ms;
+    },
+    stats: () => ({ ...stats }),
+    resetStats() {
+      stats = { sessionsOpened: 0, peakStreams: activeStreams, peakStreamsPerSession: 0 };
+    },
     async close() {
       const closed = [production, sandbox].map(
-        (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+        (s) => new Promise<void>((resolve) => s.close(() => resolve())),
       );
       // Clients keep their connection open (as they should with APNs); close() waits for them otherwise.
-      for (const session of sessions) session.close();
+      for (const session of sessions.keys()) session.close();
       await Promise.all(closed);
     },
   };
+}
+
+/** Lifts the connection's stream limit, as APNs does once it has seen valid credentials. */
+function authenticate(session: Http2Session, state: SessionState, context: Context): void {
+  if (state.authenticated) return;
+  state.authenticated = true;
+  if (!session.destroyed) session.settings({ maxConcurrentStreams: context.maxConcurrentStreams });
 }
 
 /**
@@ -158,13 +336,13 @@ export function generateApnsCredential(opts: {
   teamId?: string;
   keyId?: string;
   endpoint?: ApnsCredential["endpoint"];
-}): { credential: ApnsCredential; publicKey: string } {
+}): { credential: ApnsTokenCredential; publicKey: string } {
   const { privateKey, publicKey } = generateKeyPairSync("ec", {
     namedCurve: "prime256v1",
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
     publicKeyEncoding: { type: "spki", format: "pem" },
   });
-  const credential: ApnsCredential = {
+  const credential: ApnsTokenCredential = {
     certificateId: opts.certificateId,
     bundleId: opts.bundleId,
     teamId: opts.teamId ?? appleId(),
@@ -181,59 +359,158 @@ function appleId(): string {
   return Array.from({ length: 10 }, () => alphabet[randomInt(alphabet.length)]).join("");
 }
 
-/**
- * A throwaway server certificate for localhost and 127.0.0.1, its own issuer so clients can pass it as
- * `ca`. The RSA key comes from node:crypto (forge's pure-JS key generation takes seconds).
- */
-function selfSignedCertificate(): { key: string; cert: string } {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+interface Pem {
+  key: string;
+  cert: string;
+}
+
+/** An RSA key pair from node:crypto (forge's pure-JS key generation takes seconds). */
+function rsaKeyPair(): { privateKey: string; publicKey: string } {
+  return generateKeyPairSync("rsa", {
     modulusLength: 2048,
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
     publicKeyEncoding: { type: "spki", format: "pem" },
   });
+}
+
+function newCertificate(publicKey: string, commonName: string): forge.pki.Certificate {
   const certificate = forge.pki.createCertificate();
   certificate.publicKey = forge.pki.publicKeyFromPem(publicKey);
   // A leading 01 keeps the DER integer positive.
   certificate.serialNumber = `01${randomBytes(8).toString("hex")}`;
   certificate.validity.notBefore = new Date(Date.now() - 60 * 60 * 1000);
   certificate.validity.notAfter = new Date(Date.now() + 7 * 24 * 60 * 60 * 1000);
-  const name = [{ name: "commonName", value: "chatpush local APNs" }];
-  certificate.setSubject(name);
-  certificate.setIssuer(name);
+  certificate.setSubject([{ name: "commonName", value: commonName }]);
+  return certificate;
+}
+
+/**
+ * A throwaway certificate that is its own issuer (clients pass it as `ca`): the server's, for
+ * localhost and 127.0.0.1, or the CA that signs client push certificates.
+ */
+function selfSignedCertificate(commonName: string, use: { serverAuth?: boolean }): Pem {
+  const { privateKey, publicKey } = rsaKeyPair();
+  const certificate = newCertificate(publicKey, commonName);
+  certificate.setIssuer([{ name: "commonName", value: commonName }]);
   certificate.setExtensions([
     { name: "basicConstraints", cA: true },
     { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-    { name: "extKeyUsage", serverAuth: true },
-    {
-      name: "subjectAltName",
-      altNames: [
-        { type: 2, value: "localhost" },
-        { type: 7, ip: "127.0.0.1" },
-      ],
-    },
+    ...(use.serverAuth === true
+      ? [
+          { name: "extKeyUsage", serverAuth: true },
+          {
+            name: "subjectAltName",
+            altNames: [
+              { type: 2, value: "localhost" },
+              { type: 7, ip: "127.0.0.1" },
+            ],
+          },
+        ]
+      : []),
   ]);
   certificate.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
   return { key: privateKey, cert: forge.pki.certificateToPem(certificate) };
+}
+
+/** A push certificate for `bundleId` signed by `issuer`, exported as a .p12 (base64). */
+function pushCertificateP12(opts: {
+  issuer: Pem;
+  bundleId: string;
+  topics: string[];
+  environments: ApnsEnvironment[];
+  passphrase: string;
+}): string {
+  const { privateKey, publicKey } = rsaKeyPair();
+  const certificate = newCertificate(publicKey, `Apple Push Services: ${opts.bundleId}`);
+  certificate.setSubject([
+    { type: OID_UID, value: opts.bundleId },
+    { name: "commonName", value: `Apple Push Services: ${opts.bundleId}` },
+  ]);
+  certificate.setIssuer(forge.pki.certificateFromPem(opts.issuer.cert).subject.attributes);
+  const asn1 = forge.asn1;
+  const derNull = asn1.toDer(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, "")).getBytes();
+  const topicList = asn1.create(
+    asn1.Class.UNIVERSAL,
+    asn1.Type.SEQUENCE,
+    true,
+    opts.topics.map((t) =>
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTF8, false, forge.util.encodeUtf8(t)),
+    ),
+  );
+  certificate.setExtensions([
+    { name: "extKeyUsage", clientAuth: true },
+    ...(opts.environments.includes("sandbox") ? [{ id: OID_DEVELOPMENT, value: derNull }] : []),
+    ...(opts.environments.includes("production") ? [{ id: OID_PRODUCTION, value: derNull }] : []),
+    { id: OID_TOPICS, value: asn1.toDer(topicList).getBytes() },
+  ]);
+  certificate.sign(forge.pki.privateKeyFromPem(opts.issuer.key), forge.md.sha256.create());
+  const p12 = forge.pkcs12.toPkcs12Asn1(
+    forge.pki.privateKeyFromPem(privateKey),
+    [certificate],
+    opts.passphrase,
+    {
+      algorithm: "aes256",
+    },
+  );
+  return Buffer.from(asn1.toDer(p12).getBytes(), "binary").toString("base64");
+}
+
+/** The client certificate a connection presented, if any: trusted by the CA, environments, topics. */
+function clientCertificateOf(socket: TLSSocket): ClientCertificate | undefined {
+  const presented = socket.getPeerX509Certificate?.();
+  if (presented === undefined) return undefined;
+  const certificate = forge.pki.certificateFromAsn1(forge.asn1.fromDer(presented.raw.toString("binary")));
+  // forge's typings want a numeric id; it matches extensions by their dotted OID string.
+  const extension = (id: string) =>
+    (certificate.getExtension({ id } as never) as { value?: string } | null) ?? undefined;
+  const environments = new Set<ApnsEnvironment>();
+  if (extension(OID_DEVELOPMENT) !== undefined) environments.add("sandbox");
+  if (extension(OID_PRODUCTION) !== undefined) environments.add("production");
+  const topicsExtension = extension(OID_TOPICS);
+  const uid = certificate.subject.getField({ type: OID_UID })?.value as string | undefined;
+  const topics =
+    topicsExtension?.value !== undefined
+      ? (forge.asn1.fromDer(topicsExtension.value).value as forge.asn1.Asn1[]).map((t) =>
+          forge.util.decodeUtf8(t.value as string),
+        )
+      : uid !== undefined
+        ? [uid]
+        : [];
+  // The server trusts only the simulator's client CA, so `authorized` means "issued by our Apple".
+  return { trusted: socket.authorized, environments, topics };
 }
 
 async function answer(args: {
   stream: ServerHttp2Stream;
   headers: IncomingHttpHeaders;
   environment: ApnsEnvironment;
-  hub: SimulatorHub;
-  keys: ReadonlyMap<string, RegisteredKey>;
-  topics: ReadonlySet<string>;
+  state: SessionState | undefined;
+  context: Context;
 }): Promise<void> {
-  const { stream, headers, environment, hub } = args;
+  const { stream, headers, environment, state, context } = args;
+  const { hub } = context;
   // A client that gives up (node-apn's request timeout) resets the stream: nothing left to answer.
   stream.on("error", () => {});
   const at = new Date().toISOString();
-  const body = await readBody(stream);
+  const body = await bodyOf(stream);
   const token = /^\/3\/device\/([^/?]*)$/.exec(headers[":path"] ?? "")?.[1];
 
-  let result = validate({ ...args, method: headers[":method"] ?? "", token, body });
+  let result: Answer = validate({
+    method: headers[":method"] ?? "",
+    token,
+    headers,
+    body,
+    environment,
+    state,
+    context,
+  });
+  if (result.authenticated === true && state !== undefined && stream.session !== undefined) {
+    authenticate(stream.session, state, context);
+  }
   if (result.status === 200 && token !== undefined) {
-    const fault = await takeFaultAndWait(hub, "apns", token);
+    const { rules, delayMs } = takeFaults(hub, "apns", [token]);
+    if (delayMs > 0) await sleep(delayMs);
+    const fault = rules[0];
     if (fault !== undefined && fault.status !== 200) {
       result = {
         status: fault.status,
@@ -248,9 +525,15 @@ async function answer(args: {
     token: token ?? "",
     at,
     status: result.status,
-    request: { headers: recordedHeaders(headers, REDACTED_HEADERS), body: parseOrRaw(body) },
+    request: {
+      headers: recordedHeaders(headers, REDACTED_HEADERS),
+      body: result.payload ?? parseOrRaw(body),
+    },
     environment,
+    endpoint: apnsDeviceUrl(environment, token ?? ""),
   });
+  const latency = context.latency();
+  if (latency > 0) await delay(Math.max(0, (state?.readyAt ?? 0) - Date.now()) + latency);
   if (stream.destroyed) return;
 
   const requestedId = headers["apns-id"];
@@ -278,10 +561,11 @@ function validate(args: {
   token: string | undefined;
   headers: IncomingHttpHeaders;
   body: string;
-  keys: ReadonlyMap<string, RegisteredKey>;
-  topics: ReadonlySet<string>;
+  environment: ApnsEnvironment;
+  state: SessionState | undefined;
+  context: Context;
 }): Answer {
-  const { method, token, headers, body, keys, topics } = args;
+  const { method, token, headers, body, environment, state, context } = args;
   const header = (name: string): string | undefined => {
     const value = headers[name];
     return Array.isArray(value) ? value.join(", ") : value;
@@ -291,43 +575,103 @@ function validate(args: {
   if (token === "") return { status: 400, reason: "MissingDeviceToken" };
   if (!/^[0-9a-f]{64,}$/i.test(token)) return { status: 400, reason: "BadDeviceToken" };
 
-  const authProblem = checkProviderToken(header("authorization"), keys);
-  if (authProblem !== undefined) return { status: 403, reason: authProblem };
+  const certificate = state?.certificate;
+  // Past the auth checks below, the connection has shown valid credentials (APNs then lifts its
+  // one-stream limit), whatever else is wrong with the request.
+  const refuse = (status: number, reason: string): Answer => ({ status, reason, authenticated: true });
+  let topic = header("apns-topic");
+  if (certificate !== undefined) {
+    // Certificate auth: no authorization header; the certificate decides environment and topics.
+    if (!certificate.trusted) return { status: 403, reason: "BadCertificate" };
+    if (!certificate.environments.has(environment))
+      return { status: 403, reason: "BadCertificateEnvironment" };
+    // Apple: "The apns-topic header is mandatory when the client is connected using a certificate that
+    // supports multiple topics"; with a single-topic certificate it is optional.
+    if (topic === undefined) {
+      if (certificate.topics.length !== 1) return { status: 400, reason: "MissingTopic" };
+      topic = certificate.topics[0]!;
+    }
+    if (!certificate.topics.includes(topic)) return refuse(400, "TopicDisallowed");
+  } else {
+    const authProblem = checkProviderToken(header("authorization"), context);
+    if (authProblem !== undefined) return { status: 403, reason: authProblem };
+    if (topic === undefined) return refuse(400, "MissingTopic");
+  }
+  if (context.topics.size > 0 && !context.topics.has(topic)) return refuse(400, "TopicDisallowed");
 
-  const topic = header("apns-topic");
-  if (topic === undefined) return { status: 400, reason: "MissingTopic" };
-  if (topics.size > 0 && !topics.has(topic)) return { status: 400, reason: "TopicDisallowed" };
   const pushType = header("apns-push-type");
-  if (pushType !== undefined && !PUSH_TYPES.has(pushType)) return { status: 400, reason: "InvalidPushType" };
+  if (pushType !== undefined && !PUSH_TYPES.has(pushType)) return refuse(400, "InvalidPushType");
+  // Apple (apns-push-type "voip"): "the apns-topic header field must use your app's bundle ID with
+  // .voip appended to the end". Which reason APNs gives for a mismatch is not documented
+  // (UNCONFIRMED); the simulator answers InvalidPushType both ways.
+  const voip = pushType === "voip";
+  if (voip !== topic.endsWith(".voip")) return refuse(400, "InvalidPushType");
   const priority = header("apns-priority");
-  if (priority !== undefined && !PRIORITIES.has(priority)) return { status: 400, reason: "BadPriority" };
+  if (priority !== undefined && !PRIORITIES.has(priority)) return refuse(400, "BadPriority");
   const collapseId = header("apns-collapse-id");
   if (collapseId !== undefined && Buffer.byteLength(collapseId) > COLLAPSE_ID_LIMIT) {
-    return { status: 400, reason: "BadCollapseId" };
+    return refuse(400, "BadCollapseId");
   }
   const expiration = header("apns-expiration");
-  if (expiration !== undefined && !/^\d+$/.test(expiration))
-    return { status: 400, reason: "BadExpirationDate" };
+  if (expiration !== undefined && !/^\d+$/.test(expiration)) return refuse(400, "BadExpirationDate");
   const apnsId = header("apns-id");
-  if (apnsId !== undefined && !UUID.test(apnsId)) return { status: 400, reason: "BadMessageId" };
+  if (apnsId !== undefined && !UUID.test(apnsId)) return refuse(400, "BadMessageId");
 
-  if (Buffer.byteLength(body) > PAYLOAD_LIMIT) return { status: 413, reason: "PayloadTooLarge" };
-  if (body.trim() === "") return { status: 400, reason: "PayloadEmpty" };
+  if (Buffer.byteLength(body) > (voip ? VOIP_PAYLOAD_LIMIT : PAYLOAD_LIMIT)) {
+    return refuse(413, "PayloadTooLarge");
+  }
+  if (body.trim() === "") return refuse(400, "PayloadEmpty");
   const payload = parseOrRaw(body);
   // Apple documents no reason for JSON it cannot read; "BadPayload" is the simulator's (any unknown 400
   // is bad-request to chatpush).
-  if (!isObject(payload)) return { status: 400, reason: "BadPayload" };
-  if (!isObject(payload.aps)) return { status: 400, reason: "PayloadEmpty" };
-  return { status: 200 };
+  if (!isObject(payload)) return refuse(400, "BadPayload");
+  // PushKit hands the whole dictionary to the app (PKPushPayload.dictionaryPayload); only notifications
+  // the system shows need `aps`.
+  if (!voip && !isObject(payload.aps)) return refuse(400, "PayloadEmpty");
+  return { status: 200, authenticated: true, payload };
+}
+
+/** The whole body of a stream as UTF-8 (events rather than async iteration: this is the hot path). */
+function bodyOf(stream: ServerHttp2Stream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.once("end", () =>
+      resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")),
+    );
+    stream.once("aborted", () => reject(new Error("aborted")));
+    stream.once("close", () => reject(new Error("closed")));
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The 403 reason for this `authorization` header, or undefined when the ES256 JWT checks out. */
-function checkProviderToken(
-  authorization: string | undefined,
-  keys: ReadonlyMap<string, RegisteredKey>,
-): string | undefined {
+function checkProviderToken(authorization: string | undefined, context: Context): string | undefined {
   if (authorization === undefined) return "MissingProviderToken";
-  const [headerPart, claimsPart, signature, ...rest] = bearerToken(authorization)?.split(".") ?? [];
+  const jwt = bearerToken(authorization);
+  if (jwt === undefined) return "InvalidProviderToken";
+  // APNs verifies a token once per connection, not per request; the simulator remembers verified ones
+  // so a benchmark measures the sender, not ECDSA in the fake.
+  let verified = context.verifiedJwts.get(jwt);
+  if (verified === undefined) {
+    const checked = verifyJwt(jwt, context.keys);
+    if (typeof checked === "string") return checked;
+    verified = checked;
+    if (context.verifiedJwts.size > 1000) context.verifiedJwts.clear();
+    context.verifiedJwts.set(jwt, verified);
+  }
+  if (Date.now() / 1000 - verified.iat > TOKEN_LIFETIME_SECONDS) return "ExpiredProviderToken";
+  return undefined;
+}
+
+function verifyJwt(
+  jwt: string,
+  keys: ReadonlyMap<string, RegisteredKey>,
+): { teamId: string; iat: number } | "InvalidProviderToken" {
+  const [headerPart, claimsPart, signature, ...rest] = jwt.split(".");
   if (headerPart === undefined || claimsPart === undefined || signature === undefined || rest.length > 0) {
     return "InvalidProviderToken";
   }
@@ -342,8 +686,7 @@ function checkProviderToken(
     Buffer.from(signature, "base64url"),
   );
   if (!signed || claims.iss !== key.teamId || typeof claims.iat !== "number") return "InvalidProviderToken";
-  if (Date.now() / 1000 - claims.iat > TOKEN_LIFETIME_SECONDS) return "ExpiredProviderToken";
-  return undefined;
+  return { teamId: key.teamId, iat: claims.iat };
 }
 
 /** "Bad Gateway" → "BadGateway", for a fault on a status APNs has no documented reason for. */
