@@ -342,7 +342,8 @@ class HuaweiAuthError extends Error {
  * Sends through Push Kit v1 with global `fetch` (undici keeps its connections alive, so a warm Lambda
  * reuses them): targets grouped by credential, deduplicated, in chunks of 1000 tokens sent at once.
  * Each credential's OAuth access token lives in an AccessTokenCache for the life of the process; when
- * Huawei refuses it, the chunk is resent once with a new one.
+ * Huawei refuses it, the chunk is resent once with a new one. Requests name Huawei's real URLs; a
+ * credential's `endpoint.url` redirects them (vendorUrl), carrying the real URL for the simulator.
  */
 export class HuaweiSender implements VendorSender {
   readonly vendor = "huawei";
@@ -479,7 +480,9 @@ async function postSend(
 
 /**
  * The tokens an 80100000 answer lists in `msg`, a JSON string: v1 names them `illegal_tokens`
- * (UNCONFIRMED), v3 `illegalTokens`, as an array or as arrays keyed by reason (Huawei's HarmonyOS FAQ).
+ * (UNCONFIRMED by a Huawei page; independent v1 clients read that key, e.g. the frappe and Rust
+ * pushkin senders found by find_string), v3 `illegalTokens`, as an array or as arrays keyed by reason
+ * (https://developer.huawei.com/consumer/cn/doc/harmonyos-references/push-scenariozed-api-response).
  * An unreadable `msg` lists none: dropping live tokens would be worse than one more failed push.
  */
 function illegalTokens(msg: string | undefined): Set<string> {
