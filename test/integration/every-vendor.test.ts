@@ -80,8 +80,21 @@ describe("one message to a user with a phone at every vendor", () => {
 
     const apns = of("apns").request;
     expect(apns.headers).toMatchObject({ "apns-push-type": "alert", "apns-priority": "10" });
-    expect(apns.body).toMatchObject({ aps: { alert: { title: TITLE, body: BODY } }, ext: EXT });
+    expect(apns.body).toMatchObject({
+      aps: { alert: { title: TITLE, body: BODY }, "thread-id": "c2c_alice" },
+      ext: EXT,
+    });
+    // APNs: replaced per message (collapse id = the message's key), a stable apns-id, Apple's own URL.
+    expect(apns.headers["apns-collapse-id"]).toBe(settled.find((e) => e.vendor === "apns")?.messageKey);
+    expect(apns.headers["apns-id"]).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(of("apns").endpoint).toBe(
+      `https://api${of("apns").environment === "sandbox" ? ".sandbox" : ""}.push.apple.com/3/device/${device("apns").registration.token}`,
+    );
 
+    // FCM: high priority on the app's chat channel (vendors.md §10), replaced per message (tag = the
+    // message's key), messages:send of the project at Google's own URL.
     const fcm = (of("fcm").request.body as Loose).message;
     expect(fcm.android).toMatchObject({ priority: "high" });
     expect(fcm.notification).toEqual({ title: TITLE, body: BODY });
