@@ -66,6 +66,7 @@ export class InFlightGate {
 
   release(): void {
     this.inFlight -= 1;
+    if (this.waiting.size === 0) return;
     const waiting = [...this.waiting];
     this.waiting.clear();
     for (const wake of waiting) wake();
