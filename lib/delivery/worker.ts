@@ -323,6 +323,7 @@ export function makeDeliveryWorker(
 
     // Our own gates, per credential.
     const held: SendResult[] = [];
+    const heldByGate = new Set<DeliveryTarget>();
     const toSend: DeliveryTarget[] = [];
     const admitted = new Map<string, number>();
     const budgetMs =
@@ -333,6 +334,7 @@ export function makeDeliveryWorker(
       if (gate !== undefined) {
         const retryAfterSeconds = Math.ceil((gate.until - now) / 1000);
         held.push({ target, outcome: { kind: "quota", reason: `${gate.reason} (held)`, retryAfterSeconds } });
+        heldByGate.add(target);
         continue;
       }
       if (!admitted.has(credential)) admitted.set(credential, circuits.admit(credential));
@@ -430,7 +432,8 @@ export function makeDeliveryWorker(
         }
         case "quota": {
           const wait = outcome.retryAfterSeconds ?? backoffSeconds(job.quotaDelays ?? 0, random);
-          if (wait > GATE_THRESHOLD_SECONDS) {
+          // A target held by a closed gate must not close it again (that would be a write per job).
+          if (wait > GATE_THRESHOLD_SECONDS && !heldByGate.has(target)) {
             await gates
               .close(credentialOf(target), { until: now + wait * 1000, reason: outcome.reason })
               .catch((error: unknown) =>

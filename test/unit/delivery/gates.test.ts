@@ -58,6 +58,9 @@ describe("daily-quota gates shared across containers", () => {
       delaySeconds: 900,
       job: { attempt: 0, quotaDelays: 1 },
     });
+    // Written on the transition only: held jobs do not write the gate again.
+    clock.nowMs += 500;
+    await makeDeliveryWorker(second)(makeJob([target("y")], { vendor: "vivo" }));
     expect(gates.writes).toBe(1);
   });
 });
