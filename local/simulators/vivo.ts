@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomInt, randomUUID } from "node:crypto";
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { VivoCredential } from "../../lib/vendors/credentials.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
 import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
 import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
 import { type JsonAnswer, type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
@@ -32,20 +33,40 @@ export interface VivoSimulator {
   close(): Promise<void>;
 }
 
-/** vivo's `desc` for the codes the simulator answers with (vendors.md §6 "Codes"). */
+/**
+ * vivo's `desc` for the codes the simulator answers with: vendors.md §6 "Codes" and the parameter codes
+ * of vivo's official Java server SDK (com.vivo.push.sdk.common.ExceptionStatusEnum).
+ */
 const DESC: Readonly<Record<number, string>> = {
   0: "请求成功",
   10000: "权限认证失败",
-  10054: "超过频率限制",
+  10050: "alias和regId 不能都为空",
+  10054: "notifyType 不合法",
+  10055: "title 不能为空",
+  10056: "title 长度不能超过40个字符",
+  10057: "content 不能为空",
+  10058: "content 长度不能超过100个字符",
+  10059: "timeToLive 不合法",
+  10060: "skipType 不合法",
+  10065: "networkType 不合法",
+  10066: "自定义key和Value键值对个数不能超过10个",
+  10067: "自定义key和value键值对不合法",
+  10068: "skipType = 4, skipContent 不能为空",
+  10069: "skipType = 4, skipContent 不能超过1024个字符",
   10070: "超过当日推送总量限制",
   10072: "请求过于频繁",
   10094: "appId与authToken不匹配",
   10096: "category不合法",
   10097: "category与classification不匹配",
+  10151: "taskId 不能为空",
+  10153: "regIds 个数不在指定范围[2-1000]",
   10200: "参数不合法",
-  10252: "批量推送用户数超过上限",
+  10252: "批量发送消息体超出限制",
   10254: "超过全量推送次数限制",
-  10302: "非法用户",
+  10302: "regId 不合法",
+  10352: "requestId 不能为空",
+  10353: "requestId 长度不能超过64个字符",
+  11000: "消息类型错误",
 };
 
 const AUTH_TOKEN_SECONDS = 24 * 60 * 60;
@@ -55,9 +76,14 @@ const TIMESTAMP_TOLERANCE_MS = 10 * 60 * 1000;
 const AUTH_CALLS_PER_SECOND = 10;
 const TITLE_LIMIT = 40;
 const CONTENT_LIMIT = 100;
-const MIN_TTL_SECONDS = 60;
-/** The latest docs' 1 day (older docs say 7; vendors.md §6 UNCONFIRMED). */
-const MAX_TTL_SECONDS = 86_400;
+/**
+ * The SDK's Constants: SINGLE_MIN_TIME_TO_LIVE 60 (/message/send), MIN_TIME_TO_LIVE 900
+ * (saveListPayload, /message/all), MAX_TIME_TO_LIVE 604800; doc 362 "最长7天". Written here rather than
+ * imported from the sender, so a wrong bound in the sender fails the tests.
+ */
+const SEND_MIN_TTL_SECONDS = 60;
+const LIST_MIN_TTL_SECONDS = 900;
+const MAX_TTL_SECONDS = 604_800;
 const MAX_REG_IDS = 1000;
 const REQUEST_ID_LIMIT = 64;
 const CUSTOM_MAP_ENTRIES = 10;
@@ -66,6 +92,13 @@ const SYSTEM_CATEGORIES = ["IM", "ACCOUNT", "TODO", "DEVICE_REMINDER", "ORDER", 
 const OPERATION_CATEGORIES = ["NEWS", "CONTENT", "MARKETING", "SOCIAL"];
 /** Node lower-cases header names already; the authToken is never stored. */
 const REDACTED_HEADERS = { authtoken: "<redacted>" };
+/** vivo's one host: where a request without the sender's real-URL header was addressed. */
+const VIVO_HOST = "https://api-push.vivo.com.cn";
+/**
+ * How long an accepted requestId is remembered. vivo documents requestId as the request's unique id
+ * ("用户请求唯一标识", doc 362) without saying for how long; a day covers chatpush's retries (UNCONFIRMED).
+ */
+const REQUEST_ID_MEMORY_MS = 24 * 60 * 60 * 1000;
 
 const PATHS = {
   auth: "/message/auth",
@@ -87,16 +120,18 @@ function vivo(result: number, desc?: string, extra: Record<string, unknown> = {}
   return { httpStatus: 200, body: { result, desc: desc ?? DESC[result] ?? "模拟故障", ...extra } };
 }
 
-function invalidParameter(field: string, rule: string): Answer {
-  return vivo(10200, `${DESC[10200]}: ${field} ${rule}`);
+function invalidParameter(field: string, rule: string, code = 10200): Answer {
+  return vivo(code, `${DESC[code] ?? DESC[10200]}: ${field} ${rule}`);
 }
 
 /**
  * A local vivo Push: /message/auth (md5 sign, ±10 min timestamp, 10 calls/s per app), /message/send,
  * /message/saveListPayload and /message/pushToList on one plain HTTP/1.1 keep-alive port, answering as
  * vivo does (HTTP 200 with its `result` code). Faults from the hub apply to sends that pass the checks,
- * so a fault never hides a malformed request. The codes for refused auth, bad parameters and the auth
- * rate limit follow vendors.md §6's buckets (10000, 102xx, 10072); vivo's exact choice is UNCONFIRMED.
+ * so a fault never hides a malformed request. Message fields are refused with the SDK's parameter codes
+ * (ExceptionStatusEnum); refused auth and the auth rate limit follow vendors.md §6's buckets (10000,
+ * 102xx, 10072), vivo's exact choice there is UNCONFIRMED. An accepted push's requestId is remembered per
+ * app: a resend with it is answered as the first was and not delivered (or recorded) again.
  */
 export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<VivoSimulator> {
   const hub = opts.hub;
@@ -105,20 +140,30 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
   const sessions = new AccessTokenBook(AUTH_TOKEN_SECONDS);
   const payloads = new Map<string, { appId: string; message: Record<string, unknown> }>();
   const testDevices = new Set<string>();
+  /** `${appId} ${requestId}` of accepted pushes → their answer and when; oldest first (Map order). */
+  const acceptedRequests = new Map<string, { answer: Answer; at: number }>();
+  const remembered = (key: string): Answer | undefined => {
+    const now = Date.now();
+    for (const [oldest, { at }] of acceptedRequests) {
+      if (now - at < REQUEST_ID_MEMORY_MS) break;
+      acceptedRequests.delete(oldest);
+    }
+    return acceptedRequests.get(key)?.answer;
+  };
   /** Production targets accepted; the count resets at Beijing midnight. */
   const quota = new BeijingDailyQuota();
 
   const authorize = (body: unknown): Answer => {
     if (!isObject(body)) return invalidParameter("body", "不是JSON对象");
-    const { appId, appKey, timestamp, sign } = body;
-    if (
-      typeof appId !== "string" ||
-      typeof appKey !== "string" ||
-      typeof timestamp !== "number" ||
-      typeof sign !== "string"
-    ) {
-      return invalidParameter("appId, appKey, timestamp, sign", "不能为空");
+    const { appKey, timestamp, sign } = body;
+    if (typeof appKey !== "string" || typeof timestamp !== "number" || typeof sign !== "string") {
+      return invalidParameter("appKey, timestamp, sign", "不能为空");
     }
+    // "appId int" (doc 362), as the SDK sends it (Sender.getToken(int appId, …)): a number, not its digits.
+    if (typeof body.appId !== "number" || !Number.isSafeInteger(body.appId)) {
+      return invalidParameter("appId", "须为整数 (int)");
+    }
+    const appId = String(body.appId);
     const app = apps.get(appId);
     if (app === undefined || app.appKey !== appKey) return vivo(10000, `${DESC[10000]}: appId或appKey不合法`);
     const now = Date.now();
@@ -177,11 +222,13 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     if (session === undefined || session.expired) {
       return vivo(10000, `${DESC[10000]}: authToken不合法或已过期`);
     }
-    // vivo's API carries no package name: the appId, bound to the authToken, is what names the app.
-    const appMismatch = body.appId === session.owner ? undefined : vivo(10094);
+    // vivo's API carries no package name: the appId (an int, like the auth's), bound to the authToken,
+    // is what names the app.
+    const appMismatch =
+      typeof body.appId === "number" && String(body.appId) === session.owner ? undefined : vivo(10094);
 
     if (path === PATHS.saveListPayload) {
-      const refused = appMismatch ?? checkMessage(body);
+      const refused = appMismatch ?? checkMessage(body, LIST_MIN_TTL_SECONDS);
       if (refused !== undefined) return refused;
       const id = taskId();
       payloads.set(id, { appId: session.owner, message: body });
@@ -194,8 +241,7 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     if (path === PATHS.send) {
       targets = typeof body.regId === "string" && body.regId !== "" ? [body.regId] : [];
       refused =
-        appMismatch ??
-        (targets.length === 0 ? invalidParameter("regId", "和alias不能都为空") : checkMessage(body));
+        appMismatch ?? (targets.length === 0 ? vivo(10050) : checkMessage(body, SEND_MIN_TTL_SECONDS));
     } else {
       const regIds: unknown[] = Array.isArray(body.regIds) ? body.regIds : [];
       targets = regIds.filter((id): id is string => typeof id === "string" && id !== "");
@@ -205,17 +251,40 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
         checkPushToList(body, targets.length === regIds.length) ??
         (saved?.appId === session.owner ? undefined : invalidParameter("taskId", "不存在"));
     }
-    const answer = refused ?? (await deliver(path, body, targets));
-    // Unlike the other simulators', a request naming no regId leaves no record.
-    if (targets.length > 0) {
-      recordPerTarget(hub, targets, {
-        vendor: "vivo",
-        at,
-        status: answer.httpStatus,
-        request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
-      });
+    if (refused !== undefined) {
+      record(request, path, body, targets, refused, at);
+      return refused;
     }
+    const requestKey = `${session.owner} ${String(body.requestId)}`;
+    const duplicate = remembered(requestKey);
+    // The push was accepted already: vivo shows it once, so the resend is neither delivered nor recorded.
+    if (duplicate !== undefined) return duplicate;
+    const answer = await deliver(path, body, targets);
+    if (answer.httpStatus === 200 && isObject(answer.body) && answer.body.result === 0) {
+      acceptedRequests.set(requestKey, { answer, at: Date.now() });
+    }
+    record(request, path, body, targets, answer, at);
     return answer;
+  };
+
+  /** One delivery per regId; unlike the other simulators', a request naming no regId leaves no record. */
+  const record = (
+    request: IncomingMessage,
+    path: string,
+    body: Record<string, unknown>,
+    targets: string[],
+    answer: Answer,
+    at: string,
+  ): void => {
+    if (targets.length === 0) return;
+    const realUrl = request.headers[REAL_URL_HEADER];
+    recordPerTarget(hub, targets, {
+      vendor: "vivo",
+      at,
+      status: answer.httpStatus,
+      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
+      endpoint: typeof realUrl === "string" ? realUrl : `${VIVO_HOST}${path}`,
+    });
   };
 
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -237,7 +306,7 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
   return {
     url: server.url,
     addApp({ appId, appKey, appSecret }) {
-      apps.set(appId, { appKey, appSecret, authCalls: [] });
+      apps.set(String(appId), { appKey, appSecret, authCalls: [] });
     },
     addTestDevice(token) {
       testDevices.add(token);
@@ -260,10 +329,13 @@ export function generateVivoCredential(opts: GeneratedCredentialOptions): VivoCr
 }
 
 /**
- * A fault's effect on one target: an invalidUser status (404 → 1 regId unknown, 410 → 2 uninstalled),
- * an answer for the whole request, or nothing (200: a slow success). `reason` may name a vivo code.
+ * A fault's effect on one target: an invalidUser status (404 and 410 → 1, the regId does not exist;
+ * reason "invalidUser:<status>" any status, e.g. "invalidUser:2" uninstalled or notifications off), an
+ * answer for the whole request, or nothing (200: a slow success). `reason` may name a vivo code.
  */
 function faultEffect(fault: FaultRule): number | Answer | undefined {
+  const invalidUser = /^invalidUser:(\d+)$/.exec(fault.reason ?? "");
+  if (invalidUser !== null) return Number(invalidUser[1]);
   const code = fault.reason !== undefined && /^\d+$/.test(fault.reason) ? Number(fault.reason) : undefined;
   if (code === 10302) return 1;
   if (code !== undefined) return vivo(code);
@@ -271,9 +343,8 @@ function faultEffect(fault: FaultRule): number | Answer | undefined {
     case 200:
       return undefined;
     case 404:
-      return 1;
     case 410:
-      return 2;
+      return 1;
     case 400:
       return vivo(10200);
     case 401:
@@ -290,10 +361,23 @@ function faultEffect(fault: FaultRule): number | Answer | undefined {
   }
 }
 
-/** vivo counts a Chinese character (here: anything outside ASCII) as two characters. */
+/**
+ * vivo's count (SDK Validation.caculateCharSize): UTF-16 units, plus one for each in the CJK, general
+ * punctuation and half/full-width blocks ("一个汉字等于两个英文字符", doc 362).
+ */
 function width(text: string): number {
-  let total = 0;
-  for (const codePoint of text) total += codePoint.codePointAt(0)! < 0x80 ? 1 : 2;
+  let total = text.length;
+  for (let index = 0; index < text.length; index += 1) {
+    const unit = text.charCodeAt(index);
+    const double =
+      (unit >= 0x4e00 && unit <= 0x9fff) ||
+      (unit >= 0x3400 && unit <= 0x4dbf) ||
+      (unit >= 0xf900 && unit <= 0xfaff) ||
+      (unit >= 0x3000 && unit <= 0x303f) ||
+      (unit >= 0x2000 && unit <= 0x206f) ||
+      (unit >= 0xff00 && unit <= 0xffef);
+    if (double) total += 1;
+  }
   return total;
 }
 
@@ -305,35 +389,36 @@ function isIntegerIn(value: unknown, min: number, max: number): boolean {
   return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
 }
 
-/** The message fields of /message/send and /message/saveListPayload, as vivo checks them. */
-function checkMessage(body: Record<string, unknown>): Answer | undefined {
+/**
+ * The message fields of /message/send and /message/saveListPayload, as vivo checks them (SDK
+ * Validation.validatePublicMessage, with its codes); `minTtlSeconds` is 60 for a send, 900 for a list.
+ */
+function checkMessage(body: Record<string, unknown>, minTtlSeconds: number): Answer | undefined {
   const { title, content, skipType, skipContent, classification, category, clientCustomMap } = body;
-  if (body.notifyType !== undefined && !isOneOf(body.notifyType, [1, 2, 3, 4])) {
-    return invalidParameter("notifyType", "取值为1-4");
+  if (body.notifyType !== undefined && !isOneOf(body.notifyType, [1, 2, 3, 4])) return vivo(10054);
+  if (typeof title !== "string" || title.trim() === "") return vivo(10055);
+  if (width(title) > TITLE_LIMIT) return vivo(10056);
+  if (typeof content !== "string" || content.trim() === "") return vivo(10057);
+  if (width(content) > CONTENT_LIMIT) return vivo(10058);
+  if (body.timeToLive !== undefined && !isIntegerIn(body.timeToLive, minTtlSeconds, MAX_TTL_SECONDS)) {
+    return invalidParameter("timeToLive", `取值为${minTtlSeconds}-${MAX_TTL_SECONDS}秒`, 10059);
   }
-  if (typeof title !== "string" || title === "") return invalidParameter("title", "不能为空");
-  if (width(title) > TITLE_LIMIT) return invalidParameter("title", `超过${TITLE_LIMIT}个字符`);
-  if (typeof content !== "string" || content === "") return invalidParameter("content", "不能为空");
-  if (width(content) > CONTENT_LIMIT) return invalidParameter("content", `超过${CONTENT_LIMIT}个字符`);
-  if (body.timeToLive !== undefined && !isIntegerIn(body.timeToLive, MIN_TTL_SECONDS, MAX_TTL_SECONDS)) {
-    return invalidParameter("timeToLive", `取值为${MIN_TTL_SECONDS}-${MAX_TTL_SECONDS}秒`);
-  }
-  if (!isOneOf(skipType, [1, 2, 3, 4])) return invalidParameter("skipType", "取值为1-4");
+  if (!isOneOf(skipType, [1, 2, 3, 4])) return vivo(10060);
   if (skipType !== 1) {
     const limit = skipType === 2 ? 1000 : 1024;
     if (typeof skipContent !== "string" || skipContent === "" || skipContent.length > limit) {
-      return invalidParameter("skipContent", `不能为空且不超过${limit}个字符`);
+      return invalidParameter(
+        "skipContent",
+        `不能为空且不超过${limit}个字符`,
+        skipType === 4 ? 10069 : 10200,
+      );
     }
     if (skipType === 4 && !skipContent.startsWith("intent:")) {
-      return invalidParameter("skipContent", "须为intent uri");
+      return invalidParameter("skipContent", "须为intent uri", 10069);
     }
   }
-  if (body.networkType !== undefined && !isOneOf(body.networkType, [-1, 1])) {
-    return invalidParameter("networkType", "取值为-1或1");
-  }
-  if (classification !== undefined && !isOneOf(classification, [0, 1])) {
-    return invalidParameter("classification", "取值为0或1");
-  }
+  if (body.networkType !== undefined && !isOneOf(body.networkType, [-1, 1])) return vivo(10065);
+  if (classification !== undefined && !isOneOf(classification, [0, 1])) return vivo(11000);
   if (category !== undefined) {
     const system = SYSTEM_CATEGORIES.includes(String(category));
     if (typeof category !== "string" || (!system && !OPERATION_CATEGORIES.includes(category))) {
@@ -345,16 +430,14 @@ function checkMessage(body: Record<string, unknown>): Answer | undefined {
   if (clientCustomMap !== undefined) {
     const entries = isObject(clientCustomMap) ? Object.entries(clientCustomMap) : undefined;
     const characters = entries?.reduce((sum, [key, value]) => sum + key.length + String(value).length, 0);
+    if (entries !== undefined && entries.length > CUSTOM_MAP_ENTRIES) return vivo(10066);
+    // Every key and value joined together at most 1024 characters (Validation: sb.append(key).append(value)).
     if (
       entries === undefined ||
-      entries.length > CUSTOM_MAP_ENTRIES ||
       entries.some(([, value]) => typeof value !== "string") ||
       characters! > CUSTOM_MAP_CHARACTERS
     ) {
-      return invalidParameter(
-        "clientCustomMap",
-        `须为不超过${CUSTOM_MAP_ENTRIES}个字符串键值对, 总长不超过${CUSTOM_MAP_CHARACTERS}个字符`,
-      );
+      return invalidParameter("clientCustomMap", `总长不超过${CUSTOM_MAP_CHARACTERS}个字符`, 10067);
     }
   }
   if (body.notifyId !== undefined && !isIntegerIn(body.notifyId, 1, 2_147_483_647)) {
@@ -367,16 +450,14 @@ function checkMessage(body: Record<string, unknown>): Answer | undefined {
 function checkPushToList(body: Record<string, unknown>, regIdsAreStrings: boolean): Answer | undefined {
   const regIds = body.regIds;
   if (!Array.isArray(regIds) || !regIdsAreStrings) return invalidParameter("regIds", "须为regId数组");
-  if (regIds.length > MAX_REG_IDS) return vivo(10252);
-  if (regIds.length < 2) return invalidParameter("regIds", "至少2个");
+  if (regIds.length > MAX_REG_IDS || regIds.length < 2) return vivo(10153);
   return checkCommon(body);
 }
 
 function checkCommon(body: Record<string, unknown>): Answer | undefined {
   const { requestId, pushMode } = body;
-  if (typeof requestId !== "string" || requestId === "" || requestId.length > REQUEST_ID_LIMIT) {
-    return invalidParameter("requestId", `不能为空且不超过${REQUEST_ID_LIMIT}个字符`);
-  }
+  if (typeof requestId !== "string" || requestId.trim() === "") return vivo(10352);
+  if (requestId.length > REQUEST_ID_LIMIT) return vivo(10353);
   if (pushMode !== undefined && !isOneOf(pushMode, [0, 1])) return invalidParameter("pushMode", "取值为0或1");
   return undefined;
 }

@@ -3,10 +3,10 @@ import { createServer } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DeliveryTarget, Notification } from "../../lib/model/index.js";
 import type { Clock } from "../../lib/ports/index.js";
-import { conversationNotifyId } from "../../lib/vendors/android-text.js";
 import type { VivoCredential } from "../../lib/vendors/credentials.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
 import { secondsUntilDailyQuotaReset } from "../../lib/vendors/quota.js";
-import { VivoSender } from "../../lib/vendors/vivo.js";
+import { VivoSender, vivoNotifyId } from "../../lib/vendors/vivo.js";
 import { type FaultRule, type SimulatedDelivery, SimulatorHub } from "../../local/simulators/hub.js";
 import {
   generateVivoCredential,
@@ -16,6 +16,10 @@ import {
 
 const INTENT = "intent://com.example.chatpush/chat#Intent;scheme=tim;launchFlags=0x4000000;end";
 const EXT = '{"conversationID":"c2c_alice"}';
+const VIVO = "https://api-push.vivo.com.cn";
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** What remains of Tencent's 7 days for a message sent a moment ago: vivo's 7-day maximum, give or take. */
+const ALMOST_A_WEEK = expect.toSatisfy((ttl: number) => ttl > 604_700 && ttl <= 604_800);
 
 const notification: Notification = {
   title: "Alice",
@@ -118,13 +122,16 @@ describe("VivoSender against the vivo simulator", () => {
     expect(Date.parse(delivery?.at ?? "")).toBeGreaterThan(0);
     expect(delivery?.request.headers.authtoken).toBe("<redacted>");
     expect(delivery?.request.headers["content-type"]).toBe("application/json");
+    // Addressed to vivo's own URL, which the simulator records as the delivery's endpoint.
+    expect(delivery?.request.headers[REAL_URL_HEADER]).toBe(`${VIVO}/message/send`);
+    expect(delivery?.endpoint).toBe(`${VIVO}/message/send`);
     expect(delivery?.request.body).toStrictEqual({
-      appId: credential.appId,
+      appId: Number(credential.appId),
       regId: phone.token,
       notifyType: 4,
       title: "Alice",
       content: "Lunch at noon? 🍜",
-      timeToLive: 86_400,
+      timeToLive: ALMOST_A_WEEK,
       skipType: 4,
       skipContent: `${INTENT.slice(0, -"end".length)}S.ext=%7B%22conversationID%22%3A%22c2c_alice%22%7D;end`,
       classification: 1,
@@ -132,7 +139,7 @@ describe("VivoSender against the vivo simulator", () => {
       clientCustomMap: { ext: EXT },
       requestId: expect.stringMatching(/^[0-9a-f]{64}$/),
       pushMode: 0,
-      notifyId: conversationNotifyId("c2c_alice"),
+      notifyId: vivoNotifyId(notification),
     });
   });
 
@@ -150,9 +157,10 @@ describe("VivoSender against the vivo simulator", () => {
     ]);
     const recorded = phones.map((phone) => sent(phone.token));
     expect(recorded.map((list) => list.length)).toEqual([1, 1, 1]);
+    expect(recorded[0]![0]?.endpoint).toBe(`${VIVO}/message/pushToList`);
     const body = bodyOf(recorded[0]![0]);
     expect(body).toStrictEqual({
-      appId: credential.appId,
+      appId: Number(credential.appId),
       regIds: phones.map((phone) => phone.token),
       taskId: expect.stringMatching(/^\d+$/),
       requestId: expect.stringMatching(/^[0-9a-f]{64}$/),
@@ -160,27 +168,43 @@ describe("VivoSender against the vivo simulator", () => {
     });
     expect(results[0]!.outcome).toEqual({ kind: "delivered", vendorId: body.taskId });
     expect(sim.savedPayload(String(body.taskId))).toMatchObject({
-      appId: credential.appId,
+      appId: Number(credential.appId),
       title: "Alice",
       content: "Lunch at noon? 🍜",
+      timeToLive: ALMOST_A_WEEK,
       classification: 1,
       category: "IM",
       clientCustomMap: { ext: EXT },
       skipType: 4,
-      notifyId: conversationNotifyId("c2c_alice"),
+      notifyId: vivoNotifyId(notification),
     });
   });
 
-  it.each([
-    [404, "vivo 10302 invalidUser status 1: regId does not exist"],
-    [410, "vivo 10302 invalidUser status 2: app uninstalled or notifications off"],
-  ])("drops a single target vivo answers 10302 for (fault %i)", async (status, reason) => {
+  it.each([404, 410])("drops a single target vivo answers 10302 status 1 for (fault %i)", async (status) => {
     const phone = target();
     fault(phone.token, { status });
 
     const [result] = await sender.send(notification, [phone]);
 
-    expect(result?.outcome).toEqual({ kind: "drop-token", reason });
+    expect(result?.outcome).toEqual({
+      kind: "drop-token",
+      reason: "vivo 10302 invalidUser status 1: regId does not exist",
+    });
+  });
+
+  it("keeps a device vivo reports as uninstalled or switched off (status 2): declined, not dropped", async () => {
+    const phones = [target(), target()];
+    fault(phones[0]!.token, { status: 200, reason: "invalidUser:2" });
+
+    const results = await sender.send(notification, phones);
+
+    expect(results.map((r) => r.outcome)).toEqual([
+      {
+        kind: "declined",
+        reason: "vivo 10302 invalidUser status 2: app uninstalled or notifications switched off",
+      },
+      { kind: "delivered", vendorId: expect.stringMatching(/^\d+$/) },
+    ]);
   });
 
   it("fetches one new authToken when vivo answers 10000, and resends", async () => {
@@ -224,9 +248,10 @@ describe("VivoSender against the vivo simulator", () => {
 
     const [result] = await withSender([wrong], (own) => own.send(notification, [phone]));
 
+    // A refused sign is our credential, not the devices': parked with the reason, nothing removed.
     expect(result?.outcome).toEqual({
-      kind: "refresh-credential",
-      reason: "vivo 10000 auth 权限认证失败: sign不正确",
+      kind: "credential-problem",
+      reason: "vivo auth 10000 权限认证失败: sign不正确",
     });
     expect(sim.stats().tokensIssued).toBe(before);
     expect(sent(phone.token)).toEqual([]);
@@ -240,8 +265,8 @@ describe("VivoSender against the vivo simulator", () => {
     const [result] = await withSender([app], (own) => own.send(notification, [phone]), slow);
 
     expect(result?.outcome).toEqual({
-      kind: "refresh-credential",
-      reason: "vivo 10000 auth 权限认证失败: timestamp不在有效范围内",
+      kind: "credential-problem",
+      reason: "vivo auth 10000 权限认证失败: timestamp不在有效范围内",
     });
     expect(sent(phone.token)).toEqual([]);
   });
@@ -337,7 +362,7 @@ describe("VivoSender against the vivo simulator", () => {
     expect(result?.outcome.kind).toBe("retry");
     expect(result?.outcome).toHaveProperty(
       "reason",
-      expect.stringMatching(/^vivo network auth fetch failed: connect ECONNREFUSED /),
+      expect.stringMatching(/^vivo auth network fetch failed: connect ECONNREFUSED /),
     );
     expect(result).not.toHaveProperty("status");
   });
@@ -419,7 +444,11 @@ describe("VivoSender against the vivo simulator", () => {
 
     expect(results.map((r) => r.outcome)).toEqual([
       { kind: "delivered", vendorId: expect.stringMatching(/^\d+$/) },
-      { kind: "bad-request", reason: "vivo 10302 invalidUser status 4: not a test device (pushMode 1)" },
+      // The device is fine; the credential's test mode is the problem.
+      {
+        kind: "credential-problem",
+        reason: "vivo 10302 invalidUser status 4: not a test device (pushMode 1)",
+      },
     ]);
     expect(bodyOf(sent(tester.token)[0])).toMatchObject({ pushMode: 1 });
   });
@@ -444,10 +473,10 @@ describe("VivoSender against the vivo simulator", () => {
     ]);
     expect(results[1]?.outcome).toEqual({ kind: "bad-request", reason: "no vivo credential 999" });
     expect(sent(phones[1]!.token)).toEqual([]);
-    expect(bodyOf(sent(phones[0]!.token)[0])).toMatchObject({ appId: other.appId });
+    expect(bodyOf(sent(phones[0]!.token)[0])).toMatchObject({ appId: Number(other.appId) });
     // The default credential's two targets went out together.
     expect(bodyOf(sent(phones[2]!.token)[0])).toMatchObject({
-      appId: credential.appId,
+      appId: Number(credential.appId),
       regIds: [phones[2]!.token, phones[3]!.token],
     });
   });
@@ -464,6 +493,116 @@ describe("VivoSender against the vivo simulator", () => {
   });
 });
 
+describe("VivoSender within vivo's documented limits", () => {
+  it("sends the same push to the same devices again with the same requestId, which vivo de-duplicates", async () => {
+    const phones = [target(), target(), target()];
+    const first = await sender.send(notification, phones);
+    const requestId = bodyOf(sent(phones[0]!.token)[0]).requestId;
+
+    // A redelivered job: same message, same devices, in another order.
+    const again = await sender.send(notification, [...phones].reverse());
+
+    expect([...first, ...again].map((r) => r.outcome.kind)).toEqual(Array(6).fill("delivered"));
+    for (const phone of phones) expect(sent(phone.token)).toHaveLength(1);
+    expect(requestId).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("gives another message, or another subset of the devices, a requestId of its own", async () => {
+    const phones = [target(), target(), target()];
+    await sender.send(notification, phones);
+
+    await sender.send({ ...notification, messageKey: `${notification.messageKey}-next` }, phones);
+    await sender.send(notification, phones.slice(0, 2));
+
+    expect(sent(phones[0]!.token)).toHaveLength(3);
+    expect(sent(phones[2]!.token)).toHaveLength(2);
+  });
+
+  it("keeps a list message's timeToLive at vivo's 900 s minimum near the end of Tencent's 7 days", async () => {
+    const phones = [target(), target()];
+    const late = { ...notification, sentAt: Date.now() - 7 * DAY_MS + 100_000 };
+
+    const results = await sender.send(late, phones);
+
+    expect(results.map((r) => r.outcome.kind)).toEqual(["delivered", "delivered"]);
+    const { taskId } = bodyOf(sent(phones[0]!.token)[0]);
+    expect(sim.savedPayload(String(taskId))).toMatchObject({ timeToLive: 900 });
+  });
+
+  it("sends the conversation only when ext would push clientCustomMap over 1024 characters", async () => {
+    const phone = target();
+    const ext = JSON.stringify({ conversationID: "c2c_alice", note: "x".repeat(1100) });
+
+    const [result] = await sender.send({ ...notification, ext }, [phone]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    expect(bodyOf(sent(phone.token)[0]).clientCustomMap).toEqual({ ext: EXT });
+  });
+
+  it("keeps 40 Latin letters in a title (vivo counts only CJK twice), which vivo accepts", async () => {
+    const phone = target();
+    const title = "Привет".repeat(6).slice(0, 40);
+
+    const [result] = await sender.send({ ...notification, title }, [phone]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    expect(bodyOf(sent(phone.token)[0]).title).toBe(title);
+  });
+
+  it("sends an operations push as an operation message (MARKETING), which vivo accepts", async () => {
+    const phone = target();
+
+    const [result] = await sender.send({ ...notification, purpose: "operations" }, [phone]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    expect(bodyOf(sent(phone.token)[0])).toMatchObject({ classification: 0, category: "MARKETING" });
+  });
+
+  it("sends a quiet replacement without sound or vibration (notifyType 1) on the original's notifyId", async () => {
+    const phone = target();
+    const recall = {
+      ...notification,
+      messageKey: `${notification.messageKey}:recall`,
+      collapseKey: notification.messageKey,
+      quiet: true,
+    };
+
+    const [result] = await sender.send(recall, [phone]);
+
+    expect(result?.outcome.kind).toBe("delivered");
+    expect(bodyOf(sent(phone.token)[0])).toMatchObject({
+      notifyType: 1,
+      notifyId: vivoNotifyId(notification),
+    });
+  });
+
+  it("answers credential-problem, asking vivo nothing, for an appId that is not vivo's number", async () => {
+    const app = { ...newApp(), appId: "com.example.chat" };
+    const phone = target();
+    const before = sim.stats();
+
+    const [result] = await withSender([app], (own) => own.send(notification, [phone]));
+
+    expect(result?.outcome).toEqual({
+      kind: "credential-problem",
+      reason: `vivo appId "com.example.chat" is not vivo's numeric app id`,
+    });
+    expect(sim.stats()).toEqual(before);
+  });
+
+  it("answers credential-problem when vivo says the appId is not the authToken's (10094)", async () => {
+    const phone = target();
+    fault(phone.token, { status: 200, reason: "10094" });
+
+    const [result] = await sender.send(notification, [phone]);
+
+    expect(result?.outcome).toEqual({
+      kind: "credential-problem",
+      reason: "vivo 10094 appId与authToken不匹配",
+    });
+  });
+});
+
 describe("the vivo simulator's checks", () => {
   let authToken: string;
   const post = async (path: string, body: unknown, token = authToken) => {
@@ -474,29 +613,33 @@ describe("the vivo simulator's checks", () => {
     });
     return (await response.json()) as Record<string, unknown>;
   };
+  let requests = 0;
   const message = () => ({
-    appId: credential.appId,
+    appId: Number(credential.appId),
     regId: regId(),
     title: "Alice",
     content: "Hi",
     skipType: 1,
     classification: 1,
     category: "IM",
-    requestId: "r-1",
+    requestId: `r-${++requests}`,
   });
-
-  beforeAll(async () => {
+  const auth = (appId: unknown) => {
     const timestamp = Date.now();
     const sign = createHash("md5")
       .update(`${credential.appId}${credential.appKey}${timestamp}${credential.appSecret}`)
       .digest("hex");
-    const answer = await post(
-      "/message/auth",
-      { appId: credential.appId, appKey: credential.appKey, timestamp, sign },
-      "",
-    );
+    return post("/message/auth", { appId, appKey: credential.appKey, timestamp, sign }, "");
+  };
+
+  beforeAll(async () => {
+    const answer = await auth(Number(credential.appId));
     expect(answer).toMatchObject({ result: 0, desc: "请求成功" });
     authToken = String(answer.authToken);
+  });
+
+  it("refuses an auth request whose appId is a string, not vivo's int", async () => {
+    expect(await auth(String(credential.appId))).toMatchObject({ result: 10200 });
   });
 
   it("accepts a well-formed single send", async () => {
@@ -504,17 +647,78 @@ describe("the vivo simulator's checks", () => {
   });
 
   it.each([
-    ["a title of 21 汉字", { title: "汉".repeat(21) }, 10200],
-    ["a content of 101 characters", { content: "c".repeat(101) }, 10200],
-    ["a timeToLive over one day", { timeToLive: 86_401 }, 10200],
-    ["skipType 4 without an intent", { skipType: 4, skipContent: "https://example.com" }, 10200],
+    ["a title of 20 汉字", { title: "汉".repeat(20) }],
+    ["a title of 40 Cyrillic letters", { title: "ж".repeat(40) }],
+    ["a content of 100 characters", { content: "c".repeat(100) }],
+    ["a timeToLive of 60 s", { timeToLive: 60 }],
+    ["a timeToLive of 7 days", { timeToLive: 604_800 }],
+    ["a clientCustomMap of 1024 characters", { clientCustomMap: { ext: "e".repeat(1021) } }],
+  ])("accepts %s on /message/send", async (_, change) => {
+    expect(await post("/message/send", { ...message(), ...change })).toMatchObject({ result: 0 });
+  });
+
+  it.each([
+    ["a title of 21 汉字", { title: "汉".repeat(21) }, 10056],
+    ["a title of 41 Cyrillic letters", { title: "ж".repeat(41) }, 10056],
+    ["20 emoji and a letter (an emoji is two units)", { title: `${"😀".repeat(20)}a` }, 10056],
+    ["a content of 101 characters", { content: "c".repeat(101) }, 10058],
+    ["a timeToLive under 60 s", { timeToLive: 59 }, 10059],
+    ["a timeToLive over 7 days", { timeToLive: 604_801 }, 10059],
+    ["skipType 4 without an intent", { skipType: 4, skipContent: "https://example.com" }, 10069],
     ["a category vivo does not know", { category: "CHAT" }, 10096],
     ["IM without classification 1", { classification: 0 }, 10097],
-    ["a clientCustomMap value that is not a string", { clientCustomMap: { ext: { id: 1 } } }, 10200],
-    ["a requestId over 64 characters", { requestId: "r".repeat(65) }, 10200],
-    ["another app's appId", { appId: "100000001" }, 10094],
+    ["a clientCustomMap value that is not a string", { clientCustomMap: { ext: { id: 1 } } }, 10067],
+    ["a clientCustomMap of 1025 characters", { clientCustomMap: { ext: "e".repeat(1022) } }, 10067],
+    [
+      "a clientCustomMap of 11 pairs",
+      { clientCustomMap: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, "v"])) },
+      10066,
+    ],
+    ["a requestId over 64 characters", { requestId: "r".repeat(65) }, 10353],
+    ["another app's appId", { appId: 100000001 }, 10094],
   ])("refuses %s", async (_, change, result) => {
     expect(await post("/message/send", { ...message(), ...change })).toMatchObject({ result });
+  });
+
+  it("refuses the app's appId as a string (10094): vivo's appId is an int", async () => {
+    expect(await post("/message/send", { ...message(), appId: String(credential.appId) })).toMatchObject({
+      result: 10094,
+    });
+  });
+
+  it("refuses a list message living less than 900 s (vivo's list minimum)", async () => {
+    const { regId: _, ...payload } = message();
+
+    expect(await post("/message/saveListPayload", { ...payload, timeToLive: 899 })).toMatchObject({
+      result: 10059,
+    });
+    expect(await post("/message/saveListPayload", { ...payload, timeToLive: 900 })).toMatchObject({
+      result: 0,
+      taskId: expect.any(String),
+    });
+  });
+
+  it("records vivo's own URL as the endpoint of a request that names no real URL", async () => {
+    const send = message();
+
+    await post("/message/send", send);
+
+    expect(
+      hub
+        .list()
+        .filter((d) => d.token === send.regId)
+        .map((d) => d.endpoint),
+    ).toEqual([`${VIVO}/message/send`]);
+  });
+
+  it("answers a resent requestId as the first time and does not deliver it again", async () => {
+    const first = message();
+    const answer = await post("/message/send", first);
+
+    const again = await post("/message/send", { ...first, title: "Alice (resent)" });
+
+    expect(again).toEqual(answer);
+    expect(hub.list().filter((d) => d.token === first.regId)).toHaveLength(1);
   });
 
   it("refuses a send without a valid authToken", async () => {
@@ -526,14 +730,14 @@ describe("the vivo simulator's checks", () => {
     const saved = await post("/message/saveListPayload", payload);
     const push = (regIds: string[]) =>
       post("/message/pushToList", {
-        appId: credential.appId,
+        appId: Number(credential.appId),
         regIds,
         taskId: saved.taskId,
-        requestId: "p-1",
+        requestId: `p-${++requests}`,
       });
 
-    expect(await push(Array.from({ length: 1001 }, () => regId()))).toMatchObject({ result: 10252 });
-    expect(await push([regId()])).toMatchObject({ result: 10200 });
+    expect(await push(Array.from({ length: 1001 }, () => regId()))).toMatchObject({ result: 10153 });
+    expect(await push([regId()])).toMatchObject({ result: 10153 });
     expect(await push([regId(), regId()])).toMatchObject({ result: 0, invalidUsers: [] });
   });
 });
