@@ -16,7 +16,7 @@ export const MEIZU_RATE_LIMIT_SECONDS = 10;
 export const MEIZU_COLLAPSE_WINDOW_SECONDS = 60;
 
 type Rule =
-  | { kind: "delivered" | "drop-token" | "retry" | "bad-request" }
+  | { kind: "delivered" | "drop-token" | "retry" | "bad-request" | "credential-problem" | "declined" }
   | { kind: "quota"; seconds: number | "until-midnight" }
   /** Meizu's catch-all 500 is also how it reports validation failures: resent once, then bad-request. */
   | { kind: "resend-once" };
@@ -25,11 +25,20 @@ const DELIVERED: Rule = { kind: "delivered" };
 const DROP: Rule = { kind: "drop-token" };
 const RETRY: Rule = { kind: "retry" };
 const BAD: Rule = { kind: "bad-request" };
+/** Our app id, secret or package is wrong at Meizu: park and alarm, never remove a device. */
+const CREDENTIAL: Rule = { kind: "credential-problem" };
 const DAILY_QUOTA: Rule = { kind: "quota", seconds: "until-midnight" };
 
 /**
- * Every code Meizu documents for pushByPushId (vendors.md §7 "Response", from the PushAPI README),
- * with its meaning for answers that carry no message (the `value` map never does).
+ * Every code Meizu documents for pushByPushId, with its meaning for answers that carry no message (the
+ * `value` map never does). Sources: the PushAPI README ("Api returnCode定义", the `value` "map部分code定义",
+ * https://github.com/MEIZUPUSH/PushAPI) and Meizu's official Java server SDK, whose enums name the codes
+ * the README leaves out: request codes in `ErrorCode` (110010 APP_REQUEST_EXCEED_LIMIT, 110019
+ * APP_REQUEST_PUSH_LIMIT, 110031 INVALID_APPLICATION_PACKAGENAME, 110033 INVALID_APPLICATION_SECRET;
+ * src/main/java/com/meizu/push/sdk/server/constant/ErrorCode.java, and the SDK README's table, which adds
+ * 110051 APP_PUSH_TIME_EXCEED_LIMIT "超过该应用的次数限制"), per-pushId codes in `PushResponseCode`
+ * (110010 RSP_OFF_PUSHID "pushId失效(消息开关关闭)";
+ * src/main/java/com/meizu/push/sdk/server/constant/PushResponseCode.java, https://github.com/MEIZUPUSH/JavaSdk).
  */
 const TABLE: readonly [scope: MeizuCodeScope, code: string, rule: Rule, meaning: string][] = [
   ["request", "200", DELIVERED, "OK"],
@@ -38,25 +47,32 @@ const TABLE: readonly [scope: MeizuCodeScope, code: string, rule: Rule, meaning:
   ["request", "500", { kind: "resend-once" }, "other exception"],
   ["request", "1005", BAD, "parameter error"],
   // No token to refresh: the sign is computed per request, so a refused sign is a wrong appSecret.
-  ["request", "1006", BAD, "signature verification failed"],
-  ["request", "110000", BAD, "appId invalid"],
-  ["request", "110001", BAD, "appKey invalid"],
+  ["request", "1006", CREDENTIAL, "signature verification failed"],
+  ["request", "110000", CREDENTIAL, "appId invalid"],
+  ["request", "110001", CREDENTIAL, "appKey invalid"],
   ["request", "110004", BAD, "parameter must not be empty"],
-  ["request", "110009", BAD, "app blacklisted"],
+  ["request", "110009", CREDENTIAL, "app blacklisted"],
+  ["request", "110031", CREDENTIAL, "packageName invalid"],
   ["request", "110032", BAD, "invalid taskId"],
-  // Listed in the 2025 README without a recorded meaning (UNCONFIRMED).
-  ["request", "110031", BAD, "undocumented"],
-  ["request", "110033", BAD, "undocumented"],
-  ["request", "110051", BAD, "undocumented"],
+  ["request", "110033", CREDENTIAL, "appSecret invalid"],
   ["request", "110010", { kind: "quota", seconds: MEIZU_RATE_LIMIT_SECONDS }, "app request rate exceeded"],
   ["request", "110019", DAILY_QUOTA, "app daily push count exceeded"],
+  // The SDK's APP_PUSH_TIME_EXCEED_LIMIT, next to the daily count (110019): the app's push count is used
+  // up, which Meizu counts per day like every other quota it documents, so it holds until midnight.
+  ["request", "110051", DAILY_QUOTA, "app push count limit exceeded"],
   // Pass-through only, restricted since 2023-06-16; chatpush sends notification messages, so seeing it
   // means a misconfigured request, not a quota that will clear.
   ["request", "110053", BAD, "pass-through limit exceeded"],
-  ["pushId", "110002", DROP, "pushId invalid: not subscribed or message switch off"],
+  // "pushId未订阅(包括推送开关关闭的设备)" in the SDK README's older wording; the SDK now reports a
+  // switched-off device as 110010 of its own, so 110002 is a pushId Meizu no longer knows.
+  ["pushId", "110002", DROP, "pushId not subscribed"],
   ["pushId", "110003", DROP, "pushId illegal"],
-  ["pushId", "110005", DROP, "alias invalid: not subscribed or message switch off"],
-  ["pushId", "201", BAD, "no permission, server refused"],
+  ["pushId", "110005", DROP, "alias not subscribed"],
+  // The user switched this app's messages off: the pushId is fine and may be switched on again.
+  ["pushId", "110010", { kind: "declined" }, "message switch off"],
+  // "没有权限，服务器主动拒绝": a permission our app lacks (e.g. an unapproved private message), not the
+  // device's fault (meaning UNCONFIRMED beyond the README's words).
+  ["pushId", "201", CREDENTIAL, "no permission, server refused"],
   ["pushId", "501", RETRY, "push failed (db_error)"],
   ["pushId", "513", RETRY, "push failed"],
   ["pushId", "519", RETRY, "push failed, service overloaded"],
@@ -66,12 +82,11 @@ const TABLE: readonly [scope: MeizuCodeScope, code: string, rule: Rule, meaning:
     { kind: "quota", seconds: MEIZU_COLLAPSE_WINDOW_SECONDS },
     "message collapsed: more than 5 to this device in 1 minute",
   ],
-  // 2025 README codes whose meanings vendors.md could not confirm. 518 is "push exceeded the configured
-  // rate" in the 2016 README (MEIZUPUSH/PushAPI, first version), so it is treated as a rate limit.
+  // RSP_SPEED_LIMIT "推送超过配置的速率" (PushResponseCode.java).
   ["pushId", "518", { kind: "quota", seconds: MEIZU_RATE_LIMIT_SECONDS }, "push rate exceeded"],
+  // Named only in vendors.md's reading of the 2025 README (a device's daily public-message limit under the
+  // 2025-05-07 rules); neither the SDK nor the README text in hand names it: UNCONFIRMED.
   ["pushId", "110011", DAILY_QUOTA, "device daily public-message limit"],
-  // "Switch off" (UNCONFIRMED): the device is fine but will not show this message; parked, not dropped.
-  ["pushId", "110010", BAD, "message switch off"],
 ];
 
 const RULES = new Map(TABLE.map(([scope, code, rule, meaning]) => [`${scope} ${code}`, { rule, meaning }]));

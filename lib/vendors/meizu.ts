@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import type { DeliveryTarget, Notification, Outcome } from "../model/index.js";
+import { collapseKeyOf, type DeliveryTarget, type Notification, type Outcome } from "../model/index.js";
 import { type Clock, type SendResult, systemClock, type VendorSender } from "../ports/index.js";
 import { conversationNotifyId, fitText } from "./android-text.js";
 import type { MeizuCredential } from "./credentials.js";
+import { vendorUrl } from "./endpoint.js";
 import { classifyMeizu, meizuResendsOnce } from "./meizu-outcomes.js";
 import { parseRetryAfter, sendMulticast, type TokenResult } from "./multicast.js";
 
@@ -21,11 +22,26 @@ const OFFLINE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** The `messageJson` chatpush sends (vendors.md §7 "Request: pushByPushId"). */
+/**
+ * noticeBarInfo.noticeMsgType: 0 public (operations), 1 private message (service / IM) under Meizu's
+ * 2025-05-07 rules; private needs Meizu's approval, public is capped at 3 a day per device (5 for news).
+ * SDK enum `NoticeMsgType` (PUB_MSG 0 "公信消息", PERSONAL_MSG 1 "私信消息";
+ * https://github.com/MEIZUPUSH/JavaSdk src/main/java/com/meizu/push/sdk/constant/NoticeMsgType.java).
+ */
+export const MEIZU_PUBLIC_MESSAGE = 0;
+export const MEIZU_PRIVATE_MESSAGE = 1;
+
+/** advanceInfo.notificationType: each 0 off / 1 on, default 1 (PushAPI README, VarnishedMessage.java). */
+export interface MeizuNotificationType {
+  vibrate: 0 | 1;
+  lights: 0 | 1;
+  sound: 0 | 1;
+}
+
+/** The `messageJson` chatpush sends (PushAPI README "pushId推送接口（通知栏消息）"). */
 export interface MeizuMessage {
   noticeBarInfo: {
-    /** 1 = private (service/IM) message under Meizu's 2025 rules; public ones are capped at 3 a day. */
-    noticeMsgType: 1;
+    noticeMsgType: typeof MEIZU_PUBLIC_MESSAGE | typeof MEIZU_PRIVATE_MESSAGE;
     noticeBarType: 0;
     title: string;
     content: string;
@@ -36,7 +52,9 @@ export interface MeizuMessage {
   pushTimeInfo: { offLine: 1; validTime: number } | { offLine: 0 };
   advanceInfo: {
     notifyKey: string;
-    notificationType: { vibrate: 1; lights: 1; sound: 1 };
+    notificationType: MeizuNotificationType;
+    /** 0: no floating (heads-up) window; absent = Meizu's default 1. Sent for a quiet replacement only. */
+    suspend?: 0;
   };
 }
 
@@ -69,9 +87,10 @@ export function meizuSign(params: Readonly<Record<string, string>>, appSecret: s
 }
 
 /**
- * The signed pushByPushId request for one notification to `targets` (at most MEIZU_MAX_PUSH_IDS). It
- * is marked a private message (the IM class, vendors.md §10), one shown notification per conversation
- * (notifyKey), opening the configured activity or the app, with `ext` in the click parameters.
+ * The signed pushByPushId request for one notification to `targets` (at most MEIZU_MAX_PUSH_IDS): a
+ * private (IM) or public message as the notification's purpose and the sender's override say, replacing
+ * the shown notification with the same replacement key (notifyKey), opening the configured activity or
+ * the app, with `ext` in the click parameters.
  */
 export function buildMeizuRequest(
   notification: Notification,
@@ -80,9 +99,10 @@ export function buildMeizuRequest(
   nowMs: number,
 ): MeizuRequest {
   const parameters = { ext: notification.ext };
+  const quiet = notification.quiet === true;
   const message: MeizuMessage = {
     noticeBarInfo: {
-      noticeMsgType: 1,
+      noticeMsgType: noticeMsgTypeOf(notification),
       noticeBarType: 0,
       title: fitText(notification.title, MEIZU_TITLE_LIMIT),
       content: fitText(notification.body, MEIZU_CONTENT_LIMIT),
@@ -93,12 +113,14 @@ export function buildMeizuRequest(
       credential.clickActivity !== undefined
         ? { clickType: 1, activity: credential.clickActivity, parameters }
         : { clickType: 0, parameters },
-    pushTimeInfo: pushTime(notification.sentAt, nowMs),
+    pushTimeInfo: pushTime(notification, nowMs),
     advanceInfo: {
-      // notifyKey: at most 8 of [0-9a-zA-Z_-]; a 31-bit id in base 36 takes at most 6.
-      notifyKey: conversationNotifyId(notification.conversationId).toString(36),
-      // Meizu has no custom sound or badge: the default sound is all it can play.
-      notificationType: { vibrate: 1, lights: 1, sound: 1 },
+      notifyKey: meizuNotifyKey(notification),
+      // Meizu has no custom sound or badge (no iOS or Android sound name is ever sent): its default sound,
+      // vibration and light, or none of them for a quiet replacement (a recall), which also shows no
+      // floating window, so the phone does not ring again.
+      notificationType: quiet ? { vibrate: 0, lights: 0, sound: 0 } : { vibrate: 1, lights: 1, sound: 1 },
+      ...(quiet && { suspend: 0 as const }),
     },
   };
   const params = {
@@ -114,11 +136,35 @@ export function buildMeizuRequest(
 }
 
 /**
- * What remains of Tencent's 7 days, in Meizu's whole hours (1–72). Past the window, offLine 0 asks
- * for delivery only to a device online now, never stored.
+ * The sender's `MeiZuNoticeMsgType` (tencent-chat.md §4.2) when it names 0 or 1; otherwise public for an
+ * operations push (issue 11: an app server's notice is not IM, so the app keeps its IM approval), private
+ * for chat messages and calls (a call is a person-to-person message, Meizu has no call class).
  */
-function pushTime(sentAt: number, nowMs: number): MeizuMessage["pushTimeInfo"] {
-  const remaining = sentAt + OFFLINE_WINDOW_MS - nowMs;
+function noticeMsgTypeOf({ android, purpose }: Notification): MeizuMessage["noticeBarInfo"]["noticeMsgType"] {
+  const asked = android?.meizuNoticeMsgType;
+  if (asked === MEIZU_PUBLIC_MESSAGE || asked === MEIZU_PRIVATE_MESSAGE) return asked;
+  return purpose === "operations" ? MEIZU_PUBLIC_MESSAGE : MEIZU_PRIVATE_MESSAGE;
+}
+
+/**
+ * notifyKey from the message's replacement key (collapseKeyOf): "凡是带有此key的通知栏消息只会显示最后到达的
+ * 一条", at most 8 of [0-9a-zA-Z_-] (PushAPI README advanceInfo.notifyKey); a 31-bit id in base 36 takes
+ * at most 6. Per message, so a newer message never hides an older one, and a recall replaces exactly its
+ * message's notification.
+ */
+export function meizuNotifyKey(notification: Pick<Notification, "collapseKey" | "messageKey">): string {
+  return conversationNotifyId(collapseKeyOf(notification)).toString(36);
+}
+
+/**
+ * What remains of Tencent's 7 days, in Meizu's whole hours (1–72); a ringing call only as long as it
+ * rings (at least Meizu's 1 hour). Past the window, offLine 0 asks for delivery only to a device online
+ * now, never stored.
+ */
+function pushTime({ sentAt, call }: Notification, nowMs: number): MeizuMessage["pushTimeInfo"] {
+  const end =
+    call?.action === "ring" ? call.invitedAt + call.timeoutSeconds * 1000 : sentAt + OFFLINE_WINDOW_MS;
+  const remaining = end - nowMs;
   if (remaining <= 0) return { offLine: 0 };
   return {
     offLine: 1,
@@ -145,7 +191,7 @@ export interface MeizuSenderOptions {
 /**
  * Sends Meizu Flyme Push notifications with global fetch, one signed request per 100 pushIds. Meizu
  * has no access token (every request is signed with the appSecret), so there is no refresh path: a
- * refused signature (1006) is a wrong secret, answered bad-request without a resend.
+ * refused signature (1006) is a wrong secret, a credential problem answered without a resend.
  */
 export class MeizuSender implements VendorSender {
   readonly vendor = "meizu";
@@ -176,20 +222,25 @@ export class MeizuSender implements VendorSender {
     targets: DeliveryTarget[],
   ): Promise<Map<string, TokenResult>> {
     const request = buildMeizuRequest(notification, targets, credential, this.clock.now());
-    const url = `${credential.endpoint?.url ?? MEIZU_BASE_URL}${request.path}`;
-    let answer = await post(url, request);
+    // To Meizu's own host, or to the override carrying the real URL (lib/vendors/endpoint.ts).
+    const { url, headers } = vendorUrl(`${MEIZU_BASE_URL}${request.path}`, credential.endpoint?.url);
+    let answer = await post(url, headers, request);
     const resent = answer.code !== undefined && meizuResendsOnce(answer.code);
-    if (resent) answer = await post(url, request);
+    if (resent) answer = await post(url, headers, request);
     const nowMs = this.clock.now();
     return new Map(targets.map(({ token }) => [token, resultOf(answer, token, resent, nowMs)]));
   }
 }
 
-async function post(url: string, request: MeizuRequest): Promise<ChunkAnswer> {
+async function post(
+  url: string,
+  extraHeaders: Record<string, string>,
+  request: MeizuRequest,
+): Promise<ChunkAnswer> {
   try {
     const response = await fetch(url, {
       method: "POST",
-      headers: request.headers,
+      headers: { ...request.headers, ...extraHeaders },
       body: new URLSearchParams(Object.entries(request.form)),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });

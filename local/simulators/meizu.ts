@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomInt, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { MeizuCredential } from "../../lib/vendors/credentials.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
 import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
 import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
 import { type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
@@ -29,6 +30,8 @@ export interface MeizuSimulator {
 
 /** Written here rather than imported from the sender, so a wrong path in the sender fails the tests. */
 const PUSH_PATH = "/garcia/api/server/push/varnished/pushByPushId";
+/** Meizu's host (HTTPS only since JavaSdk 1.2.13): where a request without the real-URL header went. */
+const MEIZU_HOST = "https://server-api-push.meizu.com";
 /** vendors.md §7: 100 pushIds per request since 2023-08-21. */
 const MAX_PUSH_IDS = 100;
 const TITLE_LIMIT = 32;
@@ -45,7 +48,10 @@ const PUSH_ID = /^[0-9A-Za-z]{1,64}$/;
 /** The form as recorded: messageJson parsed, the signature (derived from the appSecret) never stored. */
 const RECORDED_FIELDS = { sign: () => "<redacted>", messageJson: parseOrRaw };
 
-/** Meizu's messages for its top-level codes (PushAPI README "Api returnCode定义"). */
+/**
+ * Meizu's messages for its top-level codes: PushAPI README "Api returnCode定义" and the official Java
+ * SDK's ErrorCode (https://github.com/MEIZUPUSH/JavaSdk, server/constant/ErrorCode.java and its README).
+ */
 const MESSAGES: Readonly<Record<string, string>> = {
   "200": "",
   "500": "其他异常",
@@ -54,13 +60,25 @@ const MESSAGES: Readonly<Record<string, string>> = {
   "1005": "参数错误，请参考API文档",
   "1006": "签名认证失败",
   "110000": "appId不合法",
+  "110001": "appKey不合法",
   "110004": "参数不能为空",
+  "110009": "应用被加入黑名单",
   "110010": "应用请求频率超过限制",
-  // The 2025 README lists 110019 as the app's daily push count; its exact wording is not recorded.
-  "110019": "应用当日推送数量超过限制",
+  "110019": "超过该应用每天推送次数限制",
+  "110031": "packageName不合法",
+  "110033": "非法的appSecret",
+  "110051": "超过该应用的次数限制",
 };
 
-/** Codes Meizu reports only per pushId, inside `value` (vendors.md §7 "Per-pushId codes"). */
+/**
+ * A code Meizu uses for a whole request and, with another meaning, for one pushId in `value`: 110010 is
+ * the app's request rate (ErrorCode APP_REQUEST_EXCEED_LIMIT) and a pushId whose user switched the app's
+ * messages off (PushResponseCode RSP_OFF_PUSHID "pushId失效(消息开关关闭)"). A fault naming it lists the
+ * fault's token in `value` when the rule names a token, and refuses the whole request otherwise.
+ */
+const PUSH_ID_OFF = "110010";
+
+/** Codes Meizu reports only per pushId, inside `value` (PushResponseCode.java, vendors.md §7). */
 const PUSH_ID_CODES = new Set([
   "110002",
   "110003",
@@ -136,7 +154,14 @@ export async function startMeizuSimulator(opts: MeizuSimulatorOptions): Promise<
 
     // Meizu requests carry no credentials in their headers: nothing to redact.
     const recorded = { headers: recordedHeaders(request.headers), body: recordedForm(form, RECORDED_FIELDS) };
-    recordPerTarget(opts.hub, pushIds, { vendor: "meizu", at, status: answer.httpStatus, request: recorded });
+    const realUrl = request.headers[REAL_URL_HEADER];
+    recordPerTarget(opts.hub, pushIds, {
+      vendor: "meizu",
+      at,
+      status: answer.httpStatus,
+      request: recorded,
+      endpoint: typeof realUrl === "string" ? realUrl : `${MEIZU_HOST}${PUSH_PATH}`,
+    });
     writeAnswer(response, answer);
   });
 
@@ -299,8 +324,9 @@ function advanceProblem(advance: unknown): string | undefined {
 }
 
 /**
- * Takes one fault per pushId. A per-pushId fault lists that id in `value`; any other makes the whole
- * request fail (the first such fault wins); the slowest delay holds the answer back.
+ * Takes one fault per pushId. A per-pushId fault (a per-pushId code, 404/410, or 110010 for a named
+ * token: its user switched messages off) lists that id in `value`; any other makes the whole request fail
+ * (the first such fault wins); the slowest delay holds the answer back.
  */
 async function applyFaults(answer: Answer, pushIds: string[], hub: SimulatorHub): Promise<Answer> {
   let whole: Answer | undefined;
@@ -311,7 +337,12 @@ async function applyFaults(answer: Answer, pushIds: string[], hub: SimulatorHub)
     if (fault === undefined) continue;
     const code = faultCode(fault);
     if (code === undefined) continue;
-    if (PUSH_ID_CODES.has(code) || fault.status === 404 || fault.status === 410) failed.set(token, code);
+    const perPushId =
+      PUSH_ID_CODES.has(code) ||
+      (code === PUSH_ID_OFF && fault.token !== undefined) ||
+      fault.status === 404 ||
+      fault.status === 410;
+    if (perPushId) failed.set(token, code);
     else whole ??= faultAnswer(fault, code);
   }
   return whole ?? { ...answer, failed };

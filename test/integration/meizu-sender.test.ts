@@ -3,9 +3,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DeliveryTarget, Notification } from "../../lib/model/index.js";
-import { conversationNotifyId } from "../../lib/vendors/android-text.js";
 import type { MeizuCredential } from "../../lib/vendors/credentials.js";
-import { MeizuSender, meizuSign } from "../../lib/vendors/meizu.js";
+import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
+import { type MeizuMessage, MeizuSender, meizuNotifyKey, meizuSign } from "../../lib/vendors/meizu.js";
 import { type FaultRule, SimulatorHub } from "../../local/simulators/hub.js";
 import {
   generateMeizuCredential,
@@ -14,6 +14,7 @@ import {
 } from "../../local/simulators/meizu.js";
 
 const PUSH_PATH = "/garcia/api/server/push/varnished/pushByPushId";
+const MEIZU_URL = `https://server-api-push.meizu.com${PUSH_PATH}`;
 /** 23:30 in Beijing: a daily quota holds for 1800 more seconds. */
 const LATE_EVENING = Date.UTC(2025, 2, 1, 15, 30, 0);
 const SENT_AT = Date.now();
@@ -99,6 +100,9 @@ describe("MeizuSender against the Meizu simulator", () => {
     expect(delivery).toMatchObject({ vendor: "meizu", token: bob.token, status: 200 });
     expect(Number.isNaN(Date.parse(delivery!.at))).toBe(false);
     expect(delivery!.request.headers["content-type"]).toBe("application/x-www-form-urlencoded;charset=UTF-8");
+    // Addressed to Meizu's own URL, which the simulator records as the delivery's endpoint.
+    expect(delivery!.request.headers[REAL_URL_HEADER]).toBe(MEIZU_URL);
+    expect(delivery!.endpoint).toBe(MEIZU_URL);
     expect(delivery!.request.body).toEqual({
       appId: app.appId,
       pushIds: bob.token,
@@ -111,7 +115,7 @@ describe("MeizuSender against the Meizu simulator", () => {
         },
         pushTimeInfo: { offLine: 1, validTime: 72 },
         advanceInfo: {
-          notifyKey: conversationNotifyId("c2c_alice").toString(36),
+          notifyKey: meizuNotifyKey(notification),
           notificationType: { vibrate: 1, lights: 1, sound: 1 },
         },
       },
@@ -143,7 +147,7 @@ describe("MeizuSender against the Meizu simulator", () => {
     expect(results.map((r) => r.target)).toEqual(targets);
     expect(results.map((r) => r.outcome)).toEqual([
       { kind: "delivered", vendorId: expect.any(String) },
-      { kind: "drop-token", reason: "Meizu 110002 pushId invalid: not subscribed or message switch off" },
+      { kind: "drop-token", reason: "Meizu 110002 pushId not subscribed" },
       { kind: "delivered", vendorId: expect.any(String) },
     ]);
     expect(results[1]?.status).toBe(110002);
@@ -156,10 +160,7 @@ describe("MeizuSender against the Meizu simulator", () => {
       name: "404 (pushId unsubscribed, per pushId)",
       rule: { status: 404 },
       status: 110002,
-      outcome: {
-        kind: "drop-token",
-        reason: "Meizu 110002 pushId invalid: not subscribed or message switch off",
-      },
+      outcome: { kind: "drop-token", reason: "Meizu 110002 pushId not subscribed" },
       http: 200,
     },
     {
@@ -191,14 +192,32 @@ describe("MeizuSender against the Meizu simulator", () => {
       name: "401 (Meizu's sign refusal: no token to refresh, so no resend)",
       rule: { status: 401 },
       status: 1006,
-      outcome: { kind: "bad-request", reason: "Meizu 1006 签名认证失败" },
+      outcome: { kind: "credential-problem", reason: "Meizu 1006 签名认证失败" },
       http: 200,
     },
     {
-      name: "an explicit 110010 (app rate limit)",
-      rule: { status: 429, reason: "110010" },
+      name: "110010 for this pushId (its user switched messages off)",
+      rule: { status: 200, reason: "110010" },
       status: 110010,
-      outcome: { kind: "quota", reason: "Meizu 110010 应用请求频率超过限制", retryAfterSeconds: 10 },
+      outcome: { kind: "declined", reason: "Meizu 110010 message switch off" },
+      http: 200,
+    },
+    {
+      name: "an explicit 110051 (the app's push count: a daily quota)",
+      rule: { status: 429, reason: "110051" },
+      status: 110051,
+      outcome: {
+        kind: "quota",
+        reason: "Meizu 110051 超过该应用的次数限制",
+        retryAfterSeconds: expect.any(Number),
+      },
+      http: 200,
+    },
+    {
+      name: "an explicit 110033 (appSecret invalid)",
+      rule: { status: 401, reason: "110033" },
+      status: 110033,
+      outcome: { kind: "credential-problem", reason: "Meizu 110033 非法的appSecret" },
       http: 200,
     },
     {
@@ -232,6 +251,54 @@ describe("MeizuSender against the Meizu simulator", () => {
     expect(hub.list().map((d) => d.status)).toEqual([http]);
   });
 
+  it("keeps the device that declined (110010) and delivers to the rest of the multicast", async () => {
+    const targets = [target(), target(), target()];
+    fault({ token: targets[0]!.token, status: 200, reason: "110010" });
+
+    const results = await sender.send(notification, targets);
+
+    expect(results.map((r) => r.outcome)).toEqual([
+      { kind: "declined", reason: "Meizu 110010 message switch off" },
+      { kind: "delivered", vendorId: expect.any(String) },
+      { kind: "delivered", vendorId: expect.any(String) },
+    ]);
+  });
+
+  it("reads a 110010 for the whole request (no token armed) as the app's rate limit", async () => {
+    const targets = [target(), target()];
+    hub.addFault({ vendor: "meizu", status: 200, reason: "110010", count: 1 });
+
+    const results = await sender.send(notification, targets);
+
+    const outcome = { kind: "quota", reason: "Meizu 110010 应用请求频率超过限制", retryAfterSeconds: 10 };
+    expect(results.map((r) => r.outcome)).toEqual([outcome, outcome]);
+  });
+
+  it("sends an operations push as a public message and a quiet replacement silently, which Meizu accepts", async () => {
+    const bob = target();
+    const carol = target();
+
+    await sender.send({ ...notification, purpose: "operations" }, [bob]);
+    await sender.send(
+      { ...notification, messageKey: "m2", collapseKey: notification.messageKey, quiet: true },
+      [carol],
+    );
+
+    const messageOf = (token: string) =>
+      (
+        hub.list().find((d) => d.token === token)!.request.body as {
+          messageJson: Pick<MeizuMessage, "noticeBarInfo" | "advanceInfo">;
+        }
+      ).messageJson;
+    expect(hub.list().map((d) => d.status)).toEqual([200, 200]);
+    expect(messageOf(bob.token).noticeBarInfo.noticeMsgType).toBe(0);
+    expect(messageOf(carol.token).advanceInfo).toEqual({
+      notifyKey: meizuNotifyKey(notification),
+      notificationType: { vibrate: 0, lights: 0, sound: 0 },
+      suspend: 0,
+    });
+  });
+
   it("puts a daily-quota answer (110019) off until midnight in Beijing, from the sender's clock", async () => {
     simulator.setDailyQuota(2);
     try {
@@ -248,7 +315,11 @@ describe("MeizuSender against the Meizu simulator", () => {
       expect(result).toEqual({
         target: bob,
         status: 110019,
-        outcome: { kind: "quota", reason: "Meizu 110019 应用当日推送数量超过限制", retryAfterSeconds: 1800 },
+        outcome: {
+          kind: "quota",
+          reason: "Meizu 110019 超过该应用每天推送次数限制",
+          retryAfterSeconds: 1800,
+        },
       });
     } finally {
       simulator.setDailyQuota(undefined);
@@ -287,7 +358,7 @@ describe("MeizuSender against the Meizu simulator", () => {
     expect(result).toEqual({
       target: bob,
       status: 1006,
-      outcome: { kind: "bad-request", reason: "Meizu 1006 签名认证失败" },
+      outcome: { kind: "credential-problem", reason: "Meizu 1006 签名认证失败" },
     });
     expect(hub.list()).toHaveLength(1);
   });
@@ -300,7 +371,7 @@ describe("MeizuSender against the Meizu simulator", () => {
     expect(result).toEqual({
       target: bob,
       status: 110000,
-      outcome: { kind: "bad-request", reason: "Meizu 110000 appId不合法" },
+      outcome: { kind: "credential-problem", reason: "Meizu 110000 appId不合法" },
     });
   });
 
@@ -563,6 +634,21 @@ describe("Meizu simulator checks requests as Meizu does", () => {
       messageJson: validMessage(),
       sign: "<redacted>",
     });
+  });
+
+  it("records Meizu's own URL as the endpoint of a request that names no real URL", async () => {
+    await post();
+
+    expect(hub.list().map((d) => d.endpoint)).toEqual([MEIZU_URL]);
+  });
+
+  it("lists a pushId armed with 110010 under 110010 (its user switched messages off), the rest accepted", async () => {
+    const [off, on] = [newToken(), newToken()];
+    hub.addFault({ vendor: "meizu", token: off, status: 200, reason: "110010", count: 1 });
+
+    const response = await post({ fields: { pushIds: `${off},${on}` } });
+
+    expect(response.body).toMatchObject({ code: "200", value: { "110010": [off] } });
   });
 
   it("records refused requests too, with the status they got", async () => {

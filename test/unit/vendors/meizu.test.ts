@@ -3,7 +3,12 @@ import { describe, expect, it } from "vitest";
 import type { DeliveryTarget, Notification, OutcomeKind } from "../../../lib/model/index.js";
 import { conversationNotifyId } from "../../../lib/vendors/android-text.js";
 import type { MeizuCredential } from "../../../lib/vendors/credentials.js";
-import { buildMeizuRequest, type MeizuMessage, meizuSign } from "../../../lib/vendors/meizu.js";
+import {
+  buildMeizuRequest,
+  type MeizuMessage,
+  meizuNotifyKey,
+  meizuSign,
+} from "../../../lib/vendors/meizu.js";
 import {
   classifyMeizu,
   MEIZU_COLLAPSE_WINDOW_SECONDS,
@@ -17,6 +22,7 @@ const SENT_AT = Date.UTC(2025, 2, 1, 8, 30, 15, 250);
 const NOW = SENT_AT + 2_000;
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
+const MESSAGE_KEY = "144115233406627467_3_1709281815";
 
 const credential: MeizuCredential = {
   certificateId: 61,
@@ -48,7 +54,7 @@ function notification(overrides: Partial<Notification> = {}): Notification {
     badge: 3,
     android: { sound: "ding.mp3" },
     conversationId: "c2c_alice",
-    messageKey: "144115233406627467_3_1709281815",
+    messageKey: MESSAGE_KEY,
     sentAt: SENT_AT,
     ...overrides,
   };
@@ -111,7 +117,7 @@ describe("buildMeizuRequest form", () => {
       clickTypeInfo: { clickType: 0, parameters: { ext: '{"conversationID":"c2c_alice"}' } },
       pushTimeInfo: { offLine: 1, validTime: 72 },
       advanceInfo: {
-        notifyKey: conversationNotifyId("c2c_alice").toString(36),
+        notifyKey: conversationNotifyId(MESSAGE_KEY).toString(36),
         notificationType: { vibrate: 1, lights: 1, sound: 1 },
       },
     });
@@ -128,11 +134,28 @@ describe("buildMeizuRequest IM classification", () => {
   it.each([
     ["opening the app", credential],
     ["opening an activity", { ...credential, clickActivity: "com.example.chat.ChatActivity" }],
-  ])("marks every message private (noticeMsgType 1) with the standard bar, %s", (_, withCredential) => {
+  ])("marks a chat message private (noticeMsgType 1) with the standard bar, %s", (_, withCredential) => {
     const message = messageOf({}, { credential: withCredential });
 
     expect(message.noticeBarInfo.noticeMsgType).toBe(1);
     expect(message.noticeBarInfo.noticeBarType).toBe(0);
+  });
+
+  it.each<[string, Partial<Notification>, 0 | 1]>([
+    ["a call: private, Meizu has no call class", { purpose: "call" }, 1],
+    [
+      "an operations push: public, so the app keeps its private-message approval",
+      { purpose: "operations" },
+      0,
+    ],
+    [
+      "an operations push the sender marked private (MeiZuNoticeMsgType 1)",
+      { purpose: "operations", android: { meizuNoticeMsgType: 1 } },
+      1,
+    ],
+    ["a chat message the sender marked public", { android: { meizuNoticeMsgType: 0 } }, 0],
+  ])("%s", (_, overrides, noticeMsgType) => {
+    expect(messageOf(overrides).noticeBarInfo.noticeMsgType).toBe(noticeMsgType);
   });
 });
 
@@ -227,31 +250,69 @@ describe("buildMeizuRequest validity (validTime in hours)", () => {
   });
 });
 
-describe("buildMeizuRequest notifyKey (one notification per conversation)", () => {
-  it("is the same for one conversation and differs between conversations", () => {
-    const a = messageOf({ conversationId: "c2c_alice" }).advanceInfo.notifyKey;
-    const again = messageOf({ conversationId: "c2c_alice", body: "another" }).advanceInfo.notifyKey;
-    const b = messageOf({ conversationId: "group_@TGS#1" }).advanceInfo.notifyKey;
+describe("buildMeizuRequest notifyKey (from collapseKeyOf: one notification per message)", () => {
+  it("is the message's own: a newer message in the conversation does not hide an older one", () => {
+    const a = messageOf({ messageKey: "m1" }).advanceInfo.notifyKey;
+    const b = messageOf({ messageKey: "m2" }).advanceInfo.notifyKey;
+    const elsewhere = messageOf({ messageKey: "m1", conversationId: "group_@TGS#1" }).advanceInfo.notifyKey;
 
-    expect(again).toBe(a);
     expect(b).not.toBe(a);
+    expect(elsewhere).toBe(a);
   });
 
-  it.each(["c2c_alice", "group_@TGS#1", `group_${"群".repeat(60)}`, "c2c_"])(
+  it("is the collapse key's when the notification names one (a recall replaces its message's)", () => {
+    const original = messageOf({ messageKey: "m1" }).advanceInfo.notifyKey;
+    const recall = messageOf({ messageKey: "m1:recall", collapseKey: "m1" }).advanceInfo.notifyKey;
+
+    expect(recall).toBe(original);
+    expect(recall).toBe(meizuNotifyKey({ messageKey: "m1" }));
+  });
+
+  it.each(["c2c_alice", "group_@TGS#1#17", `${"群".repeat(60)}#1`, "x", MESSAGE_KEY])(
     "fits Meizu's rule (≤ 8 of [0-9a-zA-Z_-]) for %s",
-    (conversationId) => {
-      const { notifyKey } = messageOf({ conversationId }).advanceInfo;
+    (messageKey) => {
+      const { notifyKey } = messageOf({ messageKey }).advanceInfo;
 
       expect(notifyKey).toMatch(/^[0-9A-Za-z_-]{1,8}$/);
-      expect(notifyKey).toBe(conversationNotifyId(conversationId).toString(36));
+      expect(notifyKey).toBe(conversationNotifyId(messageKey).toString(36));
     },
   );
 });
 
+describe("buildMeizuRequest quiet replacement and calls", () => {
+  it("turns sound, vibration, light and the floating window off for a quiet replacement (a recall)", () => {
+    const { advanceInfo } = messageOf({ quiet: true, collapseKey: "m1" });
+
+    expect(advanceInfo).toEqual({
+      notifyKey: conversationNotifyId("m1").toString(36),
+      notificationType: { vibrate: 0, lights: 0, sound: 0 },
+      suspend: 0,
+    });
+  });
+
+  it("keeps a ringing call only while it rings (at least Meizu's 1 hour)", () => {
+    const call = {
+      action: "ring" as const,
+      inviteId: "invite-1",
+      callerId: "alice",
+      callerName: "Alice",
+      media: "audio" as const,
+      invitees: ["bob"],
+      timeoutSeconds: 30,
+      invitedAt: SENT_AT,
+    };
+
+    expect(messageOf({ purpose: "call", call }).pushTimeInfo).toEqual({ offLine: 1, validTime: 1 });
+    expect(messageOf({ purpose: "call", call }, { now: SENT_AT + 60_000 }).pushTimeInfo).toEqual({
+      offLine: 0,
+    });
+  });
+});
+
 describe("buildMeizuRequest sound and badge", () => {
-  it("plays the default sound whatever the notification names, and sends no badge (Meizu has none)", () => {
+  it("plays the default sound whatever the notification names (never an iOS sound), and sends no badge", () => {
     const request = buildMeizuRequest(
-      notification({ android: { sound: "ding.mp3" }, badge: 9 }),
+      notification({ android: { sound: "ding.mp3" }, ios: { sound: "ding.caf" }, badge: 9 }),
       targets,
       credential,
       NOW,
@@ -274,29 +335,32 @@ describe("classifyMeizu", () => {
     ["request", "1001", "retry"],
     ["request", "500", "retry"],
     ["request", "1005", "bad-request"],
-    ["request", "1006", "bad-request"],
-    ["request", "110000", "bad-request"],
-    ["request", "110001", "bad-request"],
+    // Our credential or app configuration: parked and alarmed, never a device removed.
+    ["request", "1006", "credential-problem"],
+    ["request", "110000", "credential-problem"],
+    ["request", "110001", "credential-problem"],
     ["request", "110004", "bad-request"],
-    ["request", "110009", "bad-request"],
+    ["request", "110009", "credential-problem"],
     ["request", "110032", "bad-request"],
-    ["request", "110031", "bad-request"],
-    ["request", "110033", "bad-request"],
-    ["request", "110051", "bad-request"],
+    ["request", "110031", "credential-problem"],
+    ["request", "110033", "credential-problem"],
+    // APP_PUSH_TIME_EXCEED_LIMIT: the app's push count, a daily quota.
+    ["request", "110051", "quota", untilMidnight],
     ["request", "110010", "quota", MEIZU_RATE_LIMIT_SECONDS],
     ["request", "110019", "quota", untilMidnight],
     ["request", "110053", "bad-request"],
     ["pushId", "110002", "drop-token"],
     ["pushId", "110003", "drop-token"],
     ["pushId", "110005", "drop-token"],
-    ["pushId", "201", "bad-request"],
+    ["pushId", "201", "credential-problem"],
     ["pushId", "501", "retry"],
     ["pushId", "513", "retry"],
     ["pushId", "519", "retry"],
     ["pushId", "520", "quota", MEIZU_COLLAPSE_WINDOW_SECONDS],
     ["pushId", "518", "quota", MEIZU_RATE_LIMIT_SECONDS],
     ["pushId", "110011", "quota", untilMidnight],
-    ["pushId", "110010", "bad-request"],
+    // RSP_OFF_PUSHID: the user switched the app's messages off; the pushId stays.
+    ["pushId", "110010", "declined"],
   ];
 
   it.each(table)("%s %s → %s", (scope, code, kind, retryAfterSeconds) => {
@@ -318,10 +382,9 @@ describe("classifyMeizu", () => {
   it.each([
     [{ scope: "request", code: "1006", message: "签名认证失败" }, "Meizu 1006 签名认证失败"],
     [{ scope: "request", code: "1005", message: "" }, "Meizu 1005 parameter error"],
-    [
-      { scope: "pushId", code: "110002" },
-      "Meizu 110002 pushId invalid: not subscribed or message switch off",
-    ],
+    [{ scope: "pushId", code: "110002" }, "Meizu 110002 pushId not subscribed"],
+    [{ scope: "pushId", code: "110010" }, "Meizu 110010 message switch off"],
+    [{ scope: "request", code: "110051" }, "Meizu 110051 app push count limit exceeded"],
     [{ scope: "request", message: "ECONNREFUSED" }, "Meizu network ECONNREFUSED"],
     [{ scope: "request", code: "999999", httpStatus: 200 }, "Meizu 999999"],
   ] as const)("says what Meizu answered: %j", (answer, reason) => {
@@ -374,7 +437,7 @@ describe("classifyMeizu", () => {
 
   it("keeps the scopes apart: 110010 is a rate limit for a request, a switched-off device for a pushId", () => {
     expect(classifyMeizu({ scope: "request", code: "110010", nowMs: now }).kind).toBe("quota");
-    expect(classifyMeizu({ scope: "pushId", code: "110010", nowMs: now }).kind).toBe("bad-request");
+    expect(classifyMeizu({ scope: "pushId", code: "110010", nowMs: now }).kind).toBe("declined");
     expect(classifyMeizu({ scope: "pushId", code: "1003", httpStatus: 200, nowMs: now }).kind).toBe(
       "bad-request",
     );
