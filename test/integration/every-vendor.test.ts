@@ -158,21 +158,48 @@ describe("one message to a user with a phone at every vendor", () => {
     expect(oppo.notification.channel_id).toMatch(/\S/);
     expect(oppo.notification.action_parameters).toEqual({ ext: EXT });
 
-    // vivo: classification 1 (system) + category IM (§6).
+    // vivo: classification 1 (system) + category IM (§6), its appId an int, addressed to vivo's host.
+    expect(of("vivo").endpoint).toBe("https://api-push.vivo.com.cn/message/send");
     const vivo = of("vivo").request.body as Loose;
     expect(vivo).toMatchObject({
       title: TITLE,
       content: BODY,
       classification: 1,
       category: "IM",
+      notifyType: 4,
       regId: device("vivo").registration.token,
     });
+    expect(typeof vivo.appId).toBe("number");
+    expect(vivo.requestId).toMatch(/^[0-9a-f]{64}$/);
     expect(vivo.clientCustomMap).toEqual({ ext: EXT });
 
-    // Meizu: noticeMsgType 1 = private message (§7).
+    // Meizu: noticeMsgType 1 = private message (§7), one notifyKey per message.
+    expect(of("meizu").endpoint).toBe(
+      "https://server-api-push.meizu.com/garcia/api/server/push/varnished/pushByPushId",
+    );
     const meizu = of("meizu").request.body as Loose;
     expect(meizu.pushIds).toBe(device("meizu").registration.token);
     expect(meizu.messageJson.noticeBarInfo).toMatchObject({ noticeMsgType: 1, title: TITLE, content: BODY });
+    expect(meizu.messageJson.advanceInfo.notifyKey).toMatch(/^[0-9a-z]{1,8}$/);
+  });
+
+  it("keeps a Meizu device whose user switched messages off (110010) and parks nothing", async () => {
+    const meizu = device("meizu");
+    await client.addFault({
+      vendor: "meizu",
+      token: meizu.registration.token,
+      status: 200,
+      reason: "110010",
+    });
+
+    const entries = await sendToErin(["delivered", "token-removed", "retrying", "dead-lettered", "skipped"]);
+
+    const settled = entries.filter((e) => e.vendor === "meizu" && e.stage !== "queued");
+    expect(settled.map((e) => e.stage)).toEqual(["skipped"]);
+    expect(settled[0]?.reason).toMatch(/110010/);
+    const listed = JSON.parse((await client.deviceApi("GET", "/v1/devices", "erin")).body);
+    expect(listed.devices.map((d: { deviceId: string }) => d.deviceId)).toContain(meizu.deviceId);
+    expect(await client.deadLetters("meizu")).toEqual([]);
   });
 
   it("sends an OPPO device registered with an overseas regId to OPPO's international host", async () => {
