@@ -4,7 +4,12 @@ import { type FcmCredential, pickCredential } from "./credentials.js";
 import { vendorUrl } from "./endpoint.js";
 import { AccessTokenCache, FcmTokenError, ServiceAccountCredential } from "./fcm-auth.js";
 import { classifyFcm, type FcmAnswer } from "./fcm-outcomes.js";
-import { type Http2Answer, Http2Pool, type Http2TransportError } from "./fcm-transport.js";
+import {
+  FCM_STREAMS_PER_SESSION,
+  type Http2Answer,
+  Http2Pool,
+  type Http2TransportError,
+} from "./fcm-transport.js";
 
 /** Tencent Chat keeps offline messages for 7 days; a push should not outlive its message. */
 export const FCM_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -277,15 +282,22 @@ export class FcmSender implements VendorSender {
   private readonly requestTimeoutMs: number;
   private readonly channels = new Map<number, Channel>();
   private readonly pools = new Map<string, Http2Pool>();
+  /**
+   * Deliveries in progress across all `send` calls, at most what the sessions can carry at once: a
+   * message is built only when a stream is about to be free, so ten jobs of 500 do not hold 5,000
+   * request bodies at once.
+   */
+  private readonly gate: Gate;
 
   constructor(options: FcmSenderOptions) {
     this.credentials = options.credentials;
     this.sessions = options.sessions ?? DEFAULT_SESSIONS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.gate = new Gate(this.sessions * FCM_STREAMS_PER_SESSION);
   }
 
   send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    return Promise.all(targets.map((target) => this.deliver(notification, target)));
+    return Promise.all(targets.map((target) => this.gate.run(() => this.deliver(notification, target))));
   }
 
   /** HTTP/2 sessions opened so far, over all origins (for benchmarks and tests). */
@@ -387,6 +399,27 @@ export class FcmSender implements VendorSender {
       this.pools.set(key, pool);
     }
     return pool;
+  }
+}
+
+/** Runs at most `limit` tasks at once, the rest in the order they came. */
+class Gate {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    else this.running += 1;
+    try {
+      return await task();
+    } finally {
+      const next = this.queue.shift();
+      // The slot passes straight to the next task; only when none waits is it given back.
+      if (next !== undefined) next();
+      else this.running -= 1;
+    }
   }
 }
 
