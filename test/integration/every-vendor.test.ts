@@ -96,9 +96,15 @@ describe("one message to a user with a phone at every vendor", () => {
     // FCM: high priority on the app's chat channel (vendors.md §10), replaced per message (tag = the
     // message's key), messages:send of the project at Google's own URL.
     const fcm = (of("fcm").request.body as Loose).message;
-    expect(fcm.android).toMatchObject({ priority: "high" });
+    expect(fcm.android).toMatchObject({ priority: "HIGH" });
+    expect(fcm.android.notification).toMatchObject({
+      channel_id: "chat_messages",
+      notification_priority: "PRIORITY_HIGH",
+      tag: settled.find((e) => e.vendor === "fcm")?.messageKey,
+    });
     expect(fcm.notification).toEqual({ title: TITLE, body: BODY });
     expect(fcm.data.ext).toBe(EXT);
+    expect(of("fcm").endpoint).toBe("https://fcm.googleapis.com/v1/projects/chatpush-local/messages:send");
 
     // Huawei: category IM + importance NORMAL = service & communication (vendors.md §3, §10); ext as
     // message.data; replaced per message (tag = the message's key), grouped by conversation.
