@@ -4,13 +4,44 @@ import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
 import { documentClient } from "../lib/adapters/dynamodb/table.js";
 import { SqsDeliveryQueue, SqsFanoutQueue } from "../lib/adapters/sqs/queues.js";
 import { ENV, vendorQueueEnv } from "../lib/config/env-names.js";
-import { systemClock } from "../lib/ports/index.js";
+import { type ProfileDirectory, systemClock } from "../lib/ports/index.js";
 import { makeRouter } from "../lib/routing/router.js";
+import { parseLanguage } from "../lib/routing/texts.js";
+import { TencentRestClient } from "../lib/tencent/rest-client.js";
 import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
 import { awsClients, userStoreFromEnv } from "./shared/deps.js";
-import { lazy, requireEnv } from "./shared/env.js";
+import { ConfigError, lazy, lazyAsync, readSecret, requireEnv } from "./shared/env.js";
 import { lambdaEntry, logJournal } from "./shared/powertools.js";
 import { makeRouteEventsHandler } from "./shared/route-events.js";
+
+/**
+ * Tencent's directory for senders whose nickname chatpush never saw, when CHATPUSH_TENCENT_API is set:
+ * REST portrait_get as the admin account, its UserSig made from the app's secret key (read from
+ * Secrets Manager on first use).
+ */
+function directoryFromEnv(): ProfileDirectory | undefined {
+  const baseUrl = process.env[ENV.tencentApi]?.trim();
+  if (!baseUrl) return undefined;
+  const client = lazyAsync(
+    async () =>
+      new TencentRestClient({
+        baseUrl,
+        sdkAppId: Number(requireEnv(ENV.sdkAppId)),
+        adminIdentifier: process.env[ENV.adminIdentifier]?.trim() || "administrator",
+        secretKey: await readSecret(requireEnv(ENV.userSigKeySecret)),
+      }),
+  );
+  return { nicknames: async (userIds) => (await client()).nicknames(userIds) };
+}
+
+function defaultLanguageFromEnv() {
+  const locale = process.env[ENV.defaultLocale]?.trim();
+  if (!locale) return undefined;
+  const language = parseLanguage(locale);
+  if (language === undefined)
+    throw new ConfigError(`${ENV.defaultLocale} must be a zh or en locale, got ${locale}`);
+  return language;
+}
 
 /** Ingest queue → presence, profiles, and per-vendor delivery jobs. */
 export const handler = lambdaEntry(
@@ -24,6 +55,9 @@ export const handler = lambdaEntry(
         users,
         presence: users,
         profiles: users,
+        badges: users,
+        directory: directoryFromEnv(),
+        defaultLanguage: defaultLanguageFromEnv(),
         groups: new DynamoGroupStore(db, table),
         deliveries: new DynamoDeliveryLog(db, table, systemClock),
         queue: new SqsDeliveryQueue(awsClients().sqs, queueUrls),

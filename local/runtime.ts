@@ -31,6 +31,8 @@ import { isVendor } from "../lib/model/index.js";
 import type { Journal, JournalEntry, VendorSender } from "../lib/ports/index.js";
 import { systemClock } from "../lib/ports/index.js";
 import { makeRouter } from "../lib/routing/router.js";
+import { type Language, parseLanguage } from "../lib/routing/texts.js";
+import { TencentRestClient } from "../lib/tencent/rest-client.js";
 import { assertCallbackToken } from "../lib/tencent/sign.js";
 import { ApnsSender } from "../lib/vendors/apns.js";
 import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
@@ -49,6 +51,7 @@ import { type CallCounts, createQueuePair, type QueuePair, startDynamo, startSqs
 import { startApnsSimulator } from "./simulators/apns.js";
 import { startFcmSimulator } from "./simulators/fcm.js";
 import { type FaultRule, SimulatorHub } from "./simulators/hub.js";
+import { startTencentRestSimulator, type TencentRestSimulator } from "./simulators/tencent-rest.js";
 import { readBody } from "./simulators/wire.js";
 import { type SqsEventSource, startSqsEventSource } from "./sqs-event-source.js";
 
@@ -83,6 +86,11 @@ export interface LocalRuntimeOptions {
   tokenBreaker?: string;
   /** Circuit breaker thresholds (CHATPUSH_CIRCUIT_BREAKER's JSON); default: that variable. */
   circuitBreaker?: string;
+  /**
+   * The notification language of devices that registered no known locale (CHATPUSH_DEFAULT_LOCALE,
+   * e.g. "zh-CN"); default English.
+   */
+  defaultLocale?: string;
 }
 
 export interface TimedJournalEntry extends JournalEntry {
@@ -109,6 +117,11 @@ export interface LocalRuntime {
   tableName: string;
   /** Reads (without consuming for long) what is parked in a vendor's dead-letter queue. */
   deadLetters(vendor: Vendor): Promise<DeadLetter[]>;
+  /**
+   * Tencent's REST API as the router reaches it (portrait_get for unknown senders' nicknames); seed
+   * its accounts with `setProfile`, or over HTTP with `PUT /_local/tencent/profiles/{userId}`.
+   */
+  tencent: TencentRestSimulator;
   stop(): Promise<void>;
 }
 
@@ -118,6 +131,19 @@ const FUNCTION_URL_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** Journal entries `GET /_local/journal` keeps (the newest). */
 const KEPT_JOURNAL = 50_000;
 const INGEST_MAX_RECEIVES = 5;
+const TENCENT_PROFILES = "/_local/tencent/profiles/";
+
+/** CHATPUSH_DEFAULT_LOCALE: a locale whose language the catalogue has, else a clear failure at start. */
+function localLanguage(locale: string | undefined): Language | undefined {
+  if (locale === undefined || locale.trim() === "") return undefined;
+  const language = parseLanguage(locale);
+  if (language === undefined) {
+    throw new Error(
+      `CHATPUSH_DEFAULT_LOCALE must be a zh or en locale (e.g. "zh-CN", "en"), got ${JSON.stringify(locale)}`,
+    );
+  }
+  return language;
+}
 
 /**
  * The whole pipeline on one machine: DynamoDB (dynalite) and SQS (local/sqs-server.ts) APIs in-process,
@@ -209,6 +235,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     };
     const onError = (error: unknown) => options.onError?.(loggableError(error));
 
+    const defaultLanguage = localLanguage(options.defaultLocale ?? process.env.CHATPUSH_DEFAULT_LOCALE);
+    // Tencent's REST API, simulated: the router asks it for the nicknames it never saw.
+    const tencent = await startTencentRestSimulator({
+      sdkAppId: Number(options.sdkAppId),
+      secretKey: options.secretKey,
+    });
+    stops.push(() => tencent.close());
+    const directory = new TencentRestClient({
+      baseUrl: tencent.url,
+      sdkAppId: Number(options.sdkAppId),
+      adminIdentifier: "administrator",
+      secretKey: options.secretKey,
+    });
+
     const httpHandler = makeHttpHandler(() => ({
       sdkAppId: options.sdkAppId,
       callbackToken: async () => options.callbackToken,
@@ -218,6 +258,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       presence: users,
       preferences: users,
       clock: systemClock,
+      journal: journalPort,
     }));
 
     const deliveries = new DynamoDeliveryLog(documentClient(dynamo.client), tableName, systemClock);
@@ -225,6 +266,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       users,
       presence: users,
       profiles: users,
+      badges: users,
+      directory,
+      defaultLanguage,
       groups: new DynamoGroupStore(documentClient(dynamo.client), tableName),
       deliveries,
       fanout: new SqsFanoutQueue(sqs.client, ingestQueue.url),
@@ -396,6 +440,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           hub.clearFaults();
           return send(204);
       }
+      if (req.method === "PUT" && url.pathname.startsWith(TENCENT_PROFILES)) {
+        return setTencentProfile(decodeURIComponent(url.pathname.slice(TENCENT_PROFILES.length)), body, send);
+      }
       if (req.method === "GET" && url.pathname.startsWith("/_local/dead-letters/")) {
         const vendor = url.pathname.slice("/_local/dead-letters/".length);
         if (!isVendor(vendor)) return send(404, { error: `unknown vendor ${vendor}` });
@@ -427,6 +474,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         journalListeners.delete(onJournal);
       });
       return undefined;
+    }
+
+    /** `PUT /_local/tencent/profiles/{userId}` `{"nick": "…"}`: an account as Tencent's directory knows it. */
+    function setTencentProfile(
+      userId: string,
+      body: string,
+      send: (status: number, value?: unknown) => undefined,
+    ): undefined {
+      let profile: { nick?: unknown };
+      try {
+        profile = JSON.parse(body) as { nick?: unknown };
+      } catch {
+        return send(400, { error: "body is not valid JSON", field: "body" });
+      }
+      if (userId === "") return send(400, { error: "userId is missing", field: "userId" });
+      if (profile.nick !== undefined && typeof profile.nick !== "string")
+        return send(400, { error: "nick must be a string", field: "nick" });
+      tencent.setProfile(userId, profile.nick === undefined ? {} : { Tag_Profile_IM_Nick: profile.nick });
+      return send(204);
     }
 
     function addFault(body: string, send: (status: number, value?: unknown) => undefined): undefined {
@@ -469,6 +535,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       dynamodb: dynamo.client,
       tableName,
       deadLetters,
+      tencent,
       stop: stopAll,
     };
   } catch (error) {

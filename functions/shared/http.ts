@@ -7,11 +7,13 @@ import type {
   Clock,
   DeviceStore,
   IngestQueue,
+  Journal,
   PreferenceStore,
   PresenceStore,
 } from "../../lib/ports/index.js";
 import { makePreferencesApi } from "../../lib/preferences/preferences-api.js";
-import { logger } from "./powertools.js";
+import { makeIngestPresence } from "../../lib/routing/presence-change.js";
+import { logger, logJournal } from "./powertools.js";
 
 export interface HttpDeps {
   sdkAppId: string;
@@ -22,6 +24,8 @@ export interface HttpDeps {
   presence: PresenceStore;
   preferences: PreferenceStore;
   clock: Clock;
+  /** Where presence changes applied at ingest are recorded; default the Lambda log journal. */
+  journal?: Journal;
 }
 
 /** The structured function URL response (the plain-string form is never used). */
@@ -63,6 +67,12 @@ export function makeHttpHandler(deps: () => HttpDeps) {
             callbackToken: d.callbackToken,
             queue: d.ingest,
             clock: d.clock,
+            // Presence is written before the answer, so later message callbacks see it.
+            atIngest: makeIngestPresence({
+              presence: d.presence,
+              journal: d.journal ?? logJournal,
+              onError: (error) => logger.error("presence at ingest failed; queued instead", { error }),
+            }),
           }),
           makeDeviceApi({
             devices: d.devices,

@@ -21,6 +21,16 @@ export const ENV = {
   /** Worker: its own queue (retries are re-enqueued there) and dead-letter queue. */
   vendorQueueUrl: "CHATPUSH_VENDOR_QUEUE_URL",
   vendorDlqUrl: "CHATPUSH_VENDOR_DLQ_URL",
+  /**
+   * Router: Tencent's REST API region domain (e.g. https://adminapisgp.im.qcloud.com) for portrait_get
+   * look-ups of senders' nicknames, with an admin UserSig made from the UserSig key secret; unset =
+   * no look-ups (pushes from senders chatpush never saw a nickname for are titled with their user ID).
+   */
+  tencentApi: "CHATPUSH_TENCENT_API",
+  /** Router: the app admin account REST calls are made as; default "administrator". */
+  adminIdentifier: "CHATPUSH_ADMIN_IDENTIFIER",
+  /** Router: the notification language of devices that registered no known locale ("zh-CN", "en"). */
+  defaultLocale: "CHATPUSH_DEFAULT_LOCALE",
   /** Worker: secret with the vendor's credential list (JSON array). */
   credentialsSecret: "CHATPUSH_CREDENTIALS_SECRET",
   /**

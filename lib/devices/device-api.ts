@@ -30,7 +30,8 @@ const DEVICE_PATH = /^\/v1\/devices\/([^/]*)$/;
 
 /**
  * The push plugin's device calls (uploadToken, clearToken, doBackground / doForeground, setBadgeNum)
- * as HTTP. The caller proves who it is with its own IM UserSig, so a user only ever reaches their own
+ * as HTTP. A registration says which platform the device is (`platform`, else what the vendor
+ * implies) and its language (`locale`); a presence report may name one device (`deviceId`). The caller proves who it is with its own IM UserSig, so a user only ever reaches their own
  * devices. Returns undefined for paths it does not own.
  */
 export function makeDeviceApi(deps: DeviceApiDeps): HttpRoute {
@@ -74,8 +75,11 @@ export function makeDeviceApi(deps: DeviceApiDeps): HttpRoute {
       case "presence": {
         const body = parseJsonBody(request, presenceUpdateSchema);
         if (!body.ok) return body.response;
-        await deps.presence.applyAppState(userId, body.value.state, now, body.value.unreadCount);
-        return noContent();
+        const { state, unreadCount, deviceId } = body.value;
+        const applied = await deps.presence.applyAppState(userId, state, now, unreadCount, deviceId);
+        return applied
+          ? noContent()
+          : errorResponse(404, `device ${JSON.stringify(deviceId)} not found`, "deviceId");
       }
 
       case "badge": {

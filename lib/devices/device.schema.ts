@@ -1,6 +1,6 @@
 import { en } from "zod/locales";
 import * as z from "zod/mini";
-import { VENDORS } from "../model/index.js";
+import { DEVICE_PLATFORMS, platformOf, VENDORS } from "../model/index.js";
 import { isReservedKey } from "../tencent/ids.js";
 
 // zod/mini registers no locale, so every built-in message would read "Invalid input". Classic zod
@@ -22,6 +22,8 @@ export const deviceIdSchema = z.string().check(
 );
 
 const APNS_TOKEN = /^[0-9A-Fa-f]{64,200}$/;
+/** A BCP 47 tag's shape: a 2–3 letter language, then subtags ("zh-Hant-TW"; "zh_CN" as Android writes it). */
+const LOCALE = /^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$/;
 
 /** "x is required" when absent, `invalid` otherwise: the client learns which mistake it made. */
 function expected(field: string, invalid: string) {
@@ -66,6 +68,20 @@ export const deviceRegistrationSchema = z.pipe(
         environment: z.optional(
           z.enum(["sandbox", "production"], { error: 'environment must be "sandbox" or "production"' }),
         ),
+        // The platform Tencent's multi-device rules see (an iPad logs in as `iPad`, not `iOS`);
+        // absent = what the vendor implies (apns → iOS, the others → Android).
+        platform: z.optional(
+          z.enum(DEVICE_PLATFORMS, { error: `platform must be one of ${DEVICE_PLATFORMS.join(", ")}` }),
+        ),
+        // The language the app runs in (BCP 47, e.g. "zh-CN", "en"): picks the notification texts.
+        locale: z.optional(
+          z
+            .string({ error: "locale must be a string" })
+            .check(
+              z.maxLength(35, "locale must be at most 35 characters"),
+              z.regex(LOCALE, 'locale must be a BCP 47 language tag such as "zh-CN" or "en"'),
+            ),
+        ),
       },
       bodyErrors,
     )
@@ -78,6 +94,16 @@ export const deviceRegistrationSchema = z.pipe(
             message: "an APNs token must be 64 to 200 hexadecimal characters",
           });
         }
+        if (body.platform !== undefined && (body.vendor === "apns") !== (body.platform !== "Android")) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["platform"],
+            message:
+              body.vendor === "apns"
+                ? 'an apns device is "iOS" or "iPad"'
+                : `a ${body.vendor} device is "Android"`,
+          });
+        }
         if (body.vendor !== "apns" && body.environment !== undefined) {
           ctx.addIssue({
             code: "custom",
@@ -87,12 +113,13 @@ export const deviceRegistrationSchema = z.pipe(
         }
       }),
     ),
-  z.transform(({ environment, ...body }) =>
-    body.vendor === "apns"
+  z.transform(({ environment, ...registered }) => {
+    const body = { ...registered, platform: platformOf(registered) };
+    return body.vendor === "apns"
       ? // APNs tokens are hex and case-insensitive; one spelling keeps token ownership checks exact.
         { ...body, token: body.token.toLowerCase(), environment: environment ?? "production" }
-      : body,
-  ),
+      : body;
+  }),
 );
 export type DeviceRegistrationInput = z.input<typeof deviceRegistrationSchema>;
 export type DeviceRegistration = z.output<typeof deviceRegistrationSchema>;
@@ -112,6 +139,9 @@ export const presenceUpdateSchema = z.strictObject(
       expected("state", 'state must be "foreground" or "background"'),
     ),
     unreadCount: z.optional(unreadCount),
+    // With it the report is about that device only (an iPad in the foreground must not silence the
+    // phone); without it, about all of the user's devices.
+    deviceId: z.optional(deviceIdSchema),
   },
   bodyErrors,
 );

@@ -28,3 +28,12 @@ export interface Device {
   /** Epoch ms of the last registration. */
   updatedAt: number;
 }
+
+/**
+ * The platform Tencent's multi-device rules see a device as: what the app registered, else what its
+ * vendor implies (APNs serves iPhones and iPads alike; without a `platform` an APNs device is an
+ * iPhone, since `OptPlatform` tells iPad apart).
+ */
+export function platformOf(device: Pick<Device, "vendor" | "platform">): DevicePlatform {
+  return device.platform ?? (device.vendor === "apns" ? "iOS" : "Android");
+}

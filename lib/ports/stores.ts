@@ -1,32 +1,53 @@
-import type { DeliveryTarget, Device, Vendor } from "../model/index.js";
+import type { DeliveryTarget, Device, DevicePlatform, Vendor } from "../model/index.js";
 
 /** The app's own report of where it is (the plugin's doForeground / doBackground). */
 export type AppState = "foreground" | "background";
 
 /**
+ * What Tencent's State.StateChange callbacks said about one platform's IM connection. Tencent's
+ * multi-device rules tell platforms apart (`OptPlatform`, `KickedDevice[].Platform`), not devices.
+ */
+export interface PlatformConnection {
+  /** True after a Login, false after a Logout, a Disconnect or a kick. */
+  connected: boolean;
+  /** Epoch ms (Tencent's EventTime) of the change that set it: older changes are ignored. */
+  at: number;
+  /** Logged out (a Logout, or kicked by a login elsewhere): no push until the next Login here. */
+  loggedOut: boolean;
+  /** Set when the logout was a kick: the platform whose login kicked it (as Tencent names it). */
+  kickedBy?: string;
+  /** Epoch ms of the last Login here that kicked other devices (older SDKs then also send a Logout). */
+  kickedOthersAt?: number;
+}
+
+/** Each mobile platform's connection; a platform never seen is absent. */
+export type Connections = Partial<Record<DevicePlatform, PlatformConnection>>;
+
+/** One app-state report (`PUT /v1/presence`). */
+export interface AppStateReport {
+  state: AppState;
+  /** Epoch ms it was reported. */
+  at: number;
+}
+
+/**
  * What chatpush knows about one user's reachability, merged from Tencent's State.StateChange
- * callbacks (IM connection) and the device API (app state).
+ * callbacks (IM connection per platform) and the device API (app state per device, or for all).
  */
 export interface Presence {
-  /** IM connection of a mobile client: true after Login, false after Logout / Disconnect. */
-  connected?: boolean;
-  /** Epoch ms of the State.StateChange that set `connected`. */
-  connectionAt?: number;
-  /** True after a Logout that was not the echo of a multi-device kick; cleared by the next Login. */
-  loggedOut?: boolean;
-  /** Epoch ms of the last Login that kicked other devices (older SDKs then also send a Logout). */
-  kickedAt?: number;
-  appState?: AppState;
-  /** Epoch ms of the last app-state report. */
-  appStateAt?: number;
-  /** Unread count the app reported with doBackground / setBadgeNum. */
-  unreadCount?: number;
+  connections: Connections;
+  /** The last report made without a deviceId: it applies to every device of the user. */
+  app?: AppStateReport;
+  /** The last report made with each deviceId. The newer of this and `app` is the device's state. */
+  devices: Record<string, AppStateReport>;
 }
 
 /** Everything routing needs about one recipient, read in one request per user (or per 100 users). */
 export interface UserRecord {
   userId: string;
   nickname?: string;
+  /** The nickname was asked of Tencent (portrait_get) or set by a profile callback: do not ask again. */
+  nicknameKnown?: boolean;
   presence: Presence;
   devices: Device[];
   /** Receive options the app reported; absent = receive and notify everything. */
@@ -49,31 +70,69 @@ export interface DeviceStore {
   list(userId: string): Promise<Device[]>;
 }
 
-export interface ConnectionChange {
-  action: "Login" | "Logout" | "Disconnect";
-  /** Epoch ms (Tencent's EventTime). */
-  at: number;
-  /** Login that kicked other devices. */
-  kicked: boolean;
-}
-
 export interface PresenceStore {
-  /** Applies a State.StateChange; changes older than what is stored are ignored (callbacks can reorder). */
-  applyConnection(userId: string, change: ConnectionChange): Promise<void>;
-  /** Applies the app's foreground / background report; `unreadCount` updates the badge base. */
-  applyAppState(userId: string, state: AppState, at: number, unreadCount?: number): Promise<void>;
+  /**
+   * Reads the user's platform connections, lets `decide` (a pure rule of lib/routing/presence.ts)
+   * compute the next ones, and writes them in one conditional write that fails if anybody wrote in
+   * between (then reads and decides again). `decide` returning undefined writes nothing. Resolves with
+   * what is stored afterwards.
+   */
+  updateConnections(
+    userId: string,
+    decide: (current: Connections) => Connections | undefined,
+  ): Promise<Connections>;
+  /**
+   * Applies the app's foreground / background report to one device (`deviceId`) or to all of the
+   * user's devices; reports older than the one stored are ignored. `unreadCount` sets the badge base.
+   * Resolves false, changing nothing, when `deviceId` names no registered device of the user.
+   */
+  applyAppState(
+    userId: string,
+    state: AppState,
+    at: number,
+    unreadCount?: number,
+    deviceId?: string,
+  ): Promise<boolean>;
   /** Sets the badge base without changing app state (setBadgeNum). */
   setUnreadCount(userId: string, unreadCount: number, at: number): Promise<void>;
+}
+
+/**
+ * Badge numbers as Tencent's iOS push keeps them (tencent-chat.md §3, §7.3): the unread count the app
+ * last reported (doBackground / setBadgeNum, through PresenceStore) plus one per notification pushed
+ * to the user since.
+ */
+export interface BadgeStore {
+  /**
+   * Counts one push of `messageKey` for each user and resolves with each user's badge. Counting the
+   * same message again for a user (a routing retried) does not count it twice.
+   */
+  countPush(userIds: readonly string[], messageKey: string): Promise<Map<string, number>>;
 }
 
 export interface ProfileStore {
   /** Keeps the newest nickname (by `at`). */
   setNickname(userId: string, nickname: string, at: number): Promise<void>;
   getNicknames(userIds: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Records what Tencent's directory said (a nickname, or none), so a sender is looked up once; a
+   * newer nickname from a profile callback wins.
+   */
+  recordLookup(userId: string, nickname: string | undefined, at: number): Promise<void>;
+}
+
+/** Tencent's own user directory (REST portrait_get): for senders whose nickname chatpush never saw. */
+export interface ProfileDirectory {
+  /** Nicknames of the given users; a user without one (or unknown to Tencent) maps to undefined. */
+  nicknames(userIds: readonly string[]): Promise<Map<string, string | undefined>>;
 }
 
 export interface RecipientReader {
-  /** Users that are unknown come back with no devices and empty presence. */
+  /**
+   * Users that are unknown come back with no devices and empty presence. Reads are strongly
+   * consistent: a presence change applied when its callback was answered is seen by every message
+   * callback Tencent sends after it.
+   */
   getUsers(userIds: readonly string[]): Promise<Map<string, UserRecord>>;
 }
 

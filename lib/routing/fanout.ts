@@ -1,4 +1,5 @@
-import type { GroupNotificationInput, Mentions } from "./group.js";
+import type { MessageContent } from "./compose.js";
+import type { Mentions } from "./group.js";
 
 /**
  * One page of a group message's fan-out. The router handles the first page itself and queues the next
@@ -11,7 +12,10 @@ export interface GroupFanoutTask {
   cursor?: string;
   page: number;
   senderId: string;
-  content: GroupNotificationInput;
+  /** The notification, decided once for the whole group (texts in every catalogue language). */
+  content: MessageContent;
+  /** Whose receive option applies: the topic's, then the community's (see deliver.ts). */
+  conversationIds: string[];
   mentionAll: boolean;
   mentioned: string[];
   acceptedAt: number;

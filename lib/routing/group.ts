@@ -1,6 +1,10 @@
 import type { Notification } from "../model/index.js";
 import type { GroupAfterSendMsg } from "../tencent/callback.schema.js";
+import type { MentionKind } from "./compose.js";
 import { conversationExt } from "./content.js";
+import { CATALOGUE, type Language } from "./texts.js";
+
+export type { MentionKind } from "./compose.js";
 
 /**
  * Group types whose members get online delivery only, by Tencent's defaults (Meeting, AVChatRoom and
@@ -12,13 +16,22 @@ export function isOnlineOnlyGroupType(type: string | undefined): boolean {
   return type !== undefined && ONLINE_ONLY_GROUP_TYPES.has(type.toLowerCase());
 }
 
-export function groupConversationId(groupId: string): string {
-  return `group_${groupId}`;
+/**
+ * The conversation a group message belongs to: `group_<groupID>`, or for a Community topic
+ * `group_<topicID>`, which is how the SDK names a topic's conversation (a topic id is
+ * `<communityID>@TOPIC#_<part>`, V2TIMTopicInfo.topicID in the SDK headers).
+ */
+export function groupConversationId(groupId: string, topicId?: string): string {
+  return `group_${topicId !== undefined && topicId !== "" ? topicId : groupId}`;
 }
 
-/** A group message's key: its group and its MsgSeq, which is what Group.CallbackAfterRecallMsg names. */
-export function groupMessageKey(groupId: string, msgSeq: number): string {
-  return `${groupId}#${msgSeq}`;
+/**
+ * A group message's key: its group (or topic) and its MsgSeq, which is what Group.CallbackAfterRecallMsg
+ * names. MsgSeq counts per topic in a topic-enabled Community, so the topic id (which contains the
+ * community's id) takes the group's place there: two topics' messages never share a key.
+ */
+export function groupMessageKey(groupId: string, msgSeq: number, topicId?: string): string {
+  return `${topicId !== undefined && topicId !== "" ? topicId : groupId}#${msgSeq}`;
 }
 
 export interface Mentions {
@@ -36,63 +49,29 @@ export function mentionsOf(msg: Pick<GroupAfterSendMsg, "GroupAtInfo">): Mention
   return { all, users };
 }
 
-export type MentionKind = "you" | "all" | undefined;
-
 /** How a member is mentioned: by name wins over @all. */
 export function mentionOf(mentions: Mentions, userId: string): MentionKind {
   if (mentions.users.has(userId)) return "you";
   return mentions.all ? "all" : undefined;
 }
 
-/** What a mentioned member's notification says first, as Tencent's own "[有人@我]" / "[@所有人]". */
-const MENTION_PREFIX: Record<Exclude<MentionKind, undefined>, string> = {
-  you: "[@you] ",
-  all: "[@all] ",
-};
-
-export interface GroupNotificationInput {
-  groupId: string;
-  groupName?: string;
-  senderName: string;
-  text: string;
-  messageKey: string;
-  sentAt: number;
-  sound?: string;
-}
-
-/** Title = group name (else id); body = "sender: text"; ext opens the group conversation. */
-export function groupNotification(input: GroupNotificationInput, mention: MentionKind): Notification {
-  const conversationId = groupConversationId(input.groupId);
-  const prefix = mention === undefined ? "" : MENTION_PREFIX[mention];
-  return {
-    title: input.groupName ?? input.groupId,
-    body: `${prefix}${input.senderName}: ${input.text}`,
-    ext: conversationExt(conversationId),
-    conversationId,
-    messageKey: input.messageKey,
-    sentAt: input.sentAt,
-    ...(input.sound !== undefined ? { ios: { sound: input.sound } } : {}),
-  };
-}
-
-/** The notification that replaces a recalled message's, on the same conversation (collapse key). */
-export function recallNotification(original: {
-  title: string;
-  conversationId: string;
-  messageKey: string;
-  sentAt: number;
-  badge?: number;
-}): Notification {
+/**
+ * The notification that replaces a recalled message's, in the device's language: the recalled
+ * message's own replacement key (so it replaces exactly that notification, not the conversation's
+ * newest), quiet (no sound, no vibration), no badge change.
+ */
+export function recallNotification(
+  original: { title: string; conversationId: string; messageKey: string; sentAt: number },
+  language: Language,
+): Notification {
   return {
     title: original.title,
-    body: "This message was recalled",
+    body: CATALOGUE[language].recalled,
     ext: conversationExt(original.conversationId),
     conversationId: original.conversationId,
     messageKey: `${original.messageKey}:recall`,
-    // The recalled message's own replacement key, so the recall replaces exactly its notification.
     collapseKey: original.messageKey,
     quiet: true,
     sentAt: original.sentAt,
-    ...(original.badge !== undefined ? { badge: original.badge } : {}),
   };
 }

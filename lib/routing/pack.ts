@@ -11,6 +11,9 @@ export function toTarget(device: Reachable): DeliveryTarget {
     ...(device.certificateId !== undefined ? { certificateId: device.certificateId } : {}),
     ...(device.appId !== undefined ? { appId: device.appId } : {}),
     ...(device.environment !== undefined ? { environment: device.environment } : {}),
+    ...(device.pushType !== undefined ? { pushType: device.pushType } : {}),
+    ...(device.platform !== undefined ? { platform: device.platform } : {}),
+    ...(device.badge !== undefined ? { badge: device.badge } : {}),
   };
 }
 

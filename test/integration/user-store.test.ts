@@ -96,43 +96,18 @@ describe("DynamoUserStore: devices", () => {
   });
 });
 
-describe("DynamoUserStore: presence and profiles", () => {
-  it("applies connection changes in event-time order, whatever order they arrive in", async () => {
-    await store.applyConnection("bob", { action: "Logout", at: 3000, kicked: false });
-    await store.applyConnection("bob", { action: "Login", at: 2000, kicked: false });
-    const bob = (await store.getUsers(["bob"])).get("bob")!;
-    expect(bob.presence).toEqual({ connected: false, connectionAt: 3000, loggedOut: true });
-  });
-
-  it("ignores the Logout echo of a multi-device kick", async () => {
-    await store.applyConnection("bob", { action: "Login", at: 5000, kicked: true });
-    await store.applyConnection("bob", { action: "Logout", at: 5200, kicked: false });
-    expect((await store.getUsers(["bob"])).get("bob")!.presence).toMatchObject({
-      connected: true,
-      loggedOut: false,
-      kickedAt: 5000,
-    });
-  });
-
-  it("keeps the newest app state, unread count and nickname", async () => {
-    await store.applyAppState("bob", "background", 2000, 4);
-    await store.applyAppState("bob", "foreground", 1000);
-    await store.setUnreadCount("bob", 9, 3000);
-    await store.setUnreadCount("bob", 1, 2500);
-    await store.setNickname("bob", "Bob", 2000);
-    await store.setNickname("bob", "Robert (old)", 1000);
-    const bob = (await store.getUsers(["bob"])).get("bob")!;
-    expect(bob.presence).toMatchObject({ appState: "background", appStateAt: 2000, unreadCount: 9 });
-    expect(bob.nickname).toBe("Bob");
-    expect(await store.getNicknames(["bob", "nobody"])).toEqual(new Map([["bob", "Bob"]]));
-  });
-
+// Presence, badges and profiles: test/integration/user-store-presence.test.ts.
+describe("DynamoUserStore: reading users", () => {
   it("reads many users in batches of 100, unknown users included", async () => {
     const ids = Array.from({ length: 250 }, (_, i) => `user${i}`);
     for (const id of ids.slice(0, 5)) await store.put(device(id, "phone", `tok-${id}`));
     const users = await store.getUsers([...ids, "user1"]);
     expect(users.size).toBe(250);
     expect(users.get("user3")!.devices).toHaveLength(1);
-    expect(users.get("user200")).toEqual({ userId: "user200", presence: {}, devices: [] });
+    expect(users.get("user200")).toEqual({
+      userId: "user200",
+      presence: { connections: {}, devices: {} },
+      devices: [],
+    });
   });
 });

@@ -2,7 +2,8 @@ import { TokenInUseError, takeoverDecision } from "../../lib/devices/token-owner
 import type { Device } from "../../lib/model/index.js";
 import type {
   AppState,
-  ConnectionChange,
+  BadgeStore,
+  Connections,
   DeviceStore,
   GlobalReceiveOpt,
   PreferenceStore,
@@ -14,7 +15,6 @@ import type {
   RecipientReader,
   UserRecord,
 } from "../../lib/ports/stores.js";
-import { applyConnectionChange } from "../../lib/routing/presence.js";
 
 /**
  * In-memory DeviceStore and PresenceStore with the ports' full semantics, for unit tests. Values are
@@ -76,28 +76,80 @@ export class MemoryDeviceStore implements DeviceStore {
 
 export class MemoryPresenceStore implements PresenceStore {
   private readonly byUser = new Map<string, Presence>();
+  private readonly unread = new Map<string, { count: number; at: number }>();
 
-  async applyConnection(userId: string, change: ConnectionChange): Promise<void> {
-    // The same pure rule the DynamoDB adapter applies (ordering, kick echoes).
-    const next = applyConnectionChange(this.byUser.get(userId) ?? {}, change);
-    if (next !== undefined) this.byUser.set(userId, next);
+  /** With `devices`, a report for a device the user never registered is refused, as the adapter does. */
+  constructor(private readonly devices?: MemoryDeviceStore) {}
+
+  async updateConnections(
+    userId: string,
+    decide: (current: Connections) => Connections | undefined,
+  ): Promise<Connections> {
+    // The caller's rule decides (lib/routing/presence.ts), as with the DynamoDB adapter.
+    const current = this.get(userId);
+    const next = decide(current.connections);
+    if (next === undefined) return current.connections;
+    this.byUser.set(userId, { ...current, connections: structuredClone(next) });
+    return next;
   }
 
-  async applyAppState(userId: string, state: AppState, at: number, unreadCount?: number): Promise<void> {
-    const current = this.byUser.get(userId) ?? {};
-    if (current.appStateAt !== undefined && at < current.appStateAt) return;
-    const next: Presence = { ...current, appState: state, appStateAt: at };
-    if (unreadCount !== undefined) next.unreadCount = unreadCount;
-    this.byUser.set(userId, next);
+  async applyAppState(
+    userId: string,
+    state: AppState,
+    at: number,
+    unreadCount?: number,
+    deviceId?: string,
+  ): Promise<boolean> {
+    const current = this.get(userId);
+    if (deviceId !== undefined) {
+      if (this.devices && !(await this.devices.list(userId)).some((d) => d.deviceId === deviceId))
+        return false;
+      const own = current.devices[deviceId];
+      if (own === undefined || own.at <= at) current.devices[deviceId] = { state, at };
+    } else if (current.app === undefined || current.app.at <= at) {
+      current.app = { state, at };
+    }
+    this.byUser.set(userId, current);
+    if (unreadCount !== undefined) await this.setUnreadCount(userId, unreadCount, at);
+    return true;
   }
 
-  async setUnreadCount(userId: string, unreadCount: number, _at: number): Promise<void> {
-    this.byUser.set(userId, { ...this.byUser.get(userId), unreadCount });
+  async setUnreadCount(userId: string, unreadCount: number, at: number): Promise<void> {
+    const current = this.unread.get(userId);
+    if (current === undefined || current.at <= at) this.unread.set(userId, { count: unreadCount, at });
+  }
+
+  /** Test helper: the badge base the app last reported, and when. */
+  unreadReport(userId: string): { count: number; at: number } | undefined {
+    return this.unread.get(userId);
   }
 
   /** Test helper: what is stored for the user (empty presence when nothing is). */
   get(userId: string): Presence {
-    return { ...this.byUser.get(userId) };
+    return structuredClone(this.byUser.get(userId) ?? { connections: {}, devices: {} });
+  }
+}
+
+/** Badges as the DynamoDB adapter counts them: the reported base plus one per message counted since. */
+export class MemoryBadgeStore implements BadgeStore {
+  private readonly byUser = new Map<string, { baseAt: number | undefined; counted: Set<string> }>();
+
+  constructor(private readonly presence: MemoryPresenceStore) {}
+
+  async countPush(userIds: readonly string[], messageKey: string): Promise<Map<string, number>> {
+    const badges = new Map<string, number>();
+    for (const userId of new Set(userIds)) {
+      const report = this.presence.unreadReport(userId);
+      let entry = this.byUser.get(userId);
+      // A newer report of the unread count restarts the count of pushes.
+      if (entry === undefined || entry.baseAt !== report?.at) {
+        entry = { baseAt: report?.at, counted: new Set() };
+        this.byUser.set(userId, entry);
+      }
+      entry.counted.add(messageKey);
+      badges.set(userId, (report?.count ?? 0) + entry.counted.size);
+    }
+    return badges;
   }
 }
 
@@ -116,6 +168,18 @@ export class MemoryProfileStore implements ProfileStore {
       if (name !== undefined) found.set(id, name.nickname);
     }
     return found;
+  }
+
+  readonly lookedUp = new Set<string>();
+
+  async recordLookup(userId: string, nickname: string | undefined, at: number): Promise<void> {
+    this.lookedUp.add(userId);
+    if (nickname !== undefined) await this.setNickname(userId, nickname, at);
+  }
+
+  /** The nickname is known, or Tencent's directory was asked. */
+  known(userId: string): boolean {
+    return this.names.has(userId) || this.lookedUp.has(userId);
   }
 }
 
@@ -184,6 +248,7 @@ export class MemoryRecipients implements RecipientReader {
         presence: this.presence.get(userId),
         devices: await this.devices.list(userId),
         ...(nickname !== undefined ? { nickname } : {}),
+        ...(this.profiles.known(userId) ? { nicknameKnown: true } : {}),
         ...(known ? { preferences } : {}),
       });
     }

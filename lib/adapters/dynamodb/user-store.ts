@@ -14,12 +14,15 @@ import {
   TokenInUseError,
   takeoverDecision,
 } from "../../devices/token-ownership.js";
-import type { Device, Vendor } from "../../model/index.js";
+import { DEVICE_PLATFORMS, type Device, type Vendor } from "../../model/index.js";
 import type {
   AppState,
-  ConnectionChange,
+  AppStateReport,
+  BadgeStore,
+  Connections,
   DeviceStore,
   GlobalReceiveOpt,
+  PlatformConnection,
   PreferenceStore,
   Preferences,
   Presence,
@@ -30,37 +33,77 @@ import type {
   UserRecord,
 } from "../../ports/index.js";
 import { isReservedKey } from "../../tencent/ids.js";
-import { applyConnectionChange } from "../../routing/presence.js";
 
 /**
  * One item per user holds their nickname, presence and devices, so routing reads everything about
  * a recipient in one GetItem, and a group fan-out reads 100 recipients per BatchGetItem.
- * A second item per vendor token records which device owns it.
+ * A second item per vendor token records which device owns it; a third, small one counts the badge.
  *
- *   pk USER#<userId>            sk USER   nickname, presence fields, devices: {<deviceId>: {...}}
+ *   pk USER#<userId>            sk USER   nickname, connections (per platform), app state,
+ *                                         devices: {<deviceId>: {..., appState, appStateAt}}
+ *   pk USER#<userId>            sk BADGE  base (the app's unread count), baseAt, pushed, marks
  *   pk TOKEN#<vendor>#<sha256>  sk OWNER  userId, deviceId
+ *
+ * The badge has its own item because it is written on every push: an UpdateItem is charged by the
+ * size of the item it changes (1 WRU per KB), and the user item with its tokens is 1–3 KB while the
+ * badge item stays well under 1 KB, so each counted push costs exactly 1 WRU.
  */
 
 /** Devices kept per user; the least recently registered is dropped beyond this. */
 export const MAX_DEVICES_PER_USER = 20;
 const BATCH_GET_LIMIT = 100;
 
-type StoredDevice = Omit<Device, "userId" | "deviceId">;
+type StoredDevice = Omit<Device, "userId" | "deviceId"> & { appState?: AppState; appStateAt?: number };
 
-interface UserItem extends Presence {
+interface UserItem {
   pk: string;
   sk: string;
   userId: string;
   nickname?: string;
   nicknameAt?: number;
-  unreadAt?: number;
+  /** Epoch ms Tencent's directory was asked for the nickname (portrait_get). */
+  nicknameCheckedAt?: number;
   devices?: Record<string, StoredDevice>;
+  connections?: Connections;
+  /** Bumped by every write of `connections`: the condition that makes read-decide-write safe. */
+  presenceRev?: number;
+  /** The app-state report made for all devices. */
+  appState?: AppState;
+  appStateAt?: number;
+  /** Before per-platform presence: one connection state for the whole user (read, never written). */
+  connected?: boolean;
+  connectionAt?: number;
+  loggedOut?: boolean;
+  kickedAt?: number;
   receiveOpts?: Record<string, { receiveOpt: ReceiveOpt; at: number }>;
   allOpt?: GlobalReceiveOpt;
   allOptAt?: number;
 }
 
+interface BadgeItem {
+  base?: number;
+  baseAt?: number;
+  pushed?: number;
+  /** Marks of the messages counted lately (a string set). */
+  marks?: Set<string>;
+}
+
 const userKey = (userId: string) => ({ pk: `USER#${userId}`, sk: "USER" });
+const badgeKey = (userId: string) => ({ pk: `USER#${userId}`, sk: "BADGE" });
+
+/**
+ * A routing that failed after counting is retried by SQS; the badge must not count that message
+ * twice. Each counted message adds an 8-character mark (part of its key's SHA-256) to the item's
+ * `marks` set, and counts only if the set does not hold it yet. The set is cut back to the newest
+ * mark once it holds more than this many (one extra write per 64 pushes): retries come within
+ * minutes, so the last 64 messages are all a guard needs, and 64 marks keep the item under 1 KB,
+ * so a counted push costs 1 WRU (1 + 1/64 with the cut).
+ */
+const BADGE_GUARD_MARKS = 64;
+/** Read-decide-write rounds for one presence change before giving up (the callback is then retried). */
+const PRESENCE_ATTEMPTS = 10;
+/** Counting writes in flight at once for one fan-out page (one UpdateItem per recipient). */
+const BADGE_WRITE_CONCURRENCY = 32;
 const tokenKey = (vendor: Vendor, token: string) => ({
   pk: `TOKEN#${vendor}#${createHash("sha256").update(token).digest("hex")}`,
   sk: "OWNER",
@@ -74,31 +117,43 @@ function isConditionFailure(error: unknown): boolean {
 }
 
 function toRecord(userId: string, item: UserItem | undefined): UserRecord {
+  const appStates: Record<string, AppStateReport> = {};
   const devices = Object.entries(item?.devices ?? {})
-    .map(([deviceId, d]) => ({ ...d, userId, deviceId }))
+    .map(([deviceId, stored]) => {
+      const { appState, appStateAt, ...device } = stored;
+      if (appState !== undefined && appStateAt !== undefined)
+        appStates[deviceId] = { state: appState, at: appStateAt };
+      return { ...device, userId, deviceId };
+    })
     .sort((a, b) => a.updatedAt - b.updatedAt);
-  const presence: Presence = {};
-  if (item) {
-    for (const key of [
-      "connected",
-      "connectionAt",
-      "loggedOut",
-      "kickedAt",
-      "appState",
-      "appStateAt",
-      "unreadCount",
-    ] as const) {
-      if (item[key] !== undefined) (presence as Record<string, unknown>)[key] = item[key];
-    }
-  }
+  const presence: Presence = {
+    connections: item?.connections ?? legacyConnections(item),
+    devices: appStates,
+    ...(item?.appState !== undefined && item.appStateAt !== undefined
+      ? { app: { state: item.appState, at: item.appStateAt } }
+      : {}),
+  };
   const preferences = toPreferences(item);
   return {
     userId,
     presence,
     devices,
     ...(item?.nickname !== undefined ? { nickname: item.nickname } : {}),
+    ...(item?.nickname !== undefined || item?.nicknameCheckedAt !== undefined ? { nicknameKnown: true } : {}),
     ...(preferences !== undefined ? { preferences } : {}),
   };
+}
+
+/** An item written before per-platform presence: its one connection state held for every platform. */
+function legacyConnections(item: UserItem | undefined): Connections {
+  if (item?.connectionAt === undefined) return {};
+  const connection: PlatformConnection = {
+    connected: item.connected ?? false,
+    at: item.connectionAt,
+    loggedOut: item.loggedOut ?? false,
+    ...(item.kickedAt !== undefined ? { kickedOthersAt: item.kickedAt } : {}),
+  };
+  return Object.fromEntries(DEVICE_PLATFORMS.map((platform) => [platform, connection]));
 }
 
 function toPreferences(item: UserItem | undefined): Preferences | undefined {
@@ -109,7 +164,7 @@ function toPreferences(item: UserItem | undefined): Preferences | undefined {
 }
 
 export class DynamoUserStore
-  implements DeviceStore, PresenceStore, ProfileStore, RecipientReader, PreferenceStore
+  implements DeviceStore, PresenceStore, ProfileStore, RecipientReader, PreferenceStore, BadgeStore
 {
   constructor(
     private readonly db: DynamoDBDocumentClient,
@@ -138,8 +193,10 @@ export class DynamoUserStore
         for (let round = 0; keys.length > 0; round += 1) {
           if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
           if (round > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+          // Strongly consistent: a presence change written when its callback was answered is seen
+          // by the message callbacks that follow it (1 RRU per user item instead of 0.5).
           const result = await this.db.send(
-            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }),
           );
           for (const item of (result.Responses?.[this.tableName] ?? []) as UserItem[])
             items.set(item.userId, item);
@@ -179,6 +236,9 @@ export class DynamoUserStore
       ...(device.certificateId !== undefined ? { certificateId: device.certificateId } : {}),
       ...(device.appId !== undefined ? { appId: device.appId } : {}),
       ...(device.environment !== undefined ? { environment: device.environment } : {}),
+      ...(device.pushType !== undefined ? { pushType: device.pushType } : {}),
+      ...(device.platform !== undefined ? { platform: device.platform } : {}),
+      ...(device.locale !== undefined ? { locale: device.locale } : {}),
     };
     const before = await this.setDevice(userId, deviceId, stored);
 
@@ -392,36 +452,38 @@ export class DynamoUserStore
     }
   }
 
-  async applyConnection(userId: string, change: ConnectionChange): Promise<void> {
-    // Read, decide with the pure rule, write only if nobody wrote in between (callbacks can race).
-    for (let attempt = 0; attempt < 5; attempt += 1) {
+  async updateConnections(
+    userId: string,
+    decide: (current: Connections) => Connections | undefined,
+  ): Promise<Connections> {
+    // Read, let the caller's rule decide, write only if nobody wrote in between (callbacks can race).
+    for (let attempt = 0; attempt < PRESENCE_ATTEMPTS; attempt += 1) {
+      // Writers that lost the race wait a little, spread apart, before reading again.
+      if (attempt > 0) await sleep(Math.random() * 10 * 2 ** Math.min(attempt, 5));
       const item = await this.getItem(userId);
-      const current = toRecord(userId, item).presence;
-      const next = applyConnectionChange(current, change);
-      if (next === undefined) return;
+      const current = toRecord(userId, item).presence.connections;
+      const next = decide(current);
+      if (next === undefined) return current;
+      const rev = item?.presenceRev;
       try {
         await this.db.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: userKey(userId),
+            // The legacy one-state-per-user fields go once their state lives on per platform.
             UpdateExpression:
-              "SET userId = :u, connected = :c, connectionAt = :at, loggedOut = :lo" +
-              (next.kickedAt !== undefined ? ", kickedAt = :k" : ""),
+              "SET userId = :u, connections = :c, presenceRev = :next REMOVE connected, connectionAt, loggedOut, kickedAt",
             ConditionExpression:
-              current.connectionAt === undefined
-                ? "attribute_not_exists(connectionAt)"
-                : "connectionAt = :prev",
+              rev === undefined ? "attribute_not_exists(presenceRev)" : "presenceRev = :prev",
             ExpressionAttributeValues: {
               ":u": userId,
-              ":c": next.connected ?? false,
-              ":at": next.connectionAt,
-              ":lo": next.loggedOut ?? false,
-              ...(next.kickedAt !== undefined ? { ":k": next.kickedAt } : {}),
-              ...(current.connectionAt !== undefined ? { ":prev": current.connectionAt } : {}),
+              ":c": next,
+              ":next": (rev ?? 0) + 1,
+              ...(rev !== undefined ? { ":prev": rev } : {}),
             },
           }),
         );
-        return;
+        return next;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
@@ -429,15 +491,126 @@ export class DynamoUserStore
     throw new Error(`presence of ${userId} kept changing under us`);
   }
 
-  async applyAppState(userId: string, state: AppState, at: number, unreadCount?: number): Promise<void> {
-    await this.setIfNewer(userId, "appStateAt", at, {
-      appState: state,
-      ...(unreadCount !== undefined ? { unreadCount, unreadAt: at } : {}),
-    });
+  async applyAppState(
+    userId: string,
+    state: AppState,
+    at: number,
+    unreadCount?: number,
+    deviceId?: string,
+  ): Promise<boolean> {
+    if (deviceId === undefined) {
+      await this.setIfNewer(userId, "appStateAt", at, { appState: state });
+    } else if (!(await this.setDeviceAppState(userId, deviceId, state, at))) {
+      return false;
+    }
+    if (unreadCount !== undefined) await this.setUnreadCount(userId, unreadCount, at);
+    return true;
+  }
+
+  /** The device's own report, unless a newer one is stored; false when the device is not registered. */
+  private async setDeviceAppState(userId: string, deviceId: string, state: AppState, at: number) {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(userId),
+          UpdateExpression: "SET devices.#d.appState = :s, devices.#d.appStateAt = :at",
+          ConditionExpression:
+            "attribute_exists(devices.#d) AND (attribute_not_exists(devices.#d.appStateAt) OR devices.#d.appStateAt <= :at)",
+          ExpressionAttributeNames: { "#d": deviceId },
+          ExpressionAttributeValues: { ":s": state, ":at": at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // Either the device is unknown, or a newer report won (which is fine).
+      return (await this.getItem(userId))?.devices?.[deviceId] !== undefined;
+    }
   }
 
   async setUnreadCount(userId: string, unreadCount: number, at: number): Promise<void> {
-    await this.setIfNewer(userId, "unreadAt", at, { unreadCount });
+    // A new base restarts the count of pushes; the marks stay, so a retried routing of a message
+    // counted before still does not count.
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: badgeKey(userId),
+          // BASE is a DynamoDB reserved word.
+          UpdateExpression: "SET #base = :n, baseAt = :at, pushed = :zero",
+          ConditionExpression: "attribute_not_exists(baseAt) OR baseAt <= :at",
+          ExpressionAttributeNames: { "#base": "base" },
+          ExpressionAttributeValues: { ":n": unreadCount, ":at": at, ":zero": 0 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // a newer report already won
+    }
+  }
+
+  async countPush(userIds: readonly string[], messageKey: string): Promise<Map<string, number>> {
+    const mark = createHash("sha256").update(messageKey).digest().subarray(0, 6).toString("base64url");
+    const badges = new Map<string, number>();
+    const unique = [...new Set(userIds)];
+    let next = 0;
+    const worker = async () => {
+      while (next < unique.length) {
+        const userId = unique[next++]!;
+        badges.set(userId, await this.countOne(userId, mark));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BADGE_WRITE_CONCURRENCY, unique.length) }, worker));
+    return badges;
+  }
+
+  private async countOne(userId: string, mark: string): Promise<number> {
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: badgeKey(userId),
+          UpdateExpression: "ADD pushed :one, marks :marks",
+          ConditionExpression: "attribute_not_exists(marks) OR NOT contains(marks, :mark)",
+          ExpressionAttributeValues: { ":one": 1, ":marks": new Set([mark]), ":mark": mark },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      const item = Attributes as BadgeItem | undefined;
+      if ((item?.marks?.size ?? 0) > BADGE_GUARD_MARKS) {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: badgeKey(userId),
+            UpdateExpression: "SET marks = :marks",
+            ExpressionAttributeValues: { ":marks": new Set([mark]) },
+          }),
+        );
+      }
+      return badgeOf(item);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // Already counted (a retried routing): the badge as it stands.
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: badgeKey(userId), ConsistentRead: true }),
+      );
+      return badgeOf(Item as BadgeItem | undefined);
+    }
+  }
+
+  async recordLookup(userId: string, nickname: string | undefined, at: number): Promise<void> {
+    if (nickname !== undefined && nickname !== "") {
+      await this.setIfNewer(userId, "nicknameAt", at, { nickname, nicknameCheckedAt: at });
+      return;
+    }
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: userKey(userId),
+        UpdateExpression: "SET userId = :u, nicknameCheckedAt = :at",
+        ExpressionAttributeValues: { ":u": userId, ":at": at },
+      }),
+    );
   }
 
   async setNickname(userId: string, nickname: string, at: number): Promise<void> {
@@ -471,6 +644,10 @@ export class DynamoUserStore
       if (!isConditionFailure(error)) throw error; // a newer report already won
     }
   }
+}
+
+function badgeOf(item: BadgeItem | undefined): number {
+  return (item?.base ?? 0) + (item?.pushed ?? 0);
 }
 
 function sleep(ms: number): Promise<void> {

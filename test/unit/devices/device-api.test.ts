@@ -35,7 +35,7 @@ let route: HttpRoute;
 
 beforeEach(() => {
   devices = new MemoryDeviceStore();
-  presence = new MemoryPresenceStore();
+  presence = new MemoryPresenceStore(devices);
   clock = {
     ms: T0 + 1_000,
     now() {
@@ -44,6 +44,17 @@ beforeEach(() => {
   };
   route = makeDeviceApi({ devices, presence, clock, sdkAppId: SDK_APP_ID, userSigKey: async () => KEY });
 });
+
+/** The app state reported for all devices and the badge base, as one flat object (absent parts left out). */
+function reported(userId: string) {
+  const { app, devices: perDevice } = presence.get(userId);
+  const unread = presence.unreadReport(userId);
+  return {
+    ...(app !== undefined ? { appState: app.state, appStateAt: app.at } : {}),
+    ...(unread !== undefined ? { unreadCount: unread.count } : {}),
+    ...(Object.keys(perDevice).length > 0 ? { devices: perDevice } : {}),
+  };
+}
 
 interface Call {
   method: string;
@@ -92,6 +103,7 @@ describe("devices", () => {
       vendor: "fcm",
       token: "fcm-to…6789",
       appId: "com.example.chat",
+      platform: "Android",
       updatedAt: T0 + 1_000,
     });
     expect(await devices.list("alice")).toEqual([
@@ -101,6 +113,7 @@ describe("devices", () => {
         vendor: "fcm",
         token: FCM_TOKEN,
         appId: "com.example.chat",
+        platform: "Android",
         updatedAt: T0 + 1_000,
       },
     ]);
@@ -136,6 +149,7 @@ describe("devices", () => {
         token: APNS_TOKEN,
         certificateId: 12345,
         environment: "production",
+        platform: "iOS",
         updatedAt: T0 + 1_000,
       },
     ]);
@@ -144,6 +158,45 @@ describe("devices", () => {
   it("keeps a sandbox environment for APNs", async () => {
     await register("alice", "iphone", { vendor: "apns", token: APNS_TOKEN, environment: "sandbox" });
     expect((await devices.list("alice"))[0]?.environment).toBe("sandbox");
+  });
+
+  it("stores the platform and locale a registration names (an iPad, a Chinese-language phone)", async () => {
+    await register("alice", "ipad", {
+      vendor: "apns",
+      token: APNS_TOKEN,
+      platform: "iPad",
+      locale: "zh-Hans-CN",
+    });
+    await register("alice", "mate", { vendor: "huawei", token: "hw-token-00000000", locale: "zh_CN" });
+    expect((await devices.list("alice")).map((d) => [d.deviceId, d.platform, d.locale])).toEqual([
+      ["ipad", "iPad", "zh-Hans-CN"],
+      ["mate", "Android", "zh_CN"],
+    ]);
+  });
+
+  it.each([
+    [
+      { vendor: "apns", token: APNS_TOKEN, platform: "Android" },
+      "platform",
+      'an apns device is "iOS" or "iPad"',
+    ],
+    [{ vendor: "fcm", token: FCM_TOKEN, platform: "iPad" }, "platform", 'a fcm device is "Android"'],
+    [
+      { vendor: "fcm", token: FCM_TOKEN, platform: "watchOS" },
+      "platform",
+      "platform must be one of iOS, iPad, Android",
+    ],
+    [
+      { vendor: "fcm", token: FCM_TOKEN, locale: "Chinese" },
+      "locale",
+      'locale must be a BCP 47 language tag such as "zh-CN" or "en"',
+    ],
+    [{ vendor: "fcm", token: FCM_TOKEN, locale: 86 }, "locale", "locale must be a string"],
+  ])("refuses %j with a 400 naming %s", async (body, field, error) => {
+    const response = await register("alice", "d1", body);
+    expect(response.status).toBe(400);
+    expect(parse(response)).toEqual({ error, field });
+    expect(await devices.list("alice")).toEqual([]);
   });
 
   it("refreshes a device on re-registration", async () => {
@@ -156,6 +209,7 @@ describe("devices", () => {
         deviceId: "phone-1",
         vendor: "huawei",
         token: "new-token-1111111",
+        platform: "Android",
         updatedAt: T0 + 61_000,
       },
     ]);
@@ -343,7 +397,7 @@ describe("validation: every 400 names its field", () => {
       error: typeof error === "string" ? error : expect.stringMatching(error),
       field,
     });
-    expect(presence.get("alice")).toEqual({});
+    expect(reported("alice")).toEqual({});
   });
 });
 
@@ -438,7 +492,7 @@ describe("presence and badge", () => {
       body: { state: "background", unreadCount: 7 },
     });
     expect(response).toEqual({ status: 204, body: "" });
-    expect(presence.get("alice")).toEqual({ appState: "background", appStateAt: T0 + 1_000, unreadCount: 7 });
+    expect(reported("alice")).toEqual({ appState: "background", appStateAt: T0 + 1_000, unreadCount: 7 });
   });
 
   it("doForeground keeps the last unread count", async () => {
@@ -450,20 +504,48 @@ describe("presence and badge", () => {
     });
     clock.ms += 5_000;
     await call({ method: "PUT", path: "/v1/presence", as: "alice", body: { state: "foreground" } });
-    expect(presence.get("alice")).toEqual({ appState: "foreground", appStateAt: T0 + 6_000, unreadCount: 7 });
+    expect(reported("alice")).toEqual({ appState: "foreground", appStateAt: T0 + 6_000, unreadCount: 7 });
   });
 
   it("setBadgeNum sets the unread count without touching app state", async () => {
     await call({ method: "PUT", path: "/v1/presence", as: "alice", body: { state: "background" } });
     const response = await call({ method: "PUT", path: "/v1/badge", as: "alice", body: { unreadCount: 0 } });
     expect(response).toEqual({ status: 204, body: "" });
-    expect(presence.get("alice")).toEqual({ appState: "background", appStateAt: T0 + 1_000, unreadCount: 0 });
+    expect(reported("alice")).toEqual({ appState: "background", appStateAt: T0 + 1_000, unreadCount: 0 });
+  });
+
+  it("applies a report with a deviceId to that device only", async () => {
+    await register("alice", "ipad", { vendor: "apns", token: APNS_TOKEN, platform: "iPad" });
+    const response = await call({
+      method: "PUT",
+      path: "/v1/presence",
+      as: "alice",
+      body: { state: "foreground", deviceId: "ipad", unreadCount: 4 },
+    });
+    expect(response).toEqual({ status: 204, body: "" });
+    expect(reported("alice")).toEqual({
+      unreadCount: 4,
+      devices: { ipad: { state: "foreground", at: T0 + 1_000 } },
+    });
+  });
+
+  it("answers 404 naming deviceId for a report about a device the caller never registered", async () => {
+    await register("bob", "ipad", { vendor: "apns", token: APNS_TOKEN, platform: "iPad" });
+    const response = await call({
+      method: "PUT",
+      path: "/v1/presence",
+      as: "alice",
+      body: { state: "foreground", deviceId: "ipad" },
+    });
+    expect(response.status).toBe(404);
+    expect(parse(response)).toEqual({ error: 'device "ipad" not found', field: "deviceId" });
+    expect(reported("alice")).toEqual({});
   });
 
   it("updates only the caller's presence", async () => {
     await call({ method: "PUT", path: "/v1/badge", as: "bob", body: { unreadCount: 3 } });
-    expect(presence.get("alice")).toEqual({});
-    expect(presence.get("bob")).toEqual({ unreadCount: 3 });
+    expect(reported("alice")).toEqual({});
+    expect(reported("bob")).toEqual({ unreadCount: 3 });
   });
 });
 
@@ -479,7 +561,10 @@ describe("routing", () => {
     const response = await call({ method, path });
     expect(response.status).toBe(405);
     expect(response.headers?.allow).toBe(allow);
-    expect(parse(response)).toEqual({ error: expect.stringContaining("method not allowed"), field: "method" });
+    expect(parse(response)).toEqual({
+      error: expect.stringContaining("method not allowed"),
+      field: "method",
+    });
   });
 
   it("accepts a lower-case method", async () => {

@@ -1,0 +1,38 @@
+import type { UserRecord } from "../ports/index.js";
+import type { RouterDeps } from "./deps.js";
+
+/**
+ * A sender's name for a notification title or a group body: the nickname chatpush knows (from
+ * Profile.CallbackPortraitSet or an earlier look-up), else Tencent's directory is asked once (REST
+ * portrait_get) and the answer kept in the user item, else the user ID, as Tencent's own push does
+ * (tencent-chat.md §3: "just text if the sender has no nickname").
+ */
+export async function senderName(
+  deps: Pick<RouterDeps, "directory" | "profiles" | "journal" | "clock">,
+  userId: string,
+  user: UserRecord | undefined,
+  messageKey: string,
+): Promise<string> {
+  if (user?.nickname !== undefined && user.nickname !== "") return user.nickname;
+  if (user?.nicknameKnown || deps.directory === undefined) return userId;
+  try {
+    const nickname = (await deps.directory.nicknames([userId])).get(userId);
+    await deps.profiles.recordLookup(userId, nickname, deps.clock.now());
+    deps.journal.record({
+      stage: "profile",
+      messageKey,
+      userId,
+      reason: nickname === undefined ? "no nickname at Tencent (portrait_get)" : "nickname from portrait_get",
+    });
+    return nickname !== undefined && nickname !== "" ? nickname : userId;
+  } catch (error) {
+    // The push goes out titled with the user ID; the look-up is tried again on the next message.
+    deps.journal.record({
+      stage: "profile",
+      messageKey,
+      userId,
+      reason: `nickname look-up failed: ${(error as Error).message}`,
+    });
+    return userId;
+  }
+}
