@@ -10,6 +10,8 @@ export interface BackfillDeps {
 }
 
 export interface BackfillResult {
+  /** The group's name as Tencent has it (get_group_info), stored as the title of its pushes. */
+  name?: string;
   /** Distinct members written to the store. */
   members: number;
   /** `get_group_member_info` calls that succeeded (retries of a failed call not counted). */
@@ -48,6 +50,20 @@ export async function backfillGroupMembers(groupId: string, deps: BackfillDeps):
     );
   }
   const pace = pacer(deps.clock, 1000 / CALLS_PER_SECOND);
+  // The name first: a backfilled group's pushes are titled with it, not with its id. A newer group
+  // callback already stored wins (putGroup keeps the newest updatedAt).
+  const [info] = await withRetries(async () => {
+    await pace();
+    return deps.rest.getGroupInfo([groupId]);
+  });
+  if (info !== undefined) {
+    await deps.groups.putGroup({
+      groupId,
+      updatedAt: deps.clock.now(),
+      ...(info.name !== undefined ? { name: info.name } : {}),
+      ...(info.type !== undefined ? { type: info.type } : {}),
+    });
+  }
   const seen = new Set<string>();
   let pages = 0;
   let offset = 0;
@@ -74,7 +90,7 @@ export async function backfillGroupMembers(groupId: string, deps: BackfillDeps):
       break;
     }
   }
-  return { members: seen.size, pages };
+  return { ...(info?.name !== undefined ? { name: info.name } : {}), members: seen.size, pages };
 }
 
 function isLastOrdinaryPage(page: MemberInfoPage, pageSize: number, offset: number): boolean {

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { type Clock, systemClock } from "../ports/index.js";
+import { type Clock, type ProfileDirectory, systemClock } from "../ports/index.js";
 import { makeUserSig } from "./usersig.js";
 
 /**
@@ -38,6 +38,20 @@ export interface MemberInfoPage {
   next?: string;
 }
 
+/** A group's base info from get_group_info. */
+export interface GroupBaseInfo {
+  groupId: string;
+  name?: string;
+  type?: string;
+}
+
+/** The nickname tag (tencent-chat.md §2.7, §5.8). */
+const NICKNAME_TAG = "Tag_Profile_IM_Nick";
+/** §5.8: up to 100 users per portrait_get call. */
+const PORTRAIT_GET_BATCH = 100;
+/** get_group_info: up to 50 groups per call (https://www.tencentcloud.com/document/product/1047/34961). */
+const GROUP_INFO_BATCH = 50;
+
 /**
  * A REST call that Tencent refused (`ActionStatus: "FAIL"` or a non-zero `ErrorCode`), or that got no
  * usable answer (`httpStatus` not 200, 0 for a network error or timeout).
@@ -74,7 +88,7 @@ const ADMIN_USERSIG_SECONDS = 86_400;
 /** Issue a new admin UserSig this long before the current one expires (clock skew, slow requests). */
 const USERSIG_RENEW_MARGIN_MS = 60 * 60 * 1000;
 
-export class TencentRestClient {
+export class TencentRestClient implements ProfileDirectory {
   private readonly baseUrl: string;
   private readonly clock: Clock;
   private readonly fetch: typeof fetch;
@@ -107,6 +121,56 @@ export class TencentRestClient {
       members,
       ...(typeof answer.Next === "string" && answer.Next !== "" ? { next: answer.Next } : {}),
     };
+  }
+
+  /**
+   * `v4/profile/portrait_get` (§5.8) for the nickname tag, 100 accounts per call. An account Tencent
+   * does not know (ResultCode 40003, `Fail_Account`) or without a nickname maps to undefined.
+   */
+  async nicknames(userIds: readonly string[]): Promise<Map<string, string | undefined>> {
+    const found = new Map<string, string | undefined>();
+    const unique = [...new Set(userIds)];
+    for (let i = 0; i < unique.length; i += PORTRAIT_GET_BATCH) {
+      const batch = unique.slice(i, i + PORTRAIT_GET_BATCH);
+      const answer = await this.call("profile", "portrait_get", {
+        To_Account: batch,
+        TagList: [NICKNAME_TAG],
+      });
+      for (const userId of batch) found.set(userId, undefined);
+      for (const item of Array.isArray(answer.UserProfileItem) ? answer.UserProfileItem : []) {
+        const { To_Account, ProfileItem } = (item ?? {}) as { To_Account?: unknown; ProfileItem?: unknown };
+        if (typeof To_Account !== "string" || !Array.isArray(ProfileItem)) continue;
+        const nick = ProfileItem.find((p) => (p as { Tag?: unknown } | null)?.Tag === NICKNAME_TAG) as
+          | { Value?: unknown }
+          | undefined;
+        if (typeof nick?.Value === "string" && nick.Value !== "") found.set(To_Account, nick.Value);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * `v4/group_open_http_svc/get_group_info` (1047/34961) for the groups' names and types, 50 per call.
+   * A group Tencent does not know (its item's ErrorCode ≠ 0) is left out.
+   */
+  async getGroupInfo(groupIds: readonly string[]): Promise<GroupBaseInfo[]> {
+    const infos: GroupBaseInfo[] = [];
+    for (let i = 0; i < groupIds.length; i += GROUP_INFO_BATCH) {
+      const answer = await this.call("group_open_http_svc", "get_group_info", {
+        GroupIdList: groupIds.slice(i, i + GROUP_INFO_BATCH),
+        ResponseFilter: { GroupBaseInfoFilter: ["Type", "Name"] },
+      });
+      for (const item of Array.isArray(answer.GroupInfo) ? answer.GroupInfo : []) {
+        const { GroupId, ErrorCode, Name, Type } = (item ?? {}) as Record<string, unknown>;
+        if (typeof GroupId !== "string" || (ErrorCode !== undefined && ErrorCode !== 0)) continue;
+        infos.push({
+          groupId: GroupId,
+          ...(typeof Name === "string" && Name !== "" ? { name: Name } : {}),
+          ...(typeof Type === "string" && Type !== "" ? { type: Type } : {}),
+        });
+      }
+    }
+    return infos;
   }
 
   /** One REST call; resolves with the answer's JSON when Tencent says OK, else throws TencentRestError. */

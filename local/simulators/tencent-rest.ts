@@ -4,8 +4,9 @@ import { startSimulatorServer, writeJson } from "./http-server.js";
 import { isObject, parseOrRaw, readBody } from "./wire.js";
 
 /**
- * A local stand-in for Tencent Cloud Chat's REST API, serving `v4/group_open_http_svc/get_group_member_info`
- * with the checks Tencent makes (tencent-chat.md §5.1, §5.7, §6). Like Tencent it answers HTTP 200 with
+ * A local stand-in for Tencent Cloud Chat's REST API, serving `v4/group_open_http_svc/get_group_member_info`,
+ * `v4/group_open_http_svc/get_group_info` and `v4/profile/portrait_get` with the checks Tencent makes
+ * (tencent-chat.md §5.1, §5.7, §5.8, §6). Like Tencent it answers HTTP 200 with
  * `{ActionStatus: "FAIL", ErrorCode, ErrorInfo}` for every refusal.
  *
  * Codes the reference does not pin to one case, and what this simulator answers:
@@ -19,6 +20,11 @@ import { isObject, parseOrRaw, readBody } from "./wire.js";
  * - ordinary groups: `Limit` at most 200 (§5.7's prose; its field table says 6000, so the simulator is
  *   the stricter of the two);
  * - more than 200 calls in one second (§5.7): 60007.
+ * - portrait_get (§5.8): more than 100 accounts or an empty list: 40001 (the doc lists 40001 without
+ *   its meaning; "request parameter error" is how Tencent's error-code page reads it); an account it
+ *   does not know: in `Fail_Account` and an item with ResultCode 40003; an unknown tag: 40009.
+ * - get_group_info (https://www.tencentcloud.com/document/product/1047/34961): more than 50 groups:
+ *   10004; a group it does not know: an item with ErrorCode 10010.
  */
 
 export interface TencentRestSimulatorOptions {
@@ -37,12 +43,39 @@ export interface TencentRestSimulator {
   url: string;
   /** Creates the group or replaces its members; the first member is its Owner. */
   setGroupMembers(groupId: string, members: string[]): void;
+  /** Sets the group's base info (get_group_info); the group must exist. */
+  setGroupInfo(groupId: string, info: { Name?: string; Type?: string }): void;
+  /** Imports the account (if new) and sets its profile items, e.g. `{Tag_Profile_IM_Nick: "Alice"}`. */
+  setProfile(userId: string, items: Record<string, string | number>): void;
+  /** Calls received per API path (`/v4/profile/portrait_get` …), whatever the answer. */
+  calls(path: string): number;
   /** HTTP requests received so far, whatever the answer. */
   requests(): number;
   close(): Promise<void>;
 }
 
 const MEMBER_INFO_PATH = "/v4/group_open_http_svc/get_group_member_info";
+const GROUP_INFO_PATH = "/v4/group_open_http_svc/get_group_info";
+const PORTRAIT_GET_PATH = "/v4/profile/portrait_get";
+/** §5.8: up to 100 users per portrait_get. */
+const PORTRAIT_GET_MAX_ACCOUNTS = 100;
+/** get_group_info takes up to 50 groups per call (1047/34961). */
+const GROUP_INFO_MAX_GROUPS = 50;
+/** Profile tags the simulator knows (standard tags, 1047/33520); custom tags start Tag_Profile_Custom_. */
+const STANDARD_PROFILE_TAGS = new Set([
+  "Tag_Profile_IM_Nick",
+  "Tag_Profile_IM_Gender",
+  "Tag_Profile_IM_BirthDay",
+  "Tag_Profile_IM_Location",
+  "Tag_Profile_IM_SelfSignature",
+  "Tag_Profile_IM_AllowType",
+  "Tag_Profile_IM_Language",
+  "Tag_Profile_IM_Image",
+  "Tag_Profile_IM_MsgSettings",
+  "Tag_Profile_IM_AdminForbidType",
+  "Tag_Profile_IM_Level",
+  "Tag_Profile_IM_Role",
+]);
 const COMMUNITY_PREFIX = "@TGS#_";
 /** §5.7: Community pages hold at most 100 members. */
 const COMMUNITY_MAX_LIMIT = 100;
@@ -79,13 +112,24 @@ export async function startTencentRestSimulator(
 ): Promise<TencentRestSimulator> {
   const admins = new Set(opts.adminIdentifiers ?? ["administrator"]);
   const groups = new Map<string, Member[]>();
+  const groupInfos = new Map<string, { Name?: string; Type?: string }>();
+  const profiles = new Map<string, Record<string, string | number>>();
   const recentCalls: number[] = [];
+  const callsByPath = new Map<string, number>();
   let requestCount = 0;
+
+  const apis: Record<string, (request: unknown, raw: string) => Answer> = {
+    [MEMBER_INFO_PATH]: (request, raw) => memberInfo(request, raw),
+    [GROUP_INFO_PATH]: (request, raw) => groupInfo(request, raw),
+    [PORTRAIT_GET_PATH]: (request, raw) => portraitGet(request, raw),
+  };
 
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     requestCount += 1;
+    const path = new URL(request.url ?? "/", "http://simulator").pathname;
+    callsByPath.set(path, (callsByPath.get(path) ?? 0) + 1);
     const body = await readBody(request);
-    const answer = authenticate(request) ?? rateLimit() ?? memberInfo(parseOrRaw(body), body);
+    const answer = authenticate(request) ?? rateLimit() ?? apis[path]!(parseOrRaw(body), body);
     const ok = answer.ErrorCode === 0;
     const { ErrorCode, ErrorInfo, ...rest } = answer;
     writeJson(
@@ -100,7 +144,7 @@ export async function startTencentRestSimulator(
   const authenticate = (request: IncomingMessage): Answer | undefined => {
     const url = new URL(request.url ?? "/", "http://simulator");
     if (request.method !== "POST") return fail(60002, "HTTP parse error: REST calls are POST only");
-    if (url.pathname !== MEMBER_INFO_PATH) return fail(60009, `request URL/resource error: ${url.pathname}`);
+    if (!Object.hasOwn(apis, url.pathname)) return fail(60009, `request URL/resource error: ${url.pathname}`);
     const q = url.searchParams;
     const sdkAppId = q.get("sdkappid");
     const identifier = q.get("identifier");
@@ -194,6 +238,82 @@ export async function startTencentRestSimulator(
     };
   };
 
+  /** 1047/34961: `GroupIdList` (≤ 50) and `ResponseFilter.GroupBaseInfoFilter`; one item per group. */
+  const groupInfo = (request: unknown, raw: string): Answer => {
+    if (!isObject(request)) return fail(60003, `JSON parse error: ${raw.slice(0, 80)}`);
+    const { GroupIdList, ResponseFilter } = request;
+    if (
+      !Array.isArray(GroupIdList) ||
+      GroupIdList.length === 0 ||
+      !GroupIdList.every((g) => typeof g === "string")
+    ) {
+      return fail(10004, "GroupIdList must be a non-empty array of group ids");
+    }
+    if (GroupIdList.length > GROUP_INFO_MAX_GROUPS) {
+      return fail(10004, `GroupIdList may hold at most ${GROUP_INFO_MAX_GROUPS} groups`);
+    }
+    const filter = isObject(ResponseFilter) ? ResponseFilter.GroupBaseInfoFilter : undefined;
+    const wanted = Array.isArray(filter) ? new Set(filter as string[]) : undefined;
+    const GroupInfo = (GroupIdList as string[]).map((GroupId) => {
+      const members = groups.get(GroupId);
+      if (members === undefined) {
+        return { GroupId, ErrorCode: 10010, ErrorInfo: "group does not exist or was disbanded" };
+      }
+      const base: Record<string, unknown> = {
+        Type: GroupId.startsWith(COMMUNITY_PREFIX) ? "Community" : "Public",
+        ...groupInfos.get(GroupId),
+        Owner_Account: members[0]?.Member_Account ?? "",
+        MemberNum: members.length,
+      };
+      const shown = Object.fromEntries(
+        Object.entries(base).filter(([field]) => wanted === undefined || wanted.has(field)),
+      );
+      return { GroupId, ErrorCode: 0, ErrorInfo: "", ...shown };
+    });
+    return { ErrorCode: 0, ErrorInfo: "", GroupInfo };
+  };
+
+  /** §5.8: `To_Account` (≤ 100) and `TagList`; one `UserProfileItem` per account. */
+  const portraitGet = (request: unknown, raw: string): Answer => {
+    if (!isObject(request)) return fail(60003, `JSON parse error: ${raw.slice(0, 80)}`);
+    const { To_Account, TagList } = request;
+    if (
+      !Array.isArray(To_Account) ||
+      To_Account.length === 0 ||
+      !To_Account.every((a) => typeof a === "string")
+    ) {
+      return fail(40001, "To_Account must be a non-empty array of user ids");
+    }
+    if (To_Account.length > PORTRAIT_GET_MAX_ACCOUNTS) {
+      return fail(40001, `To_Account may hold at most ${PORTRAIT_GET_MAX_ACCOUNTS} accounts`);
+    }
+    if (!Array.isArray(TagList) || TagList.length === 0)
+      return fail(40001, "TagList must be a non-empty array");
+    const unknown = (TagList as unknown[]).find(
+      (tag) =>
+        typeof tag !== "string" || !(STANDARD_PROFILE_TAGS.has(tag) || tag.startsWith("Tag_Profile_Custom_")),
+    );
+    if (unknown !== undefined) return fail(40009, `unknown profile tag ${JSON.stringify(unknown)}`);
+    const failed: string[] = [];
+    const UserProfileItem = (To_Account as string[]).map((account) => {
+      const profile = profiles.get(account);
+      if (profile === undefined) {
+        failed.push(account);
+        return { To_Account: account, ResultCode: 40003, ResultInfo: "account does not exist" };
+      }
+      const ProfileItem = (TagList as string[])
+        .filter((tag) => profile[tag] !== undefined)
+        .map((Tag) => ({ Tag, Value: profile[Tag] }));
+      return { To_Account: account, ProfileItem, ResultCode: 0, ResultInfo: "" };
+    });
+    return {
+      ErrorCode: 0,
+      ErrorInfo: "",
+      UserProfileItem,
+      ...(failed.length > 0 ? { Fail_Account: failed } : {}),
+    };
+  };
+
   const server = await startSimulatorServer(opts, route);
 
   return {
@@ -213,6 +333,14 @@ export async function startTencentRestSimulator(
         })),
       );
     },
+    setGroupInfo(groupId, info) {
+      if (!groups.has(groupId)) throw new Error(`group ${groupId} has no members: setGroupMembers first`);
+      groupInfos.set(groupId, { ...groupInfos.get(groupId), ...info });
+    },
+    setProfile(userId, items) {
+      profiles.set(userId, { ...profiles.get(userId), ...items });
+    },
+    calls: (path) => callsByPath.get(path) ?? 0,
     requests: () => requestCount,
     close: () => server.close(),
   };

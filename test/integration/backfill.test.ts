@@ -65,12 +65,31 @@ function recordingFetch(calls: { query: URLSearchParams; body: Record<string, un
   };
 }
 
+const MEMBER_INFO = "/v4/group_open_http_svc/get_group_member_info";
+
 describe("backfillGroupMembers", () => {
+  it("stores the group's name and type from get_group_info, so its pushes are titled with it", async () => {
+    tencent.setGroupMembers("@TGS#2NAMED", accounts(3, "n"));
+    tencent.setGroupInfo("@TGS#2NAMED", { Name: "Weekend hiking", Type: "Work" });
+    const calls: { query: URLSearchParams; body: Record<string, unknown> }[] = [];
+    const result = await backfillGroupMembers("@TGS#2NAMED", {
+      rest: restClient({ fetch: recordingFetch(calls) }),
+      groups,
+      clock: systemClock,
+    });
+    expect(result).toEqual({ name: "Weekend hiking", members: 3, pages: 1 });
+    expect(await groups.getGroup("@TGS#2NAMED")).toMatchObject({ name: "Weekend hiking", type: "Work" });
+    expect(calls[0]!.body).toEqual({
+      GroupIdList: ["@TGS#2NAMED"],
+      ResponseFilter: { GroupBaseInfoFilter: ["Type", "Name"] },
+    });
+  });
+
   it("mirrors a 1,234-member ordinary group exactly, one Offset page of 100 per request", async () => {
     const members = accounts(1234, "work");
     tencent.setGroupMembers("@TGS#2WORKGROUP", members);
     const calls: { query: URLSearchParams; body: Record<string, unknown> }[] = [];
-    const before = tencent.requests();
+    const before = tencent.calls(MEMBER_INFO);
 
     const result = await backfillGroupMembers("@TGS#2WORKGROUP", {
       rest: restClient({ fetch: recordingFetch(calls) }),
@@ -79,8 +98,9 @@ describe("backfillGroupMembers", () => {
     });
 
     expect(result).toEqual({ members: 1234, pages: 13 });
-    expect(tencent.requests() - before).toBe(13);
+    expect(tencent.calls(MEMBER_INFO) - before).toBe(13);
     expect(await mirrored("@TGS#2WORKGROUP")).toEqual(members);
+    calls.splice(0, 1); // get_group_info, for the group's name
     expect(calls.map((c) => c.body.Offset)).toEqual(Array.from({ length: 13 }, (_, i) => i * 100));
     expect(calls[0]!.body).toEqual({
       GroupId: "@TGS#2WORKGROUP",
@@ -97,7 +117,7 @@ describe("backfillGroupMembers", () => {
     const members = accounts(250, "fan");
     tencent.setGroupMembers("@TGS#_@TGS#cCOMMUNITY", members);
     const calls: { query: URLSearchParams; body: Record<string, unknown> }[] = [];
-    const before = tencent.requests();
+    const before = tencent.calls(MEMBER_INFO);
 
     const result = await backfillGroupMembers("@TGS#_@TGS#cCOMMUNITY", {
       rest: restClient({ fetch: recordingFetch(calls) }),
@@ -106,15 +126,16 @@ describe("backfillGroupMembers", () => {
     });
 
     expect(result).toEqual({ members: 250, pages: 3 });
-    expect(tencent.requests() - before).toBe(3);
+    expect(tencent.calls(MEMBER_INFO) - before).toBe(3);
     expect(await mirrored("@TGS#_@TGS#cCOMMUNITY")).toEqual(members);
+    calls.splice(0, 1); // get_group_info, for the group's name
     expect(calls[0]!.body).toMatchObject({ Limit: 100, Next: "" });
     expect(calls.every((c) => !("Offset" in c.body))).toBe(true);
   });
 
   it("stops at MemberNum when the member count is a multiple of the page size (no empty last call)", async () => {
     tencent.setGroupMembers("@TGS#2EVEN", accounts(300, "even"));
-    const before = tencent.requests();
+    const before = tencent.calls(MEMBER_INFO);
 
     const result = await backfillGroupMembers("@TGS#2EVEN", {
       rest: restClient(),
@@ -123,13 +144,13 @@ describe("backfillGroupMembers", () => {
     });
 
     expect(result).toEqual({ members: 300, pages: 3 });
-    expect(tencent.requests() - before).toBe(3);
+    expect(tencent.calls(MEMBER_INFO) - before).toBe(3);
   });
 
   it("keeps to half of Tencent's 200 calls/s, one request in flight", async () => {
     const members = accounts(60, "slow");
     tencent.setGroupMembers("@TGS#2PACED", members);
-    const before = tencent.requests();
+    const before = tencent.calls(MEMBER_INFO);
     const started = Date.now();
 
     const result = await backfillGroupMembers("@TGS#2PACED", {
@@ -140,7 +161,7 @@ describe("backfillGroupMembers", () => {
     });
 
     expect(result).toEqual({ members: 60, pages: 60 });
-    expect(tencent.requests() - before).toBe(60);
+    expect(tencent.calls(MEMBER_INFO) - before).toBe(60);
     // 59 gaps of at least 10 ms.
     expect(Date.now() - started).toBeGreaterThanOrEqual(590);
     expect(await mirrored("@TGS#2PACED")).toEqual(members);
@@ -188,7 +209,7 @@ describe("backfillGroupMembers", () => {
   });
 
   it("rejects a Community page size above 100 before calling Tencent", async () => {
-    const before = tencent.requests();
+    const before = tencent.calls(MEMBER_INFO);
     await expect(
       backfillGroupMembers("@TGS#_@TGS#cBIG", {
         rest: restClient(),
@@ -197,11 +218,35 @@ describe("backfillGroupMembers", () => {
         pageSize: 101,
       }),
     ).rejects.toThrow(RangeError);
-    expect(tencent.requests()).toBe(before);
+    expect(tencent.calls(MEMBER_INFO)).toBe(before);
   });
 });
 
 describe("TencentRestClient", () => {
+  it("reads nicknames with portrait_get, 100 accounts per call; none for unknown or nick-less accounts", async () => {
+    tencent.setProfile("alice", { Tag_Profile_IM_Nick: "Alice Chen" });
+    tencent.setProfile("bob", { Tag_Profile_IM_Gender: "Gender_Type_Male" });
+    const ids = ["alice", "bob", "nobody", ...Array.from({ length: 150 }, (_, i) => `u${i}`)];
+    const before = tencent.calls("/v4/profile/portrait_get");
+    const names = await restClient().nicknames(ids);
+    expect(tencent.calls("/v4/profile/portrait_get") - before).toBe(2);
+    expect(names.get("alice")).toBe("Alice Chen");
+    expect(names.has("bob") && names.get("bob") === undefined).toBe(true);
+    expect(names.has("nobody") && names.get("nobody") === undefined).toBe(true);
+    expect(names.size).toBe(ids.length);
+  });
+
+  it("is refused by the simulator as Tencent refuses it: over 100 accounts (40001), an unknown tag (40009)", async () => {
+    const rest = restClient();
+    const accounts101 = Array.from({ length: 101 }, (_, i) => `x${i}`);
+    await expect(
+      rest.call("profile", "portrait_get", { To_Account: accounts101, TagList: ["Tag_Profile_IM_Nick"] }),
+    ).rejects.toMatchObject({ errorCode: 40001 });
+    await expect(
+      rest.call("profile", "portrait_get", { To_Account: ["a"], TagList: ["Tag_Profile_IM_Shoe"] }),
+    ).rejects.toMatchObject({ errorCode: 40009 });
+  });
+
   it("reuses the admin UserSig until an hour before it expires, then issues a new one", async () => {
     tencent.setGroupMembers("@TGS#2SIG", ["alice"]);
     let offsetMs = 0;
