@@ -30,7 +30,6 @@ export function connectionChangeOf(
     at: event.EventTime ?? acceptedAt,
     platforms,
     kicked,
-    kickedAny: kickedDevices.length > 0,
     ...(optPlatform !== undefined && optPlatform !== "" ? { by: optPlatform } : {}),
   };
 }

@@ -10,8 +10,11 @@ import type { AppStateReport, Connections, PlatformConnection, Presence } from "
 /**
  * Older SDKs answer a multi-device kick with both a Login (new device, with KickedDevice) and a
  * Logout (the kicked one); newer ones (native ≥ 5.6.1200, Web ≥ 2.14.0) send only the Login
- * (tencent-chat.md §2.3). A Logout on the kicking platform this close to its kicking Login is the
- * kick's echo, not the user logging out.
+ * (tencent-chat.md §2.3). The echo names the kicked device's platform: when that is another
+ * platform, it only repeats what the kick already did; when it is the same platform (a second iPhone
+ * kicked the first), a Logout this close to the kicking Login is the echo, not the user logging out.
+ * UNCONFIRMED: which OptPlatform Tencent puts on the echo; a genuine Logout on the kicking platform
+ * right after a kick of another platform is applied.
  */
 export const KICK_ECHO_WINDOW_MS = 10_000;
 
@@ -65,8 +68,6 @@ export interface ConnectionChange {
   kicked: readonly DevicePlatform[];
   /** `OptPlatform` as Tencent sent it, to say who kicked whom. */
   by?: string;
-  /** The Login kicked something (any `KickedDevice`, mobile or not). */
-  kickedAny?: boolean;
 }
 
 /**
@@ -103,7 +104,7 @@ export function applyConnectionChange(
           connected: true,
           at: change.at,
           loggedOut: false,
-          ...(change.kickedAny || change.kicked.length > 0
+          ...(change.kicked.includes(platform)
             ? { kickedOthersAt: change.at }
             : was?.kickedOthersAt !== undefined
               ? { kickedOthersAt: was.kickedOthersAt }

@@ -96,7 +96,7 @@ describe("a group message", () => {
     );
     expect((toErin!.request.body as { aps: { alert: { title: string; body: string } } }).aps.alert).toEqual({
       title: "Weekend hiking",
-      body: "[@you] alice: @erin can you bring the trail map? Meet at 8 at the station.",
+      body: "[You were mentioned] alice: @erin can you bring the trail map? Meet at 8 at the station.",
     });
     const toBob = deliveries.find(
       (d) => d.token === devices.find((x) => x.deviceId === "bob-iphone-15")!.registration.token,
@@ -116,15 +116,16 @@ describe("a group message", () => {
     const replaced = await client.deliveries();
     expect(replaced.map((d) => d.token).sort()).toEqual(original.map((d) => d.token).sort());
     const apns = replaced.filter((d) => d.vendor === "apns");
-    expect(apns.map((d) => d.request.headers["apns-collapse-id"])).toEqual(apns.map(() => `group_${GROUP}`));
+    // The recalled message's own key (per message), not the conversation's.
+    expect(apns.map((d) => d.request.headers["apns-collapse-id"])).toEqual(apns.map(() => `${GROUP}#42`));
     const fcm = replaced.find((d) => d.vendor === "fcm")!;
     expect(
       (fcm.request.body as { message: { android: { notification: { tag: string; body?: string } } } }).message
         .android.notification.tag,
-    ).toBe(`group_${GROUP}`);
+    ).toBe(`${GROUP}#42`);
     for (const d of apns) {
       expect((d.request.body as { aps: { alert: { body: string } } }).aps.alert.body).toBe(
-        "This message was recalled",
+        "A message is recalled",
       );
     }
   });

@@ -140,7 +140,8 @@ describe("one-to-one message to a background recipient", () => {
     expect(apns!.request.body).toEqual({
       aps: {
         alert: { title: "Alice Chen", body: "Are we still on for dinner at 7?" },
-        badge: 5,
+        // The unread count bob's app reported (2) plus this push: Tencent's iOS badge.
+        badge: 3,
         sound: "default",
         "thread-id": "c2c_alice",
       },
@@ -150,7 +151,8 @@ describe("one-to-one message to a background recipient", () => {
       "apns-push-type": "alert",
       "apns-priority": "10",
       "apns-topic": "com.example.chatpush",
-      "apns-collapse-id": "c2c_alice",
+      // Per message, so a newer message never replaces (nor a recall hits) another one's notification.
+      "apns-collapse-id": body.MsgKey,
     });
 
     expect(fcm).toMatchObject({ token: FCM_TOKEN, status: 200 });
@@ -160,7 +162,7 @@ describe("one-to-one message to a background recipient", () => {
     expect(message.data).toMatchObject({ ext: '{"conversationID":"c2c_alice"}' });
     expect(message.android).toMatchObject({
       priority: "high",
-      notification: { tag: "c2c_alice", notification_count: 5 },
+      notification: { tag: body.MsgKey, notification_count: 3 },
     });
   });
 
@@ -203,8 +205,10 @@ describe("one-to-one message to a background recipient", () => {
     const body = c2c();
     await client.postCallback(QUERY, body);
     const entries = await settled(body.MsgKey);
-    expect(entries).toEqual([
-      expect.objectContaining({ stage: "skipped", reason: "online in the foreground" }),
+    // Presence is per device: each of bob's devices is skipped on its own.
+    expect(entries.map((e) => [e.deviceId, e.stage, e.reason]).sort()).toEqual([
+      ["bob-iphone", "skipped", "online in the foreground"],
+      ["bob-pixel", "skipped", "online in the foreground"],
     ]);
     expect(await client.deliveries()).toEqual([]);
   });

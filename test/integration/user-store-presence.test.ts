@@ -44,7 +44,7 @@ const change = (
   at,
   platforms,
   kicked,
-  kickedAny: kicked.length > 0,
+
   by: platforms[0] ?? "",
 });
 const apply = (c: ConnectionChange) =>

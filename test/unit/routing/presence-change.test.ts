@@ -29,7 +29,6 @@ describe("connectionChangeOf", () => {
       at: NOW - 1000,
       platforms: ["Android"],
       kicked: ["iOS"],
-      kickedAny: true,
       by: "Android",
     });
   });

@@ -25,7 +25,7 @@ const change = (
   at,
   platforms,
   kicked,
-  kickedAny: kicked.length > 0,
+
   ...(by ? { by } : {}),
 });
 
@@ -76,8 +76,13 @@ describe("applyConnectionChange", () => {
       change("Login", T, ["iOS"]),
       change("Login", T + 10, ["Android"], ["iOS"], "Android"),
     );
-    expect(state.Android).toMatchObject({ connected: true, loggedOut: false, kickedOthersAt: T + 10 });
+    expect(state.Android).toEqual({ connected: true, at: T + 10, loggedOut: false });
     expect(state.iOS).toEqual({ connected: false, at: T + 10, loggedOut: true, kickedBy: "Android" });
+  });
+
+  it("applies a Logout on the kicking platform right after it kicked another platform", () => {
+    const state = apply({}, change("Login", T, ["Android"], ["iOS"]), change("Logout", T + 100, ["Android"]));
+    expect(state.Android).toMatchObject({ loggedOut: true });
   });
 
   it("keeps a kicked platform logged out through its Disconnect, until it logs in again", () => {
