@@ -150,7 +150,7 @@ async function replay(
       lines.push(
         `  ${r.result.padEnd(13)} ${who}${r.vendor ? ` (${r.vendor})` : ""}${r.status ? ` HTTP ${r.status}` : ""}${r.reason ? `  ${r.reason}` : ""}`,
       );
-      if (r.request) lines.push(`      ${summarize(r.vendor, r.request.body)}`);
+      if (r.request) lines.push(`      ${summarize(r.vendor, r.request)}`);
     }
     return lines.join("\n");
   });
@@ -162,16 +162,21 @@ function messageKeysOf(command: string, body: Record<string, unknown>): string[]
     case "C2C.CallbackAfterSendMsg":
       return [c2cMessageKey(body as C2CAfterSendMsg)];
     case "Group.CallbackAfterSendMsg":
-      return [groupMessageKey(String(body.GroupId), Number(body.MsgSeq))];
+      return [groupMessageKey(String(body.GroupId), Number(body.MsgSeq), topicOf(body))];
     case "C2C.CallbackAfterMsgWithDraw":
       return [`${body.MsgKey}:recall`];
     case "Group.CallbackAfterRecallMsg":
       return ((body.MsgSeqList as { MsgSeq: number }[]) ?? []).map(
-        (m) => `${groupMessageKey(String(body.GroupId), m.MsgSeq)}:recall`,
+        (m) => `${groupMessageKey(String(body.GroupId), m.MsgSeq, topicOf(body))}:recall`,
       );
     default:
       return [];
   }
+}
+
+/** A Community topic's id, when the callback names one. */
+function topicOf(body: Record<string, unknown>): string | undefined {
+  return typeof body.TopicId === "string" && body.TopicId !== "" ? body.TopicId : undefined;
 }
 
 /**
@@ -209,12 +214,15 @@ async function settle(
 type Loose = any;
 
 /** Where each vendor's request keeps the title, body, badge and the fields that classify it as IM. */
-const SUMMARIES: Record<string, (b: Loose) => Record<string, unknown>> = {
-  apns: (b) => ({
+const SUMMARIES: Record<string, (b: Loose, headers: Record<string, string>) => Record<string, unknown>> = {
+  apns: (b, headers) => ({
     title: b.aps?.alert?.title,
+    subtitle: b.aps?.alert?.subtitle,
     body: b.aps?.alert?.body,
     badge: b.aps?.badge,
     sound: b.aps?.sound,
+    "interruption-level": b.aps?.["interruption-level"],
+    "collapse-id": headers["apns-collapse-id"],
     ext: b.ext,
   }),
   fcm: (b) => ({
@@ -222,6 +230,8 @@ const SUMMARIES: Record<string, (b: Loose) => Record<string, unknown>> = {
     body: b.message?.notification?.body,
     badge: b.message?.android?.notification?.notification_count,
     priority: b.message?.android?.priority,
+    channel: b.message?.android?.notification?.channel_id,
+    tag: b.message?.android?.notification?.tag,
     ext: b.message?.data?.ext,
   }),
   huawei: (b) => ({
@@ -259,10 +269,10 @@ const SUMMARIES: Record<string, (b: Loose) => Record<string, unknown>> = {
   },
 };
 
-function summarize(vendor: string | undefined, body: unknown): string {
+function summarize(vendor: string | undefined, request: SimulatedDelivery["request"]): string {
   const pick = vendor === undefined ? undefined : SUMMARIES[vendor];
-  if (pick === undefined) return JSON.stringify(body);
-  return Object.entries(pick(body as Loose))
+  if (pick === undefined) return JSON.stringify(request.body);
+  return Object.entries(pick(request.body as Loose, request.headers ?? {}))
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key} ${typeof value === "number" ? value : JSON.stringify(value)}`)
     .join("  ");
