@@ -81,12 +81,19 @@ describe("a group message", () => {
     const deliveries = await client.deliveries();
     // bob (2 phones) and erin (8 phones, @mentioned through her "notify only when @mentioned");
     // not alice (the sender), carol (foreground), dave (muted), frank (do-not-disturb), grace (left).
-    expect(deliveries.map((d) => d.token).sort()).toEqual(devicesOf(["bob", "erin"]));
+    // bob's iPad is in the foreground (reported with its deviceId): his phones only.
+    const ipad = devices.find((d) => d.deviceId === "bob-ipad")!.registration.token;
+    expect(deliveries.map((d) => d.token).sort()).toEqual(
+      devicesOf(["bob", "erin"]).filter((t) => t !== ipad),
+    );
     const skipped = Object.fromEntries(
-      entries.filter((e) => e.stage === "skipped").map((e) => [e.userId, e.reason]),
+      entries
+        .filter((e) => e.stage === "skipped")
+        .map((e) => [[e.userId, e.deviceId].filter(Boolean).join("/"), e.reason]),
     );
     expect(skipped).toEqual({
-      carol: "online in the foreground",
+      "bob/bob-ipad": "online in the foreground",
+      "carol/carol-galaxy-s24": "online in the foreground",
       dave: "conversation muted",
       frank: "do not disturb",
     });
