@@ -26,10 +26,12 @@ export const APNS_MAX_STREAMS_PER_SESSION = 1000;
  */
 export const APNS_MAX_SESSIONS = 8;
 /**
- * Requests in flight across every session of one sender: the memory cap (`npm run bench:senders`
- * measures the peak heap at this setting).
+ * Requests in flight across every session of one sender: the memory cap. Each in-flight HTTP/2
+ * stream holds about 20 KB of heap in node (bench/senders-apns.ts: ~185 MB peak at 5,000), and the
+ * garbage collector's share of the CPU grows with it; 2,000 keeps ≥ 10,000 sends/s possible at a
+ * 200 ms round trip (2,000 / 0.2 s), more than a worker's CPU delivers, at about half the heap.
  */
-export const APNS_MAX_IN_FLIGHT = 5000;
+export const APNS_MAX_IN_FLIGHT = 2000;
 
 /** The HTTP/2 session node-apn keeps for one Provider, as far as the pool reads it. */
 interface SessionView {
@@ -146,7 +148,7 @@ export interface WireRequest {
 interface Queued {
   request: WireRequest;
   token: string;
-  resolve: (answer: ApnsAnswer) => void;
+  done: (answer: ApnsAnswer) => void;
 }
 
 export interface ApnsPoolOptions {
@@ -171,12 +173,14 @@ export class ApnsSessionPool {
 
   constructor(private readonly options: ApnsPoolOptions) {}
 
-  /** Sends `request` to `token` on a session with room; resolves with APNs' answer, never rejects. */
-  post(request: WireRequest, token: string): Promise<ApnsAnswer> {
-    return new Promise((resolve) => {
-      this.queue.push({ request, token, resolve });
-      this.pump();
-    });
+  /**
+   * Sends `request` to `token` on a session with room and calls `done` with APNs' answer (exactly
+   * once, never with an error). A callback, not a promise: at thousands of sends per second each
+   * promise hop per request costs as much CPU as a tenth of the request itself.
+   */
+  post(request: WireRequest, token: string, done: (answer: ApnsAnswer) => void): void {
+    this.queue.push({ request, token, done });
+    this.pump();
   }
 
   get sessionCount(): number {
@@ -208,11 +212,11 @@ export class ApnsSessionPool {
   private dispatch(session: PooledSession, queued: Queued): void {
     const probing = !session.established();
     session.inFlight += 1;
-    void sendOne(session.provider, queued.request, queued.token).then((answer) => {
+    sendOne(session.provider, queued.request, queued.token, (answer) => {
       session.inFlight -= 1;
       session.learn();
       this.options.gate.release();
-      queued.resolve(answer);
+      queued.done(answer);
       if (probing && !session.established() && answer.status === 0) {
         // The first request on a session got no HTTP answer and there is no session: the host is
         // unreachable. Everything queued would wait a request timeout each, one at a time.
@@ -227,7 +231,7 @@ export class ApnsSessionPool {
   }
 
   private settleQueued(answer: ApnsAnswer): void {
-    for (const queued of this.queue.splice(0)) queued.resolve(answer);
+    for (const queued of this.queue.splice(0)) queued.done(answer);
   }
 
   /** The session with the most room, if any has room. */
@@ -255,8 +259,11 @@ export class ApnsSessionPool {
     if (this.sessions.length === 0) wanted = 1;
     else if (limits.length === 0) wanted = 0;
     else {
-      const connecting = this.sessions.filter((s) => !s.established()).length;
-      wanted = Math.ceil(this.queue.length / Math.max(...limits)) - connecting;
+      // What this pool could have in flight under the sender's memory cap, over the largest limit
+      // its servers advertise: sessions beyond that would only cost handshakes and memory.
+      const inFlight = this.sessions.reduce((sum, s) => sum + s.inFlight, 0);
+      const demand = Math.min(this.queue.length + inFlight, this.options.gate.max);
+      wanted = Math.ceil(demand / Math.max(...limits)) - this.sessions.length;
     }
     const opening = Math.min(wanted, this.options.maxSessions - this.sessions.length);
     for (let i = 0; i < opening; i += 1) {
@@ -298,37 +305,48 @@ function clientOf(provider: Provider): ClientView | undefined {
 }
 
 /**
- * One request through node-apn, as an answer; never rejects. It goes to the Provider's Client
- * directly with the shared, already serialised request — what Provider.send does per token
- * (lib/provider.js), minus a Notification, its headers() and its compile() per target, which cost
- * as much CPU as the request itself at thousands of sends per second. Should a later node-apn hide
- * its Client, the request goes through Provider.send.
+ * One request through node-apn; `done` gets the answer. It goes to the Provider's Client directly with
+ * the shared, already serialised request — what Provider.send does per token (lib/provider.js), minus
+ * a Notification, its headers() and compile(), and two promise layers per target. node-apn's
+ * Client.write resolves with APNs' 200 answer and rejects with the failure (lib/client.js write());
+ * a resolved value with a status or an error is a failure too (Provider.send's own reading). Should
+ * a later node-apn hide its Client, the request goes through Provider.send.
  */
-async function sendOne(provider: Provider, request: WireRequest, token: string): Promise<ApnsAnswer> {
+function sendOne(
+  provider: Provider,
+  request: WireRequest,
+  token: string,
+  done: (answer: ApnsAnswer) => void,
+): void {
+  const onValue = (value: ResponseFailure & { "apns-id"?: string }) => {
+    if (value.status === undefined && value.error === undefined) {
+      done(value["apns-id"] !== undefined ? { status: 200, apnsId: value["apns-id"] } : { status: 200 });
+    } else done(answerOf(value));
+  };
+  const onFailure = (failure: unknown) => {
+    done(
+      typeof failure === "object" && failure !== null
+        ? answerOf(failure as ResponseFailure)
+        : localFailure(failure),
+    );
+  };
   try {
     const client = clientOf(provider);
-    // node-apn resolves with APNs' 200 answer and rejects with the failure (lib/client.js write());
-    // a resolved value with a status or an error is a failure too (Provider.send's own reading).
-    const outcome =
-      client !== undefined
-        ? await settle(client.write(request, token, "device", "post"))
-        : await viaProvider(provider, request, token);
-    const value = outcome.value as ResponseFailure & { "apns-id"?: string };
-    if (outcome.ok && value.status === undefined && value.error === undefined) {
-      return { status: 200, ...(value["apns-id"] !== undefined && { apnsId: value["apns-id"] }) };
+    if (client === undefined) {
+      viaProvider(provider, request, token).then(
+        (v) => (v.ok ? onValue(v.value as never) : onFailure(v.value)),
+        onFailure,
+      );
+    } else {
+      client.write(request, token, "device", "post").then(onValue as (value: unknown) => void, onFailure);
     }
-    return answerOf(value);
   } catch (error) {
-    return { status: 0, reason: (error as Error).message, local: true };
+    done(localFailure(error));
   }
 }
 
-async function settle(promise: Promise<unknown>): Promise<{ ok: boolean; value: unknown }> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (failure) {
-    return { ok: false, value: failure };
-  }
+function localFailure(error: unknown): ApnsAnswer {
+  return { status: 0, reason: error instanceof Error ? error.message : String(error), local: true };
 }
 
 async function viaProvider(

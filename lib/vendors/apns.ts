@@ -454,10 +454,15 @@ export class ApnsSender implements VendorSender {
   async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
     const now = this.clock.now();
     const builders = new Map<number, (target: ApnsTarget) => ApnsBuild>();
-    // One request per pool, push type and token: a token listed twice in a job is pushed once.
-    const requests = new Map<ApnsSessionPool, Record<"alert" | "voip", Map<string, Promise<TokenResult>>>>();
+    // One request per pool, push type and token: a token listed twice in a job is pushed once, and
+    // its answer settles every target that names it.
+    const requests = new Map<ApnsSessionPool, Record<"alert" | "voip", Map<string, number[]>>>();
     const results = new Array<SendResult>(targets.length);
-    const pending: Promise<void>[] = [];
+    let outstanding = 0;
+    let finished: () => void = () => undefined;
+    const allAnswered = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
 
     for (const [index, target] of targets.entries()) {
       const prepared = this.prepare(notification, target, builders, now);
@@ -465,25 +470,28 @@ export class ApnsSender implements VendorSender {
         results[index] = { target, outcome: prepared.refused };
         continue;
       }
-      const { pool, request: built } = prepared;
+      const { pool, request } = prepared;
       let byType = requests.get(pool);
       if (byType === undefined) {
         byType = { alert: new Map(), voip: new Map() };
         requests.set(pool, byType);
       }
-      const byToken = byType[built.headers["apns-push-type"]];
-      let request = byToken.get(target.token);
-      if (request === undefined) {
-        request = this.deliver(pool, wireOf(built), target.token, target.environment !== undefined);
-        byToken.set(target.token, request);
+      const byToken = byType[request.headers["apns-push-type"]];
+      const same = byToken.get(target.token);
+      if (same !== undefined) {
+        same.push(index);
+        continue;
       }
-      pending.push(
-        request.then((result) => {
-          results[index] = { target, ...result };
-        }),
-      );
+      const indexes = [index];
+      byToken.set(target.token, indexes);
+      outstanding += 1;
+      this.deliver(pool, wireOf(request), target.token, target.environment !== undefined, (result) => {
+        for (const i of indexes) results[i] = { target: targets[i]!, ...result };
+        outstanding -= 1;
+        if (outstanding === 0) finished();
+      });
     }
-    await Promise.all(pending);
+    if (outstanding > 0) await allAnswered;
     return results;
   }
 
@@ -521,18 +529,23 @@ export class ApnsSender implements VendorSender {
     await Promise.all(pools.map((pool) => (pool instanceof ApnsSessionPool ? pool.close() : undefined)));
   }
 
-  private async deliver(
+  private deliver(
     pool: ApnsSessionPool,
     request: WireRequest,
     token: string,
     environmentKnown: boolean,
-  ): Promise<TokenResult> {
-    let answer = await pool.post(request, token);
-    // node-apn has already minted a new JWT on this answer (lib/client.js, request(): token.regenerate),
-    // so the same pool resends with it; a second expiry goes back as refresh-credential.
-    if (answer.status === 403 && answer.reason === "ExpiredProviderToken")
-      answer = await pool.post(request, token);
-    return resultOf(answer, environmentKnown);
+    done: (result: TokenResult) => void,
+  ): void {
+    pool.post(request, token, (answer) => {
+      if (answer.status !== 403 || answer.reason !== "ExpiredProviderToken") {
+        done(resultOf(answer, environmentKnown));
+        return;
+      }
+      // node-apn has already minted a new JWT on this answer (lib/client.js, request():
+      // token.regenerate), so the same pool resends with it; a second expiry goes back as
+      // refresh-credential.
+      pool.post(request, token, (again) => done(resultOf(again, environmentKnown)));
+    });
   }
 
   private poolFor(
