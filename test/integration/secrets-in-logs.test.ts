@@ -55,7 +55,10 @@ beforeAll(async () => {
     dataDir,
     maxAttempts: 2,
     onJournal: (entry) => lines.push(JSON.stringify(entry)),
-    onError: (error) => lines.push(`${error.name}: ${error.message}\n${error.stack ?? ""}`),
+    onError: (error) => {
+      const e = error as Error;
+      lines.push(`${e.name}: ${e.message}\n${e.stack ?? ""}`);
+    },
   });
   client = new RecordingClient({
     baseUrl: runtime.url,

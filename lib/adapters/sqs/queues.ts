@@ -28,9 +28,7 @@ export class SqsIngestQueue implements IngestQueue {
   ) {}
 
   async publish(callback: AcceptedCallback): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: sqsJson(callback) }),
-    );
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: sqsJson(callback) }));
   }
 }
 
@@ -43,9 +41,7 @@ export class SqsFanoutQueue implements FanoutQueue {
 
   async publish(task: GroupFanoutTask): Promise<void> {
     const event: FanoutEvent = { command: FANOUT_COMMAND, acceptedAt: task.acceptedAt, body: task };
-    await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: sqsJson(event) }),
-    );
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: sqsJson(event) }));
   }
 }
 

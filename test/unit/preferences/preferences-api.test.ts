@@ -427,7 +427,10 @@ describe("routing", () => {
     const response = await call({ method, path });
     expect(response.status).toBe(405);
     expect(response.headers?.allow).toBe(allow);
-    expect(parse(response)).toEqual({ error: expect.stringContaining("method not allowed"), field: "method" });
+    expect(parse(response)).toEqual({
+      error: expect.stringContaining("method not allowed"),
+      field: "method",
+    });
   });
 
   it("accepts a lower-case method", async () => {
