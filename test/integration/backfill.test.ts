@@ -258,7 +258,11 @@ describe("TencentRestClient", () => {
     offsetMs = 22 * 60 * 60 * 1000;
     await rest.getGroupMemberInfo("@TGS#2SIG", { limit: 10, offset: 0 });
     offsetMs = 23.5 * 60 * 60 * 1000;
-    await rest.getGroupMemberInfo("@TGS#2SIG", { limit: 10, offset: 0 });
+    // The new UserSig is dated by the test's clock, 23.5 h ahead of the simulator's real one: Tencent
+    // (and its simulator) refuse a UserSig issued in the future, which is what this call meets.
+    await expect(rest.getGroupMemberInfo("@TGS#2SIG", { limit: 10, offset: 0 })).rejects.toMatchObject({
+      errorCode: 70003,
+    });
 
     const sigs = calls.map((c) => c.query.get("usersig")!);
     expect(sigs[1]).toBe(sigs[0]);

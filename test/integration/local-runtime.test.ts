@@ -161,7 +161,7 @@ describe("one-to-one message to a background recipient", () => {
     expect(message.notification).toEqual({ title: "Alice Chen", body: "Are we still on for dinner at 7?" });
     expect(message.data).toMatchObject({ ext: '{"conversationID":"c2c_alice"}' });
     expect(message.android).toMatchObject({
-      priority: "high",
+      priority: "HIGH",
       notification: { tag: body.MsgKey, notification_count: 3 },
     });
   });
