@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   console.log(`[chatpush]   callback URL:   ${runtime.url}/callback   (SdkAppid ${settings.sdkAppId})`);
   console.log(`[chatpush]   device API:     ${runtime.url}/v1/devices   (Authorization: UserSig <usersig>)`);
   console.log(`[chatpush]   deliveries:     ${runtime.url}/_local/deliveries`);
+  console.log(`[chatpush]   phones & trace: ${runtime.url}/   (the local page, live)`);
   console.log(
     `[chatpush]   vendors:        ${credentials ? `real credentials from ${settings.credentialsFile}` : "simulators of all eight vendors"}`,
   );

@@ -48,7 +48,9 @@ import {
 import { ANDROID_VENDORS, type AndroidVendor, LOCAL_ANDROID_VENDORS } from "./android-vendors.js";
 import { simulatorCredentials } from "./credentials.js";
 import { type CallCounts, createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulators.js";
+import { pageAsset, registeredDevices } from "./page/serve.js";
 import { startApnsSimulator } from "./simulators/apns.js";
+import { withDisplay } from "./simulators/display.js";
 import { startFcmSimulator } from "./simulators/fcm.js";
 import { type FaultRule, SimulatorHub } from "./simulators/hub.js";
 import { startTencentRestSimulator, type TencentRestSimulator } from "./simulators/tencent-rest.js";
@@ -404,7 +406,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         case "GET /healthz":
           return send(200, { status: "ok" });
         case "GET /_local/deliveries":
-          return send(200, hub.list());
+          return send(200, hub.list().map(withDisplay));
+        case "GET /_local/devices":
+          // The local page maps deliveries' tokens to phones; only this local route lists tokens.
+          return send(200, await registeredDevices(documentClient(dynamo.client), tableName, users));
         case "DELETE /_local/deliveries":
           hub.clear();
           return send(204);
@@ -440,6 +445,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           hub.clearFaults();
           return send(204);
       }
+      const asset = req.method === "GET" ? await pageAsset(url.pathname) : undefined;
+      if (asset !== undefined) {
+        res.writeHead(200, { "content-type": asset.type, "cache-control": "no-cache" });
+        res.end(asset.body);
+        return;
+      }
       if (req.method === "PUT" && url.pathname.startsWith(TENCENT_PROFILES)) {
         return setTencentProfile(decodeURIComponent(url.pathname.slice(TENCENT_PROFILES.length)), body, send);
       }
@@ -466,7 +477,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       res.write(": chatpush local stream\n\n");
       const write = (event: string, data: unknown) =>
         res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      const offDelivery = hub.onDelivery((delivery) => write("delivery", delivery));
+      const offDelivery = hub.onDelivery((delivery) => write("delivery", withDisplay(delivery)));
       const onJournal = (entry: TimedJournalEntry) => write("journal", entry);
       journalListeners.add(onJournal);
       req.once("close", () => {
