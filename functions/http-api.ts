@@ -5,8 +5,9 @@ import { awsClients, userStoreFromEnv } from "./shared/deps.js";
 import { readSecret, requireEnv } from "./shared/env.js";
 import { makeHttpHandler } from "./shared/http.js";
 import { lambdaEntry } from "./shared/powertools.js";
+import { adminFromEnv, broadcastsPerDayFromEnv, serverPushFromEnv } from "./shared/server-push.js";
 
-/** Function URL: POST /callback (Tencent Chat) and the device API (/v1/...). */
+/** Function URL: POST /callback (Tencent Chat), the device API (/v1/...) and Tencent's REST push API (/v4/...). */
 export const handler = lambdaEntry(
   makeHttpHandler(() => {
     // Deployed, callback authentication is always on: the function URL is public, so a missing,
@@ -23,6 +24,12 @@ export const handler = lambdaEntry(
       presence: users,
       preferences: users,
       clock: systemClock,
+      // Tencent's REST push API on the same URL, authenticated with the admin's UserSig.
+      pushApi: {
+        ...serverPushFromEnv(),
+        adminIdentifier: adminFromEnv().identifier,
+        broadcastsPerDay: broadcastsPerDayFromEnv(),
+      },
     };
   }),
 );

@@ -13,6 +13,7 @@ import { awsClients, userStoreFromEnv } from "./shared/deps.js";
 import { ConfigError, lazy, lazyAsync, readSecret, requireEnv } from "./shared/env.js";
 import { lambdaEntry, logJournal } from "./shared/powertools.js";
 import { makeRouteEventsHandler } from "./shared/route-events.js";
+import { adminFromEnv, DEFAULT_ADMIN_IDENTIFIER, serverPushFromEnv } from "./shared/server-push.js";
 
 /**
  * Tencent's directory for senders whose nickname chatpush never saw, when CHATPUSH_TENCENT_API is set:
@@ -27,7 +28,7 @@ function directoryFromEnv(): ProfileDirectory | undefined {
       new TencentRestClient({
         baseUrl,
         sdkAppId: Number(requireEnv(ENV.sdkAppId)),
-        adminIdentifier: process.env[ENV.adminIdentifier]?.trim() || "administrator",
+        adminIdentifier: process.env[ENV.adminIdentifier]?.trim() || DEFAULT_ADMIN_IDENTIFIER,
         secretKey: await readSecret(requireEnv(ENV.userSigKeySecret)),
       }),
   );
@@ -67,6 +68,8 @@ export const handler = lambdaEntry(
         clock: systemClock,
         maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
         pushOnlineOnlyGroups: process.env[ENV.pushOnlineOnlyGroups] === "true",
+        serverPush: serverPushFromEnv(),
+        admin: adminFromEnv(),
       });
     }),
     lazy(

@@ -78,6 +78,38 @@ export class ChatpushClient {
     return { status: response.status, body: await response.text() };
   }
 
+  /**
+   * Tencent's REST push API (`/v4/timpush/batch`, `/v4/all_member_push/im_add_tag`, …) as an app server
+   * calls it: `?sdkappid&identifier&usersig&random&contenttype=json`, the admin's UserSig minted with
+   * the secret key unless `userSig` is given. Resolves with the HTTP status and Tencent's answer body.
+   */
+  async restPush(
+    path: string,
+    body: unknown,
+    options: { identifier?: string; userSig?: string } = {},
+  ): Promise<{ status: number; answer: Record<string, unknown> & { ErrorCode?: number; TaskId?: string } }> {
+    const identifier = options.identifier ?? "administrator";
+    const url = new URL(path, this.options.baseUrl);
+    url.searchParams.set("sdkappid", this.options.sdkAppId);
+    url.searchParams.set("identifier", identifier);
+    url.searchParams.set("usersig", options.userSig ?? this.userSig(identifier));
+    url.searchParams.set("random", String(Math.floor(Math.random() * 4_294_967_295)));
+    url.searchParams.set("contenttype", "json");
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let answer: Record<string, unknown>;
+    try {
+      answer = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      answer = { ActionStatus: "FAIL", ErrorInfo: text };
+    }
+    return { status: response.status, answer };
+  }
+
   registerDevice(userId: string, deviceId: string, registration: unknown): Promise<PostResult> {
     return this.deviceApi("PUT", `/v1/devices/${encodeURIComponent(deviceId)}`, userId, registration);
   }

@@ -12,9 +12,12 @@ import { makeRouteEventsHandler } from "../functions/shared/route-events.js";
 import { DynamoAnswerWindow } from "../lib/adapters/dynamodb/answer-window.js";
 import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
 import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
+import { DynamoPushProfiles } from "../lib/adapters/dynamodb/push-profiles.js";
+import { DynamoPushTasks } from "../lib/adapters/dynamodb/push-tasks.js";
 import { DynamoQuotaGates } from "../lib/adapters/dynamodb/quota-gates.js";
 import { documentClient, ensureTable, IDEMPOTENCY_TABLE_KEYS } from "../lib/adapters/dynamodb/table.js";
 import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
+import { SqsServerPushQueue } from "../lib/adapters/sqs/push-queue.js";
 import {
   REASON_ATTRIBUTE,
   SqsDeliveryQueue,
@@ -30,6 +33,8 @@ import type { DeliveryJob, Vendor } from "../lib/model/index.js";
 import { isVendor } from "../lib/model/index.js";
 import type { Journal, JournalEntry, VendorSender } from "../lib/ports/index.js";
 import { systemClock } from "../lib/ports/index.js";
+import type { ServerPushDeps } from "../lib/push-api/ports.js";
+import { countTaskOutcomes } from "../lib/push-api/task-outcomes.js";
 import { makeRouter } from "../lib/routing/router.js";
 import { type Language, parseLanguage } from "../lib/routing/texts.js";
 import { TencentRestClient } from "../lib/tencent/rest-client.js";
@@ -93,6 +98,15 @@ export interface LocalRuntimeOptions {
    * e.g. "zh-CN"); default English.
    */
   defaultLocale?: string;
+  /** The app admin account of Tencent's REST push API (CHATPUSH_ADMIN_IDENTIFIER); default "administrator". */
+  adminIdentifier?: string;
+  /** The title the admin's messages and pushes show (CHATPUSH_ADMIN_DISPLAY_NAME); default its account id. */
+  adminDisplayName?: string;
+  /**
+   * timpush/push and im_push calls a day (CHATPUSH_PUSH_DAILY_LIMIT). Default 10,000 locally, where
+   * replay sends the samples again and again (deployed: Tencent's 100).
+   */
+  broadcastsPerDay?: number;
 }
 
 export interface TimedJournalEntry extends JournalEntry {
@@ -251,6 +265,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       secretKey: options.secretKey,
     });
 
+    // Tencent's REST push API on the same URL, its fan-out on the ingest queue like group pages.
+    const pushProfiles = new DynamoPushProfiles(documentClient(dynamo.client), tableName);
+    const serverPush: ServerPushDeps = {
+      profiles: pushProfiles,
+      audience: pushProfiles,
+      tasks: new DynamoPushTasks(documentClient(dynamo.client), tableName),
+      queue: new SqsServerPushQueue(sqs.client, ingestQueue.url),
+    };
+    const adminIdentifier =
+      options.adminIdentifier ?? (process.env.CHATPUSH_ADMIN_IDENTIFIER?.trim() || "administrator");
+    const adminDisplayName = options.adminDisplayName ?? process.env.CHATPUSH_ADMIN_DISPLAY_NAME?.trim();
+    const dailyLimit = Number(process.env.CHATPUSH_PUSH_DAILY_LIMIT);
+
     const httpHandler = makeHttpHandler(() => ({
       sdkAppId: options.sdkAppId,
       callbackToken: async () => options.callbackToken,
@@ -261,6 +288,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       preferences: users,
       clock: systemClock,
       journal: journalPort,
+      pushApi: {
+        ...serverPush,
+        adminIdentifier,
+        broadcastsPerDay: options.broadcastsPerDay ?? (dailyLimit > 0 ? dailyLimit : 10_000),
+      },
     }));
 
     const deliveries = new DynamoDeliveryLog(documentClient(dynamo.client), tableName, systemClock);
@@ -281,6 +313,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       journal: journalPort,
       clock: systemClock,
       maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
+      serverPush,
+      admin: { identifier: adminIdentifier, ...(adminDisplayName ? { displayName: adminDisplayName } : {}) },
     });
     const sources: SqsEventSource[] = [
       startSqsEventSource({
@@ -319,7 +353,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       // pacing and circuits as a Lambda container has: each spends its share of the vendor's rate.
       const containers = Math.min(2, workerConcurrency(vendor, qps));
       for (let container = 0; container < containers; container += 1) {
-        const worker = makeDeliveryWorker({
+        const vendorWorker = makeDeliveryWorker({
           sender: senders[vendor],
           devices: users,
           retries: new SqsRetryQueue(sqs.client, pair.url, pair.dlqUrl),
@@ -332,6 +366,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           pacing: pacingFor(vendor, qps, containers),
           credentialOf: credentialKeyOf(credentials[vendor] as { certificateId: number }[]),
           maxAttempts: options.maxAttempts ?? settings.maxAttempts,
+        });
+        // Server push jobs count their outcomes per task and stop once it is revoked, as deployed.
+        const worker = countTaskOutcomes(vendorWorker, {
+          tasks: serverPush.tasks,
+          journal: journalPort,
+          clock: systemClock,
         });
         sources.push(
           startSqsEventSource({

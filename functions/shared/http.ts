@@ -12,6 +12,9 @@ import type {
   PresenceStore,
 } from "../../lib/ports/index.js";
 import { makePreferencesApi } from "../../lib/preferences/preferences-api.js";
+import { withAudienceIndex } from "../../lib/push-api/audience.js";
+import type { ServerPushDeps } from "../../lib/push-api/ports.js";
+import { makePushApi } from "../../lib/push-api/push-api.js";
 import { makeIngestPresence } from "../../lib/routing/presence-change.js";
 import { logger, logJournal } from "./powertools.js";
 
@@ -26,6 +29,13 @@ export interface HttpDeps {
   clock: Clock;
   /** Where presence changes applied at ingest are recorded; default the Lambda log journal. */
   journal?: Journal;
+  /** Tencent's REST push API (`/v4/timpush/*`, `/v4/all_member_push/*`); absent = not served. */
+  pushApi?: ServerPushDeps & {
+    /** The app admin account REST calls must be made as (CHATPUSH_ADMIN_IDENTIFIER). */
+    adminIdentifier: string;
+    /** timpush/push and im_push calls a day (CHATPUSH_PUSH_DAILY_LIMIT; Tencent's default 100). */
+    broadcastsPerDay?: number;
+  };
 }
 
 /** The structured function URL response (the plain-string form is never used). */
@@ -75,7 +85,8 @@ export function makeHttpHandler(deps: () => HttpDeps) {
             }),
           }),
           makeDeviceApi({
-            devices: d.devices,
+            // A registration puts its user in the index a push to all reads (lib/push-api/audience.ts).
+            devices: d.pushApi === undefined ? d.devices : withAudienceIndex(d.devices, d.pushApi.audience),
             presence: d.presence,
             clock: d.clock,
             sdkAppId: Number(d.sdkAppId),
@@ -87,6 +98,18 @@ export function makeHttpHandler(deps: () => HttpDeps) {
             sdkAppId: Number(d.sdkAppId),
             userSigKey: d.userSigKey,
           }),
+          ...(d.pushApi === undefined
+            ? []
+            : [
+                makePushApi({
+                  ...d.pushApi,
+                  sdkAppId: Number(d.sdkAppId),
+                  userSigKey: d.userSigKey,
+                  clock: d.clock,
+                  onError: (error, request) =>
+                    logger.error("push API request failed", { error, path: request.path }),
+                }),
+              ]),
         ],
         { onError: (error, request) => logger.error("request failed", { error, path: request.path }) },
       );

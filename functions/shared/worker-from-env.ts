@@ -1,5 +1,6 @@
 import { DynamoAnswerWindow } from "../../lib/adapters/dynamodb/answer-window.js";
 import { DynamoDeliveryLog } from "../../lib/adapters/dynamodb/delivery-log.js";
+import { DynamoPushTasks } from "../../lib/adapters/dynamodb/push-tasks.js";
 import { DynamoQuotaGates } from "../../lib/adapters/dynamodb/quota-gates.js";
 import { documentClient } from "../../lib/adapters/dynamodb/table.js";
 import { SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
@@ -8,6 +9,7 @@ import { parseCircuitBreaker, parseTokenBreaker } from "../../lib/delivery/break
 import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
 import { systemClock, type VendorSender } from "../../lib/ports/index.js";
+import { countTaskOutcomes } from "../../lib/push-api/task-outcomes.js";
 import {
   credentialKeyOf,
   pacingFor,
@@ -49,7 +51,7 @@ export async function workerFromEnv<C extends { certificateId: number; isDefault
   const qps = setting(ENV.vendorQps, parseVendorQps);
   const db = documentClient(awsClients().dynamodb);
   const table = requireEnv(ENV.tableName);
-  return makeDeliveryWorker({
+  const worker = makeDeliveryWorker({
     sender: makeSender(credentials as C[]),
     devices: userStoreFromEnv(),
     retries: new SqsRetryQueue(
@@ -66,6 +68,12 @@ export async function workerFromEnv<C extends { certificateId: number; isDefault
     pacing: pacingFor(vendor, qps, workerConcurrency(vendor, qps)),
     credentialOf: credentialKeyOf(credentials as C[]),
     maxAttempts: VENDOR_SETTINGS[vendor].maxAttempts,
+  });
+  // Server push jobs (Tencent REST timpush/*) count their outcomes per task and stop once it is revoked.
+  return countTaskOutcomes(worker, {
+    tasks: new DynamoPushTasks(db, table),
+    journal: logJournal,
+    clock: systemClock,
   });
 }
 

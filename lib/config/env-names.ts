@@ -27,8 +27,15 @@ export const ENV = {
    * no look-ups (pushes from senders chatpush never saw a nickname for are titled with their user ID).
    */
   tencentApi: "CHATPUSH_TENCENT_API",
-  /** Router: the app admin account REST calls are made as; default "administrator". */
+  /**
+   * Router and HTTP: the app admin account REST calls are made as, and the only account Tencent's
+   * REST push API (/v4/timpush/*, /v4/all_member_push/*) accepts; default "administrator".
+   */
   adminIdentifier: "CHATPUSH_ADMIN_IDENTIFIER",
+  /** Router: the title of the admin's messages and server pushes instead of its account id (unset = the id). */
+  adminDisplayName: "CHATPUSH_ADMIN_DISPLAY_NAME",
+  /** HTTP: timpush/push and im_push calls a day (Tencent's default: 100). */
+  pushDailyLimit: "CHATPUSH_PUSH_DAILY_LIMIT",
   /** Router: the notification language of devices that registered no known locale ("zh-CN", "en"). */
   defaultLocale: "CHATPUSH_DEFAULT_LOCALE",
   /** Worker: secret with the vendor's credential list (JSON array). */

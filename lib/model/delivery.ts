@@ -43,4 +43,9 @@ export interface DeliveryJob {
    * for the job it came from; absent on the router's jobs, whose identity is derived from the content.
    */
   id?: string;
+  /**
+   * The server push task (Tencent REST `timpush/*`, `im_push`) the job belongs to: its outcomes are
+   * added to the task's counts once per job, and a revoked task's jobs are not sent.
+   */
+  taskId?: string;
 }

@@ -1,4 +1,4 @@
-import type { IosPushOptions, Notification } from "../model/index.js";
+import type { IosPushOptions, Notification, NotificationPurpose } from "../model/index.js";
 import type { MessageTexts } from "./content.js";
 import type { SenderPushOptions } from "./push-options.js";
 import { CATALOGUE, type Language } from "./texts.js";
@@ -21,6 +21,8 @@ export interface MessageContent {
   /** The custom element's `Sound` (an iOS sound file). */
   sound?: string;
   options: SenderPushOptions;
+  /** What the push is for; absent = a chat message ("im"). A server push is "operations". */
+  purpose?: NotificationPurpose;
 }
 
 /** How a member is mentioned in a group message: by name wins over @all. */
@@ -55,5 +57,6 @@ export function composeNotification(
     sentAt: content.sentAt,
     ...(Object.keys(ios).length > 0 ? { ios } : {}),
     ...(options.android !== undefined ? { android: options.android } : {}),
+    ...(content.purpose !== undefined ? { purpose: content.purpose } : {}),
   };
 }

@@ -11,6 +11,7 @@ import type {
   ProfileStore,
   RecipientReader,
 } from "../ports/index.js";
+import type { ServerPushDeps, ServerPushEvent } from "../push-api/ports.js";
 import type { AcceptedCallback } from "../tencent/callback.schema.js";
 import type { FanoutEvent, FanoutQueue } from "./fanout.js";
 import type { Language } from "./texts.js";
@@ -40,9 +41,16 @@ export interface RouterDeps {
   pushOnlineOnlyGroups?: boolean;
   /** The texts for devices that registered no (or an unknown) locale; default English. */
   defaultLanguage?: Language;
+  /** Tencent's REST pushes (lib/push-api): tags, the audience index, tasks; absent = not served. */
+  serverPush?: ServerPushDeps;
+  /**
+   * The app admin account (CHATPUSH_ADMIN_IDENTIFIER) and the name its messages and pushes show
+   * (CHATPUSH_ADMIN_DISPLAY_NAME) instead of the account's id, e.g. "administrator".
+   */
+  admin?: { identifier: string; displayName?: string };
 }
 
-export type RouterEvent = AcceptedCallback | FanoutEvent;
+export type RouterEvent = AcceptedCallback | FanoutEvent | ServerPushEvent;
 export type RouterCommand = RouterEvent["command"];
 
 /** The handler of one command: its event, with the body typed for that command. */

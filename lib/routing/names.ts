@@ -8,11 +8,15 @@ import type { RouterDeps } from "./deps.js";
  * (tencent-chat.md §3: "just text if the sender has no nickname").
  */
 export async function senderName(
-  deps: Pick<RouterDeps, "directory" | "profiles" | "journal" | "clock">,
+  deps: Pick<RouterDeps, "directory" | "profiles" | "journal" | "clock" | "admin">,
   userId: string,
   user: UserRecord | undefined,
   messageKey: string,
 ): Promise<string> {
+  // The app admin (a REST sendmsg without From_Account, a server push) shows the configured name
+  // (CHATPUSH_ADMIN_DISPLAY_NAME), not its account id "administrator" (issue 11 item 2).
+  if (deps.admin?.displayName !== undefined && userId === deps.admin.identifier)
+    return deps.admin.displayName;
   if (user?.nickname !== undefined && user.nickname !== "") return user.nickname;
   if (user?.nicknameKnown || deps.directory === undefined) return userId;
   try {

@@ -6,6 +6,7 @@ import { makeMembershipHandlers } from "./membership.js";
 import { makePresenceChangeHandler } from "./presence-change.js";
 import { makeProfileHandler } from "./profile.js";
 import { makeRecallHandlers } from "./recall.js";
+import { makeServerPushHandlers } from "./server-push.js";
 
 export { c2cMessageKey, messageSkipReason } from "./c2c-message.js";
 export type { RouterDeps, RouterEvent } from "./deps.js";
@@ -26,6 +27,7 @@ export function makeRouter(deps: RouterDeps): Router {
   const group = makeGroupMessageHandlers(deps);
   const membership = makeMembershipHandlers(deps);
   const recall = makeRecallHandlers(deps);
+  const serverPush = makeServerPushHandlers(deps);
   const table: HandlerTable = {
     "C2C.CallbackAfterSendMsg": makeC2CMessageHandler(deps),
     "Group.CallbackAfterSendMsg": group.message,
@@ -39,6 +41,8 @@ export function makeRouter(deps: RouterDeps): Router {
     "Profile.CallbackPortraitSet": makeProfileHandler(deps),
     "C2C.CallbackAfterMsgWithDraw": recall.c2c,
     "Group.CallbackAfterRecallMsg": recall.group,
+    "chatpush.ServerPushPage": serverPush.page,
+    "chatpush.ServerPushRevoke": serverPush.revoke,
   };
   return {
     handle: (event) => (table[event.command] as Handler<typeof event.command>)(event as never),
