@@ -15,7 +15,12 @@ import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
 import { DynamoPushProfiles } from "../lib/adapters/dynamodb/push-profiles.js";
 import { DynamoPushTasks } from "../lib/adapters/dynamodb/push-tasks.js";
 import { DynamoQuotaGates } from "../lib/adapters/dynamodb/quota-gates.js";
-import { documentClient, ensureTable, IDEMPOTENCY_TABLE_KEYS } from "../lib/adapters/dynamodb/table.js";
+import {
+  documentClient,
+  ensureTable,
+  expireInProgressRecords,
+  IDEMPOTENCY_TABLE_KEYS,
+} from "../lib/adapters/dynamodb/table.js";
 import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
 import { SqsServerPushQueue } from "../lib/adapters/sqs/push-queue.js";
 import {
@@ -82,6 +87,8 @@ export interface LocalRuntimeOptions {
   prefix?: string;
   /** Overrides every vendor's maxAttempts (tests that exhaust retries quickly). */
   maxAttempts?: number;
+  /** A file every simulated delivery is appended to as it happens (default: CHATPUSH_RECORD_DELIVERIES). */
+  deliveryLog?: string;
   /** Run the vendor workers (default true); the fan-out benchmark measures routing alone. */
   workers?: boolean;
   /**
@@ -142,6 +149,10 @@ export interface LocalRuntime {
 }
 
 const ROUTER_TIMEOUT_SECONDS = 60;
+/** After a restart, how long an event the dead process was routing waits before it is routed again. */
+const RESTART_GRACE_MS = 20_000;
+/** A record that failed is tried again after this (Lambda waits the visibility timeout: 6 min here). */
+const LOCAL_RETRY_SECONDS = 10;
 /** "Request and response payload: 6 MB" for synchronous invocations (Lambda quotas, limits-and-costs.md §2.1). */
 const FUNCTION_URL_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 /** Journal entries `GET /_local/journal` keeps (the newest). */
@@ -187,6 +198,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const users = new DynamoUserStore(documentClient(dynamo.client), tableName);
     const idempotencyTableName = `${prefix}-idempotency`;
     await ensureTable(dynamo.client, idempotencyTableName, IDEMPOTENCY_TABLE_KEYS);
+    // Whatever the last process was routing died with it: its events are visible again on the queue.
+    await expireInProgressRecords(dynamo.client, idempotencyTableName, Date.now(), RESTART_GRACE_MS);
 
     const sqs = await startSqs(options.dataDir === undefined ? undefined : join(options.dataDir, "sqs"));
     stops.push(sqs.close);
@@ -203,7 +216,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
     }
 
-    const hub = new SimulatorHub();
+    // CHATPUSH_RECORD_DELIVERIES: also append every simulated delivery to that file (crash/fault suites).
+    const hub = new SimulatorHub(undefined, options.deliveryLog ?? process.env.CHATPUSH_RECORD_DELIVERIES);
     let credentials = options.credentials;
     if (credentials === undefined) {
       const apnsSim = await startApnsSimulator({ hub });
@@ -325,6 +339,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         maxConcurrency: 2,
         functionName: "RouteEvents",
         timeoutSeconds: ROUTER_TIMEOUT_SECONDS,
+        retryFailedAfterSeconds: LOCAL_RETRY_SECONDS,
         handler: makeRouteEventsHandler(
           () => router,
           () =>

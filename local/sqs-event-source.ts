@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
@@ -20,6 +21,12 @@ export interface SqsEventSourceOptions {
   timeoutSeconds?: number;
   onError?: (error: unknown) => void;
   region?: string;
+  /**
+   * A failed record visible again after this many seconds instead of the queue's visibility timeout
+   * (Lambda leaves it for the whole timeout: six minutes for the router). Locally an operator waits
+   * on it, so a failed routing is retried sooner; it still moves to the DLQ after maxReceiveCount.
+   */
+  retryFailedAfterSeconds?: number;
 }
 
 export interface SqsEventSource {
@@ -125,6 +132,22 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
         failed = new Set(records.map((r) => r.messageId));
       }
       const done = records.filter((r) => !failed.has(r.messageId));
+      const retry = options.retryFailedAfterSeconds;
+      const again = records.filter((r) => failed.has(r.messageId));
+      if (retry !== undefined && again.length > 0) {
+        await options.sqs
+          .send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: again.map((r, i) => ({
+                Id: String(i),
+                ReceiptHandle: r.receiptHandle,
+                VisibilityTimeout: retry,
+              })),
+            }),
+          )
+          .catch((error) => options.onError?.(error));
+      }
       if (done.length > 0) {
         await options.sqs
           .send(

@@ -1,3 +1,4 @@
+import { openSync, writeSync } from "node:fs";
 import type { Vendor } from "../../lib/model/index.js";
 
 /** What a simulator received, as `GET /_local/deliveries` shows it. */
@@ -47,9 +48,22 @@ export class SimulatorHub {
   private readonly listeners = new Set<(d: SimulatedDelivery) => void>();
   private recorded = 0;
 
-  constructor(private readonly keep = DEFAULT_KEPT_DELIVERIES) {}
+  private readonly logFd: number | undefined;
+
+  /**
+   * With `logPath`, every delivery is also appended to that file (one JSON line, written
+   * synchronously before the simulator answers): the crash and fault suites count what the vendors
+   * accepted across a runtime killed mid-burst, which the in-memory list cannot survive.
+   */
+  constructor(
+    private readonly keep = DEFAULT_KEPT_DELIVERIES,
+    logPath?: string,
+  ) {
+    this.logFd = logPath === undefined ? undefined : openSync(logPath, "a");
+  }
 
   record(delivery: SimulatedDelivery): void {
+    if (this.logFd !== undefined) writeSync(this.logFd, `${JSON.stringify(delivery)}\n`);
     this.recorded += 1;
     this.deliveries.push(delivery);
     // Trim in chunks, so trimming costs nothing per delivery on average.

@@ -1,8 +1,11 @@
 import {
+  type AttributeValue,
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  ScanCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
@@ -56,4 +59,53 @@ export async function ensureTable(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`table ${tableName} did not become ACTIVE`);
+}
+
+/**
+ * Idempotency records left "in progress" by invocations that died with the process (the local
+ * runtime's start only: nothing of the last process still runs). Each one expires `graceMs` from now
+ * instead of at its dead invocation's deadline: time for the jobs that invocation had already queued
+ * to be sent and recorded, so routing the event again finds them in the worker's send guard rather
+ * than racing them. Deployed, Lambda's own in-progress expiry and the visibility timeout do this.
+ */
+export async function expireInProgressRecords(
+  client: DynamoDBClient,
+  tableName: string,
+  nowMs: number,
+  graceMs: number,
+): Promise<number> {
+  let changed = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  const inProgress = { ":inProgress": { S: "INPROGRESS" } };
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: "#status = :inProgress",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: inProgress,
+        ProjectionExpression: "id",
+        ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (item.id === undefined) continue;
+      await client
+        .send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { id: item.id },
+            // Powertools' attribute for an in-progress record's expiry, in epoch ms (constants.js).
+            UpdateExpression: "SET in_progress_expiration = :at",
+            ConditionExpression: "#status = :inProgress",
+            ExpressionAttributeNames: { "#status": "status" },
+            ExpressionAttributeValues: { ...inProgress, ":at": { N: String(nowMs + graceMs) } },
+          }),
+        )
+        .catch(() => undefined);
+      changed += 1;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return changed;
 }
