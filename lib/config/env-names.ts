@@ -49,6 +49,11 @@ export const ENV = {
   tokenBreaker: "CHATPUSH_TOKEN_BREAKER",
   /** Worker: circuit breaker, JSON `{"failures":5,"openSeconds":30,"maxOpenSeconds":300}` (any subset). */
   circuitBreaker: "CHATPUSH_CIRCUIT_BREAKER",
+  /**
+   * Worker: ARN of the optional delivery-events SNS topic (CDK context `deliveryEvents=true`); the worker
+   * publishes delivered / token-removed / dead-lettered events there (never tokens); unset = no events.
+   */
+  deliveryEventsTopicArn: "CHATPUSH_DELIVERY_EVENTS_TOPIC_ARN",
 } as const;
 
 /** Router: the queue URL of each vendor, e.g. CHATPUSH_QUEUE_URL_APNS. */
