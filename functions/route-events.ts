@@ -1,7 +1,9 @@
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { DynamoCallStore } from "../lib/adapters/dynamodb/call-store.js";
 import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
 import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
 import { documentClient } from "../lib/adapters/dynamodb/table.js";
+import { SqsCallExpiryQueue } from "../lib/adapters/sqs/call-expiry-queue.js";
 import { SqsDeliveryQueue, SqsFanoutQueue } from "../lib/adapters/sqs/queues.js";
 import { ENV, vendorQueueEnv } from "../lib/config/env-names.js";
 import { type ProfileDirectory, systemClock } from "../lib/ports/index.js";
@@ -64,6 +66,12 @@ export const handler = lambdaEntry(
         queue: new SqsDeliveryQueue(awsClients().sqs, queueUrls),
         // Fan-out pages go back onto the ingest queue this function consumes.
         fanout: new SqsFanoutQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
+        // Calls ring once per invitee and end on cancel / answer / timeout; the ring's own expiry is
+        // a delayed message on the same ingest queue.
+        calls: {
+          store: new DynamoCallStore(db, table, systemClock),
+          expiry: new SqsCallExpiryQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
+        },
         journal: logJournal,
         clock: systemClock,
         maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,

@@ -10,6 +10,7 @@ import { makeDeliverHandler } from "../functions/shared/deliver.js";
 import { makeHttpHandler } from "../functions/shared/http.js";
 import { makeRouteEventsHandler } from "../functions/shared/route-events.js";
 import { DynamoAnswerWindow } from "../lib/adapters/dynamodb/answer-window.js";
+import { DynamoCallStore } from "../lib/adapters/dynamodb/call-store.js";
 import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
 import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
 import { DynamoPushProfiles } from "../lib/adapters/dynamodb/push-profiles.js";
@@ -22,6 +23,7 @@ import {
   IDEMPOTENCY_TABLE_KEYS,
 } from "../lib/adapters/dynamodb/table.js";
 import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
+import { SqsCallExpiryQueue } from "../lib/adapters/sqs/call-expiry-queue.js";
 import { SqsServerPushQueue } from "../lib/adapters/sqs/push-queue.js";
 import {
   REASON_ATTRIBUTE,
@@ -327,6 +329,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       journal: journalPort,
       clock: systemClock,
       maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
+      // Calls being rung, and their own expiry at `timeout`: a delayed message on the ingest queue,
+      // which the local SQS server delays as SQS does (no sweep of its own).
+      calls: {
+        store: new DynamoCallStore(documentClient(dynamo.client), tableName, systemClock),
+        expiry: new SqsCallExpiryQueue(sqs.client, ingestQueue.url),
+      },
       serverPush,
       admin: { identifier: adminIdentifier, ...(adminDisplayName ? { displayName: adminDisplayName } : {}) },
     });

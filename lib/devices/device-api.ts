@@ -54,6 +54,24 @@ export function makeDeviceApi(deps: DeviceApiDeps): HttpRoute {
         const deviceId = parsePathParam(route.rawDeviceId, deviceIdSchema, "deviceId");
         if (!deviceId.ok) return deviceId.response;
         if (method === "DELETE") {
+          // clearToken removes the phone's alert and VoIP registrations; `?pushType=voip` only the
+          // PushKit one (the app's pushRegistry(_:didInvalidatePushTokenFor:)).
+          const kind = request.query.pushType;
+          if (kind !== undefined && kind !== "voip") {
+            return errorResponse(400, 'pushType must be "voip" (or absent for the whole device)', "pushType");
+          }
+          if (kind === "voip") {
+            const voip = (await deps.devices.list(userId)).find(
+              (d) => d.deviceId === deviceId.value && d.pushType === "voip",
+            );
+            return voip !== undefined && (await deps.devices.remove(userId, deviceId.value, voip.token))
+              ? noContent()
+              : errorResponse(
+                  404,
+                  `no VoIP token registered for device ${JSON.stringify(deviceId.value)}`,
+                  "deviceId",
+                );
+          }
           const removed = await deps.devices.remove(userId, deviceId.value);
           return removed
             ? noContent()

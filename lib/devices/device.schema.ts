@@ -68,6 +68,9 @@ export const deviceRegistrationSchema = z.pipe(
         environment: z.optional(
           z.enum(["sandbox", "production"], { error: 'environment must be "sandbox" or "production"' }),
         ),
+        // "voip": the phone's PushKit token (apns only), stored beside its alert token under the same
+        // deviceId and used for call invitations only (lib/model/device.ts registrationKey).
+        pushType: z.optional(z.enum(["voip"], { error: 'pushType must be "voip" (or absent for alerts)' })),
         // The platform Tencent's multi-device rules see (an iPad logs in as `iPad`, not `iOS`);
         // absent = what the vendor implies (apns → iOS, the others → Android).
         platform: z.optional(
@@ -103,6 +106,10 @@ export const deviceRegistrationSchema = z.pipe(
                 ? 'an apns device is "iOS" or "iPad"'
                 : `a ${body.vendor} device is "Android"`,
           });
+        }
+        if (body.vendor !== "apns" && body.pushType !== undefined) {
+          // PushKit is Apple's; Android call pushes are FCM data messages on the normal token (§2).
+          ctx.addIssue({ code: "custom", path: ["pushType"], message: "pushType is only valid for apns" });
         }
         if (body.vendor !== "apns" && body.environment !== undefined) {
           ctx.addIssue({

@@ -37,3 +37,25 @@ export interface Device {
 export function platformOf(device: Pick<Device, "vendor" | "platform">): DevicePlatform {
   return device.platform ?? (device.vendor === "apns" ? "iOS" : "Android");
 }
+
+/**
+ * A phone registers two tokens when its app uses PushKit: the alert token
+ * (`didRegisterForRemoteNotificationsWithDeviceToken`) and the VoIP token (`PKPushRegistry`), which
+ * are different and not interchangeable (https://developer.apple.com/documentation/pushkit;
+ * tencent-calls-and-server-push.md §3). Both belong to the same `deviceId` (one app state, one
+ * presence), so they are stored side by side: the alert registration under the deviceId, the VoIP one
+ * under `<deviceId>#voip` (`#` is outside the deviceId alphabet, so the keys never collide). A call
+ * rings the VoIP token when there is one and never also the alert token; chat goes to the alert token.
+ */
+export function registrationKey(device: Pick<Device, "deviceId" | "pushType">): string {
+  return device.pushType === "voip" ? `${device.deviceId}${VOIP_KEY_SUFFIX}` : device.deviceId;
+}
+
+/** The deviceId and kind a stored registration key names (the inverse of `registrationKey`). */
+export function registrationOfKey(key: string): Pick<Device, "deviceId" | "pushType"> {
+  return key.endsWith(VOIP_KEY_SUFFIX)
+    ? { deviceId: key.slice(0, -VOIP_KEY_SUFFIX.length), pushType: "voip" }
+    : { deviceId: key };
+}
+
+const VOIP_KEY_SUFFIX = "#voip";

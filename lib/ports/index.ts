@@ -1,3 +1,4 @@
+export * from "./calls.js";
 export * from "./clock.js";
 export * from "./delivery.js";
 export * from "./journal.js";

@@ -13,6 +13,7 @@ import type {
 } from "../ports/index.js";
 import type { ServerPushDeps, ServerPushEvent } from "../push-api/ports.js";
 import type { AcceptedCallback } from "../tencent/callback.schema.js";
+import type { CallDeps, CallExpiryEvent } from "./calls.js";
 import type { FanoutEvent, FanoutQueue } from "./fanout.js";
 import type { Language } from "./texts.js";
 
@@ -41,6 +42,8 @@ export interface RouterDeps {
   pushOnlineOnlyGroups?: boolean;
   /** The texts for devices that registered no (or an unknown) locale; default English. */
   defaultLanguage?: Language;
+  /** Call tracking (lib/routing/calls.ts): absent = call signaling rings nobody. */
+  calls?: CallDeps;
   /** Tencent's REST pushes (lib/push-api): tags, the audience index, tasks; absent = not served. */
   serverPush?: ServerPushDeps;
   /**
@@ -50,7 +53,7 @@ export interface RouterDeps {
   admin?: { identifier: string; displayName?: string };
 }
 
-export type RouterEvent = AcceptedCallback | FanoutEvent | ServerPushEvent;
+export type RouterEvent = AcceptedCallback | FanoutEvent | ServerPushEvent | CallExpiryEvent;
 export type RouterCommand = RouterEvent["command"];
 
 /** The handler of one command: its event, with the body typed for that command. */

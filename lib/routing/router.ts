@@ -1,4 +1,5 @@
 import { makeC2CMessageHandler } from "./c2c-message.js";
+import { CALL_EXPIRY_COMMAND, makeCallHandlers } from "./calls.js";
 import type { Handler, RouterCommand, RouterDeps, RouterEvent } from "./deps.js";
 import { FANOUT_COMMAND } from "./fanout.js";
 import { makeGroupMessageHandlers } from "./group-message.js";
@@ -27,10 +28,12 @@ export function makeRouter(deps: RouterDeps): Router {
   const group = makeGroupMessageHandlers(deps);
   const membership = makeMembershipHandlers(deps);
   const recall = makeRecallHandlers(deps);
+  // Call signaling is a custom message: the calls family sees each message first (calls.ts).
+  const calls = makeCallHandlers(deps);
   const serverPush = makeServerPushHandlers(deps);
   const table: HandlerTable = {
-    "C2C.CallbackAfterSendMsg": makeC2CMessageHandler(deps),
-    "Group.CallbackAfterSendMsg": group.message,
+    "C2C.CallbackAfterSendMsg": calls.c2c(makeC2CMessageHandler(deps)),
+    "Group.CallbackAfterSendMsg": calls.group(group.message),
     [FANOUT_COMMAND]: group.page,
     "Group.CallbackAfterCreateGroup": membership.created,
     "Group.CallbackAfterNewMemberJoin": membership.joined,
@@ -41,6 +44,7 @@ export function makeRouter(deps: RouterDeps): Router {
     "Profile.CallbackPortraitSet": makeProfileHandler(deps),
     "C2C.CallbackAfterMsgWithDraw": recall.c2c,
     "Group.CallbackAfterRecallMsg": recall.group,
+    [CALL_EXPIRY_COMMAND]: calls.expiry,
     "chatpush.ServerPushPage": serverPush.page,
     "chatpush.ServerPushRevoke": serverPush.revoke,
   };

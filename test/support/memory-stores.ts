@@ -1,5 +1,5 @@
 import { TokenInUseError, takeoverDecision } from "../../lib/devices/token-ownership.js";
-import type { Device } from "../../lib/model/index.js";
+import { type Device, registrationKey } from "../../lib/model/index.js";
 import type {
   AppState,
   BadgeStore,
@@ -22,22 +22,23 @@ import type {
  */
 
 export class MemoryDeviceStore implements DeviceStore {
+  /** By user, then by registration key (a phone's VoIP token sits beside its alert token). */
   private readonly byUser = new Map<string, Map<string, Device>>();
 
   async put(device: Device): Promise<void> {
     // A token belongs to one registration; it moves only as lib/devices/token-ownership.ts allows.
     for (const [userId, devices] of this.byUser) {
-      for (const [deviceId, held] of devices) {
+      for (const held of devices.values()) {
         if (held.vendor !== device.vendor || held.token !== device.token) continue;
-        const holder = { userId, deviceId, updatedAt: held.updatedAt };
+        const holder = { userId, deviceId: held.deviceId, updatedAt: held.updatedAt };
         if (!takeoverDecision(holder, device, device.updatedAt).allowed) throw new TokenInUseError();
       }
     }
     // Whoever held it before (another user, or another device id of the same user) loses it.
     for (const [userId, devices] of this.byUser) {
-      for (const [deviceId, held] of devices) {
-        const same = userId === device.userId && deviceId === device.deviceId;
-        if (!same && held.vendor === device.vendor && held.token === device.token) devices.delete(deviceId);
+      for (const [key, held] of devices) {
+        const same = userId === device.userId && held.deviceId === device.deviceId;
+        if (!same && held.vendor === device.vendor && held.token === device.token) devices.delete(key);
       }
       if (devices.size === 0) this.byUser.delete(userId);
     }
@@ -46,24 +47,29 @@ export class MemoryDeviceStore implements DeviceStore {
       devices = new Map();
       this.byUser.set(device.userId, devices);
     }
-    devices.set(device.deviceId, { ...device });
+    devices.set(registrationKey(device), { ...device });
   }
 
+  /** Without `onlyIfToken` both of the device's registrations go; with it, the one with that token. */
   async remove(userId: string, deviceId: string, onlyIfToken?: string): Promise<boolean> {
     const devices = this.byUser.get(userId);
-    const held = devices?.get(deviceId);
-    if (devices === undefined || held === undefined) return false;
-    if (onlyIfToken !== undefined && held.token !== onlyIfToken) return false;
-    devices.delete(deviceId);
+    if (devices === undefined) return false;
+    let removed = false;
+    for (const key of [deviceId, registrationKey({ deviceId, pushType: "voip" })]) {
+      const held = devices.get(key);
+      if (held === undefined || (onlyIfToken !== undefined && held.token !== onlyIfToken)) continue;
+      devices.delete(key);
+      removed = true;
+    }
     if (devices.size === 0) this.byUser.delete(userId);
-    return true;
+    return removed;
   }
 
-  /** Sorted by deviceId, so assertions do not depend on insertion order. */
+  /** Sorted by deviceId (alert before VoIP), so assertions do not depend on insertion order. */
   async list(userId: string): Promise<Device[]> {
-    return [...(this.byUser.get(userId)?.values() ?? [])]
-      .sort((a, b) => a.deviceId.localeCompare(b.deviceId))
-      .map((device) => ({ ...device }));
+    return [...(this.byUser.get(userId)?.entries() ?? [])]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([, device]) => ({ ...device }));
   }
 
   /** Test helper: every registration of every user. */

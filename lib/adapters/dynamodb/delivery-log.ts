@@ -191,14 +191,15 @@ export class DynamoDeliveryLog implements DeliveryLog, JobLedger {
       const users = await this.recipients.getUsers([...new Set(recorded.map(({ row }) => row[0]))]);
       for (const { vendor, row } of recorded) {
         const [userId, deviceId, fingerprint] = row;
-        const device = users.get(userId)?.devices.find((d) => d.deviceId === deviceId);
+        // A phone may hold an alert and a VoIP registration under one deviceId: the one with the token.
+        const device = users
+          .get(userId)
+          ?.devices.find(
+            (d) =>
+              d.deviceId === deviceId && d.vendor === vendor && tokenFingerprint(d.token) === fingerprint,
+          );
         // Gone, or registered again with another token (or vendor): that device did not get it.
-        if (
-          device === undefined ||
-          device.vendor !== vendor ||
-          tokenFingerprint(device.token) !== fingerprint
-        )
-          continue;
+        if (device === undefined) continue;
         add(vendor, targetOf(device, row));
       }
     }

@@ -14,7 +14,13 @@ import {
   TokenInUseError,
   takeoverDecision,
 } from "../../devices/token-ownership.js";
-import { DEVICE_PLATFORMS, type Device, type Vendor } from "../../model/index.js";
+import {
+  DEVICE_PLATFORMS,
+  type Device,
+  registrationKey,
+  registrationOfKey,
+  type Vendor,
+} from "../../model/index.js";
 import type {
   AppState,
   AppStateReport,
@@ -40,7 +46,8 @@ import { isReservedKey } from "../../tencent/ids.js";
  * A second item per vendor token records which device owns it; a third, small one counts the badge.
  *
  *   pk USER#<userId>            sk USER   nickname, connections (per platform), app state,
- *                                         devices: {<deviceId>: {..., appState, appStateAt}}
+ *                                         devices: {<deviceId>: {..., appState, appStateAt},
+ *                                                   <deviceId>#voip: {...}  (a PushKit token)}
  *   pk USER#<userId>            sk BADGE  base (the app's unread count), baseAt, pushed, marks
  *   pk TOKEN#<vendor>#<sha256>  sk OWNER  userId, deviceId
  *
@@ -119,11 +126,18 @@ function isConditionFailure(error: unknown): boolean {
 function toRecord(userId: string, item: UserItem | undefined): UserRecord {
   const appStates: Record<string, AppStateReport> = {};
   const devices = Object.entries(item?.devices ?? {})
-    .map(([deviceId, stored]) => {
+    .map(([key, stored]) => {
       const { appState, appStateAt, ...device } = stored;
-      if (appState !== undefined && appStateAt !== undefined)
+      // A phone's VoIP registration sits beside its alert one (registrationKey): one deviceId.
+      const { deviceId, pushType } = registrationOfKey(key);
+      const known = appStates[deviceId];
+      if (
+        appState !== undefined &&
+        appStateAt !== undefined &&
+        (known === undefined || known.at < appStateAt)
+      )
         appStates[deviceId] = { state: appState, at: appStateAt };
-      return { ...device, userId, deviceId };
+      return { ...device, userId, deviceId, ...(pushType !== undefined ? { pushType } : {}) };
     })
     .sort((a, b) => a.updatedAt - b.updatedAt);
   const presence: Presence = {
@@ -240,19 +254,20 @@ export class DynamoUserStore
       ...(device.platform !== undefined ? { platform: device.platform } : {}),
       ...(device.locale !== undefined ? { locale: device.locale } : {}),
     };
-    const before = await this.setDevice(userId, deviceId, stored);
+    // A VoIP registration is its own entry beside the phone's alert one (registrationKey).
+    const key = registrationKey(device);
+    const before = await this.setDevice(userId, key, stored);
 
-    const replaced =
-      before?.devices && Object.hasOwn(before.devices, deviceId) ? before.devices[deviceId] : undefined;
+    const replaced = before?.devices && Object.hasOwn(before.devices, key) ? before.devices[key] : undefined;
     if (replaced && (replaced.token !== token || replaced.vendor !== vendor)) {
       await this.deleteOwner(replaced.vendor, replaced.token, userId, deviceId);
     }
-    const others = Object.entries(before?.devices ?? {}).filter(([id]) => id !== deviceId);
+    const others = Object.entries(before?.devices ?? {}).filter(([id]) => id !== key);
     if (others.length + 1 > MAX_DEVICES_PER_USER) {
       const oldest = others
         .sort(([, a], [, b]) => a.updatedAt - b.updatedAt)
         .slice(0, others.length + 1 - MAX_DEVICES_PER_USER);
-      for (const [id, d] of oldest) await this.remove(userId, id, d.token);
+      for (const [id, d] of oldest) await this.remove(userId, registrationOfKey(id).deviceId, d.token);
     }
   }
 
@@ -276,8 +291,10 @@ export class DynamoUserStore
         if (held.userId !== userId && held.deviceId !== deviceId) {
           // Only a takeover by age needs the holder's registration (and finds a ghost owner record).
           const devices = (await this.getItem(held.userId))?.devices;
-          const registration =
-            devices && Object.hasOwn(devices, held.deviceId) ? devices[held.deviceId] : undefined;
+          // The holder's alert or VoIP registration of that device, whichever has the token.
+          const registration = [held.deviceId, registrationKey({ deviceId: held.deviceId, pushType: "voip" })]
+            .map((key) => (devices && Object.hasOwn(devices, key) ? devices[key] : undefined))
+            .find((entry) => entry?.token === token);
           if (registration?.token === token && registration.vendor === vendor) {
             holder.updatedAt = registration.updatedAt;
           }
@@ -395,9 +412,61 @@ export class DynamoUserStore
     return toRecord(userId, await this.getItem(userId)).preferences ?? { conversations: {} };
   }
 
+  /**
+   * Without `onlyIfToken` (clearToken: the user logs out on that phone) the device's alert and VoIP
+   * registrations both go; with it (a dead token), only the registration that has that token.
+   */
   async remove(
     userId: string,
     deviceId: string,
+    onlyIfToken?: string,
+    registeredBefore?: number,
+  ): Promise<boolean> {
+    const keys = [deviceId, registrationKey({ deviceId, pushType: "voip" })];
+    if (onlyIfToken === undefined && registeredBefore === undefined)
+      return this.removeAll(userId, deviceId, keys);
+    for (const key of keys) {
+      if (await this.removeEntry(userId, deviceId, key, onlyIfToken, registeredBefore)) return true;
+    }
+    return false;
+  }
+
+  /** Both registrations of a device in one write; false when it has neither. */
+  private async removeAll(userId: string, deviceId: string, keys: string[]): Promise<boolean> {
+    const names = Object.fromEntries(keys.map((key, i) => [`#k${i}`, key]));
+    let before: Record<string, StoredDevice> | undefined;
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(userId),
+          UpdateExpression: `REMOVE ${Object.keys(names)
+            .map((n) => `devices.${n}`)
+            .join(", ")}`,
+          ConditionExpression: Object.keys(names)
+            .map((n) => `attribute_exists(devices.${n})`)
+            .join(" OR "),
+          ExpressionAttributeNames: names,
+          ReturnValues: "UPDATED_OLD",
+        }),
+      );
+      before = (Attributes as UserItem | undefined)?.devices;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+    for (const key of keys) {
+      const removed = before && Object.hasOwn(before, key) ? before[key] : undefined;
+      if (removed) await this.deleteOwner(removed.vendor, removed.token, userId, deviceId);
+    }
+    return true;
+  }
+
+  /** One stored registration (`key`), under the conditions `remove` describes. */
+  private async removeEntry(
+    userId: string,
+    deviceId: string,
+    key: string,
     onlyIfToken?: string,
     registeredBefore?: number,
   ): Promise<boolean> {
@@ -420,7 +489,7 @@ export class DynamoUserStore
           UpdateExpression: "REMOVE devices.#d",
           ConditionExpression: conditions.join(" AND "),
           ExpressionAttributeNames: {
-            "#d": deviceId,
+            "#d": key,
             ...(onlyIfToken === undefined ? {} : { "#token": "token" }),
             ...(registeredBefore === undefined ? {} : { "#updatedAt": "updatedAt" }),
           },
@@ -428,7 +497,7 @@ export class DynamoUserStore
           ReturnValues: "UPDATED_OLD",
         }),
       );
-      removed = (Attributes as UserItem | undefined)?.devices?.[deviceId];
+      removed = (Attributes as UserItem | undefined)?.devices?.[key];
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
@@ -508,7 +577,13 @@ export class DynamoUserStore
   }
 
   /** The device's own report, unless a newer one is stored; false when the device is not registered. */
-  private async setDeviceAppState(userId: string, deviceId: string, state: AppState, at: number) {
+  private async setDeviceAppState(
+    userId: string,
+    deviceId: string,
+    state: AppState,
+    at: number,
+    key = deviceId,
+  ): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
@@ -517,7 +592,7 @@ export class DynamoUserStore
           UpdateExpression: "SET devices.#d.appState = :s, devices.#d.appStateAt = :at",
           ConditionExpression:
             "attribute_exists(devices.#d) AND (attribute_not_exists(devices.#d.appStateAt) OR devices.#d.appStateAt <= :at)",
-          ExpressionAttributeNames: { "#d": deviceId },
+          ExpressionAttributeNames: { "#d": key },
           ExpressionAttributeValues: { ":s": state, ":at": at },
         }),
       );
@@ -525,7 +600,13 @@ export class DynamoUserStore
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       // Either the device is unknown, or a newer report won (which is fine).
-      return (await this.getItem(userId))?.devices?.[deviceId] !== undefined;
+      const devices = (await this.getItem(userId))?.devices;
+      if (devices?.[key] !== undefined) return true;
+      // A phone registered with a VoIP token only keeps its app state on that registration.
+      const voip = registrationKey({ deviceId, pushType: "voip" });
+      return key === deviceId && devices?.[voip] !== undefined
+        ? this.setDeviceAppState(userId, deviceId, state, at, voip)
+        : false;
     }
   }
 
