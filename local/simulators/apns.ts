@@ -573,18 +573,29 @@ function validate(args: {
   if (method !== "POST") return { status: 405, reason: "MethodNotAllowed" };
   if (token === undefined) return { status: 404, reason: "BadPath" };
   if (token === "") return { status: 400, reason: "MissingDeviceToken" };
-  if (!/^[0-9a-f]{64,}$/i.test(token)) return { status: 400, reason: "BadDeviceToken" };
 
   const certificate = state?.certificate;
   // Past the auth checks below, the connection has shown valid credentials (APNs then lifts its
   // one-stream limit), whatever else is wrong with the request.
   const refuse = (status: number, reason: string): Answer => ({ status, reason, authenticated: true });
   let topic = header("apns-topic");
+  // APNs checks the provider's credential before the device token: a request whose JWT or
+  // certificate it refuses gets the 403 whatever the token (an FCM token, not even hex, sent to APNs
+  // with a key Apple did not accept came back 403 InvalidProviderToken,
+  // https://github.com/firebase/firebase-ios-sdk/issues/4042). So a 400 BadDeviceToken for an
+  // obviously invalid token says the credential was accepted: what `npm run doctor` relies on.
   if (certificate !== undefined) {
-    // Certificate auth: no authorization header; the certificate decides environment and topics.
     if (!certificate.trusted) return { status: 403, reason: "BadCertificate" };
     if (!certificate.environments.has(environment))
       return { status: 403, reason: "BadCertificateEnvironment" };
+  } else {
+    const authProblem = checkProviderToken(header("authorization"), context);
+    if (authProblem !== undefined) return { status: 403, reason: authProblem };
+  }
+  if (!/^[0-9a-f]{64,}$/i.test(token)) return refuse(400, "BadDeviceToken");
+
+  if (certificate !== undefined) {
+    // Certificate auth: no authorization header; the certificate decides environment and topics.
     // Apple: "The apns-topic header is mandatory when the client is connected using a certificate that
     // supports multiple topics"; with a single-topic certificate it is optional.
     if (topic === undefined) {
@@ -592,10 +603,8 @@ function validate(args: {
       topic = certificate.topics[0]!;
     }
     if (!certificate.topics.includes(topic)) return refuse(400, "TopicDisallowed");
-  } else {
-    const authProblem = checkProviderToken(header("authorization"), context);
-    if (authProblem !== undefined) return { status: 403, reason: authProblem };
-    if (topic === undefined) return refuse(400, "MissingTopic");
+  } else if (topic === undefined) {
+    return refuse(400, "MissingTopic");
   }
   if (context.topics.size > 0 && !context.topics.has(topic)) return refuse(400, "TopicDisallowed");
 

@@ -685,6 +685,25 @@ describe("APNs simulator checks requests as APNs does", () => {
     await new Promise<void>((resolve) => session.close(() => resolve()));
   }
 
+  it("refuses a key it does not know before it looks at the token: 403, not BadDeviceToken", async () => {
+    // APNs checks the credential first (firebase-ios-sdk#4042): `npm run doctor` reads a 400
+    // BadDeviceToken for an obviously invalid token as "the credential was accepted".
+    const refused = await request({
+      path: "/3/device/abcdef",
+      headers: { authorization: `bearer ${jwt(unregistered)}` },
+    });
+    const accepted = await request({ path: "/3/device/abcdef" });
+
+    expect([refused.headers[":status"], JSON.parse(refused.body)]).toEqual([
+      403,
+      { reason: "InvalidProviderToken" },
+    ]);
+    expect([accepted.headers[":status"], JSON.parse(accepted.body)]).toEqual([
+      400,
+      { reason: "BadDeviceToken" },
+    ]);
+  });
+
   it("accepts a valid request: 200, empty body, the request's apns-id echoed", async () => {
     const apnsId = "5d6f0c0e-2c7b-4f7e-9a55-7c1a2b3c4d5e";
 
@@ -706,6 +725,12 @@ describe("APNs simulator checks requests as APNs does", () => {
       reason: "BadDeviceToken",
     },
     { name: "a token too short", raw: { path: "/3/device/abcdef" }, status: 400, reason: "BadDeviceToken" },
+    {
+      name: "a token that is not hex, without authorization",
+      raw: { path: `/3/device/${"z".repeat(64)}`, headers: { authorization: undefined } },
+      status: 403,
+      reason: "MissingProviderToken",
+    },
     {
       name: "no authorization",
       raw: { headers: { authorization: undefined } },
