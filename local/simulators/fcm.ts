@@ -389,6 +389,16 @@ async function send(args: {
   const token = typeof message?.token === "string" ? message.token : "";
 
   let answer = authorize(header(request, "authorization"), projectId, args.tokens) ?? validate(parsed);
+  // `validate_only`: "Flag for testing the request without actually delivering the message"
+  // (https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages/send). Checked like a
+  // send (auth, project, body), answered with a message name, and delivered to nobody: not recorded.
+  if (isObject(parsed) && parsed.validate_only === true) {
+    write(
+      response,
+      answer ?? { httpStatus: 200, body: { name: `projects/${projectId}/messages/${messageId()}` } },
+    );
+    return;
+  }
   if (answer === undefined) {
     answer = { httpStatus: 200, body: { name: `projects/${projectId}/messages/${messageId()}` } };
     const fault = await takeFaultAndWait(hub, "fcm", token);

@@ -435,7 +435,10 @@ describe("the FCM simulator's error bodies", () => {
   }
 
   /** One raw messages:send over node's own HTTP/2 client. */
-  async function post(message: unknown): Promise<{ status: number; body: GoogleErrorBody }> {
+  async function post(
+    message: unknown,
+    request: Record<string, unknown> = { message },
+  ): Promise<{ status: number; body: GoogleErrorBody }> {
     const session = connect(sim.url, { ca: sim.ca });
     try {
       return await new Promise((resolve, reject) => {
@@ -453,7 +456,7 @@ describe("the FCM simulator's error bodies", () => {
         stream.on("data", (chunk: Buffer) => chunks.push(chunk));
         stream.on("end", () => resolve({ status, body: JSON.parse(Buffer.concat(chunks).toString()) }));
         stream.on("error", reject);
-        stream.end(JSON.stringify({ message }));
+        stream.end(JSON.stringify(request));
       });
     } finally {
       session.close();
@@ -511,6 +514,20 @@ describe("the FCM simulator's error bodies", () => {
 
     expect(answer.status).toBe(400);
     expect(answer.body.error.details?.[0]?.fieldViolations?.[0]?.field).toBe("message.data[0].key");
+  });
+
+  it("checks a validate_only request like a send and delivers it to nobody", async () => {
+    const before = hub.total();
+
+    const topic = await post(undefined, { validate_only: true, message: { topic: "chatpush-doctor" } });
+    const badToken = await post(undefined, { validate_only: true, message: message("not a token!") });
+
+    expect(topic.status).toBe(200);
+    expect((topic.body as unknown as { name: string }).name).toMatch(
+      new RegExp(`^projects/${PROJECT}/messages/`),
+    );
+    expect([badToken.status, badToken.body.error.status]).toEqual([400, "INVALID_ARGUMENT"]);
+    expect(hub.total()).toBe(before);
   });
 
   it("records each send with the real FCM URL as its endpoint", async () => {
