@@ -611,10 +611,15 @@ function validate(args: {
   const pushType = header("apns-push-type");
   if (pushType !== undefined && !PUSH_TYPES.has(pushType)) return refuse(400, "InvalidPushType");
   // Apple (apns-push-type "voip"): "the apns-topic header field must use your app's bundle ID with
-  // .voip appended to the end". Which reason APNs gives for a mismatch is not documented
-  // (UNCONFIRMED); the simulator answers InvalidPushType both ways.
+  // .voip appended to the end" (Sending notification requests to APNs). A PushKit token belongs to
+  // the .voip topic and an alert token to the bundle's, so a mismatch is Apple's 400
+  // DeviceTokenNotForTopic, "The device token doesn't match the specified topic" (Handling
+  // notification responses from APNs); that is what APNs answers a VoIP token pushed on the bundle
+  // topic and an alert token pushed on the .voip one (github.com/Pr0Ger/PyAPNs2/issues/134,
+  // github.com/QuickBlox/quickblox-ios-sdk/issues/1020). The simulator keeps no token registry and
+  // reads the push type as the token's kind (chatpush sends voip only to PushKit tokens).
   const voip = pushType === "voip";
-  if (voip !== topic.endsWith(".voip")) return refuse(400, "InvalidPushType");
+  if (voip !== topic.endsWith(".voip")) return refuse(400, "DeviceTokenNotForTopic");
   const priority = header("apns-priority");
   if (priority !== undefined && !PRIORITIES.has(priority)) return refuse(400, "BadPriority");
   const collapseId = header("apns-collapse-id");

@@ -765,13 +765,13 @@ describe("APNs simulator checks requests as APNs does", () => {
       name: "a VoIP push on the app's own topic",
       raw: { headers: { "apns-push-type": "voip" } },
       status: 400,
-      reason: "InvalidPushType",
+      reason: "DeviceTokenNotForTopic",
     },
     {
       name: "an alert on the .voip topic",
       raw: { headers: { "apns-topic": `${BUNDLE_ID}.voip` } },
       status: 400,
-      reason: "InvalidPushType",
+      reason: "DeviceTokenNotForTopic",
     },
     { name: "priority 7", raw: { headers: { "apns-priority": "7" } }, status: 400, reason: "BadPriority" },
     {
