@@ -4,6 +4,7 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import { evenSample } from "../../lib/delivery/latency.js";
 import type { JobReport } from "../../lib/delivery/worker.js";
 import { logReplacer } from "../../lib/http/log-safety.js";
 import type { Vendor } from "../../lib/model/index.js";
@@ -34,8 +35,11 @@ export const logJournal: Journal = {
   },
 };
 
+/** The counts of a JobReport (every field but the latencies). */
+export type JobCount = Exclude<keyof JobReport, "latencyMs">;
+
 /** The metric each JobReport count is published as (namespace chatpush, dimension vendor). */
-export const JOB_METRICS: Readonly<Record<keyof JobReport, string>> = {
+export const JOB_METRICS: Readonly<Record<JobCount, string>> = {
   delivered: "Delivered",
   tokensRemoved: "TokensRemoved",
   retried: "Retried",
@@ -55,11 +59,31 @@ export const JOB_METRICS: Readonly<Record<keyof JobReport, string>> = {
  */
 const jobMetrics = new Metrics({ namespace: "chatpush", serviceName });
 
-/** What a vendor worker did with a job, as one EMF line of CloudWatch metrics with the vendor as dimension. */
+/** The metric of the callback → vendor answer latencies of a job's delivered targets. */
+export const LATENCY_METRIC = "LatencyMs";
+
+/**
+ * Latency values one job's line carries. An EMF metric holds at most 100 values
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html;
+ * Powertools' MAX_METRIC_VALUES_SIZE, @aws-lambda-powertools/metrics lib/esm/constants.js), and Powertools
+ * flushes the buffer the moment a metric reaches 100 values (Metrics.storeMetric), so more values would
+ * split the job over several lines: 99 keeps it one line.
+ */
+export const LATENCY_VALUES_PER_LINE = 99;
+
+/**
+ * What a vendor worker did with a job, as one EMF line of CloudWatch metrics with the vendor as
+ * dimension: every count, and the latency of each delivered target as a list of values, from which
+ * CloudWatch computes p50 / p99 per vendor. A job that delivered to more than 99 devices sends 99 of
+ * its latencies spread evenly over their range (the job weighs as 99 devices in the percentiles).
+ */
 export function recordJobMetrics(vendor: Vendor, report: JobReport): void {
   jobMetrics.addDimension("vendor", vendor);
-  for (const [count, name] of Object.entries(JOB_METRICS) as [keyof JobReport, string][]) {
+  for (const [count, name] of Object.entries(JOB_METRICS) as [JobCount, string][]) {
     jobMetrics.addMetric(name, MetricUnit.Count, report[count]);
+  }
+  for (const ms of evenSample(report.latencyMs ?? [], LATENCY_VALUES_PER_LINE)) {
+    jobMetrics.addMetric(LATENCY_METRIC, MetricUnit.Milliseconds, ms);
   }
   jobMetrics.publishStoredMetrics();
 }

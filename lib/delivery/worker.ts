@@ -81,6 +81,12 @@ export interface JobReport {
   deferred: number;
   /** Targets of a job that was sent before (an SQS redelivery, a copy): not sent again. */
   alreadySent: number;
+  /**
+   * For each delivered target, the milliseconds from the callback's acceptance (`job.acceptedAt`) to the
+   * vendor's answer accepting the push: what a user waited, retries and queue time included. Absent
+   * when nothing was delivered or the job carries no acceptance time.
+   */
+  latencyMs?: number[];
 }
 
 /** SQS DelaySeconds maximum. */
@@ -203,11 +209,24 @@ export function makeDeliveryWorker(
     job: DeliveryJob,
     targets: DeliveryTarget[],
     maxWaitMs: number,
-  ): Promise<{ results: SendResult[]; deferred: { targets: DeliveryTarget[]; waitMs: number }[] }> {
+  ): Promise<{
+    results: SendResult[];
+    deferred: { targets: DeliveryTarget[]; waitMs: number }[];
+    answeredAt: Map<SendResult, number>;
+  }> {
     const calls: Promise<SendResult[]>[] = [];
     const deferred: { targets: DeliveryTarget[]; waitMs: number }[] = [];
+    // When each call's answer came back: the end of the callback → vendor answer latency.
+    const answeredAt = new Map<SendResult, number>();
     const call = (batch: DeliveryTarget[]) => {
-      if (batch.length > 0) calls.push(sender.send(job.notification, batch));
+      if (batch.length === 0) return;
+      calls.push(
+        sender.send(job.notification, batch).then((results) => {
+          const at = clock.now();
+          for (const result of results) answeredAt.set(result, at);
+          return results;
+        }),
+      );
     };
     const byCredential = new Map<string, DeliveryTarget[]>();
     for (const target of targets) {
@@ -265,7 +284,7 @@ export function makeDeliveryWorker(
     }
     call(unpaced);
     await Promise.all(paced);
-    return { results: (await Promise.all(calls)).flat(), deferred };
+    return { results: (await Promise.all(calls)).flat(), deferred, answeredAt };
   }
 
   return async (job, options = {}) => {
@@ -352,7 +371,11 @@ export function makeDeliveryWorker(
       }
     }
 
-    const { results: sent, deferred } = await sendPaced(job, toSend, Math.min(maxPaceWait, budgetMs));
+    const {
+      results: sent,
+      deferred,
+      answeredAt,
+    } = await sendPaced(job, toSend, Math.min(maxPaceWait, budgetMs));
     for (const { targets, waitMs } of deferred) {
       hold(
         targets,
@@ -383,19 +406,27 @@ export function makeDeliveryWorker(
     }
 
     const waitedSeconds = Math.max(0, (now - job.acceptedAt) / 1000);
+    const latencyMs: number[] = [];
     const delivered: DeliveryTarget[] = [];
     const removals: { target: DeliveryTarget; reason: string; status?: number }[] = [];
-    for (const { target, outcome, status } of [...sent, ...held]) {
+    for (const result of [...sent, ...held]) {
+      const { target, outcome, status } = result;
       switch (outcome.kind) {
-        case "delivered":
+        case "delivered": {
           report.delivered += 1;
           delivered.push(target);
+          const at = answeredAt.get(result);
+          // Jobs queued before acceptedAt existed (or hand-made ones) carry no time: no figure.
+          if (at !== undefined && Number.isFinite(job.acceptedAt)) {
+            latencyMs.push(Math.max(0, at - job.acceptedAt));
+          }
           journal.record({
             stage: "delivered",
             ...entry(target),
             ...(status !== undefined ? { status } : {}),
           });
           break;
+        }
         case "drop-token": {
           const heldBy = removalHeld.get(credentialOf(target));
           if (heldBy !== undefined) {
@@ -471,6 +502,8 @@ export function makeDeliveryWorker(
           }
       }
     }
+
+    if (latencyMs.length > 0) report.latencyMs = latencyMs;
 
     const plan: PlannedSettlement[] = [...groups.values()].map(({ settlement, targets }) => {
       const positions = targets.map(positionOf).filter((i) => i >= 0);

@@ -52,6 +52,8 @@ describe("delivery worker", () => {
       tokenRemovalsHeld: 0,
       deferred: 0,
       alreadySent: 0,
+      // Accepted at 0, answered at 0 (the fixed clock): the one delivered target waited 0 ms.
+      latencyMs: [0],
     });
     expect((await devices.list("bob")).map((d) => d.token).sort()).toEqual(["bad", "busy", "ok", "quota"]);
     expect(retries.retried).toEqual([
