@@ -492,7 +492,11 @@ export function makeCallHandlers(deps: RouterDeps): {
       const parsed = parseSignaling(msg.MsgBody);
       if (parsed.kind === "message" || parsed.kind === "other-signaling") return next(event);
       const messageKey = c2cMessageKey(msg);
-      if (parsed.kind === "call-helper") return skip(messageKey, CALL_HELPER_SKIP);
+      if (parsed.kind === "call-helper") {
+        // TUICalling sends its helper online only (TRTCCallingImpl.java sendOnlineMessageWithOfflinePushInfo,
+        // §1.4); one sent for offline users is the app's own custom message: pushed by its Desc as Tencent does.
+        return msg.OnlineOnlyFlag === 1 ? skip(messageKey, CALL_HELPER_SKIP) : next(event);
+      }
       await onCall({
         messageKey,
         from: msg.From_Account,
@@ -510,8 +514,9 @@ export function makeCallHandlers(deps: RouterDeps): {
       const parsed = parseSignaling(msg.MsgBody);
       if (parsed.kind === "message" || parsed.kind === "other-signaling") return next(event);
       const topicId = msg.TopicId !== undefined && msg.TopicId !== "" ? msg.TopicId : undefined;
+      // TUICalling's helper is a one-to-one message: in a group it is the app's own custom message.
+      if (parsed.kind === "call-helper") return next(event);
       const messageKey = groupMessageKey(msg.GroupId, msg.MsgSeq, topicId);
-      if (parsed.kind === "call-helper") return skip(messageKey, CALL_HELPER_SKIP);
       const onlineOnlyType =
         isOnlineOnlyGroupType(msg.Type) && !deps.pushOnlineOnlyGroups
           ? `${msg.Type} groups are online only`

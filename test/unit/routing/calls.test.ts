@@ -358,6 +358,23 @@ describe("calls", () => {
     });
   });
 
+  it("an av_call custom message sent for offline users (not TUICalling's online-only helper) is pushed by its Desc", async () => {
+    await route(
+      c2c("", {
+        MsgBody: [
+          {
+            MsgType: "TIMCustomElem",
+            MsgContent: { Data: '{"businessID":"av_call","call_type":2}', Desc: "Incoming video call" },
+          },
+        ],
+      }),
+    );
+    expect(sent(h.queue.jobs).map((s) => `${s.to} ${s.body}`)).toEqual([
+      "bob/iphone Incoming video call",
+      "bob/pixel Incoming video call",
+    ]);
+  });
+
   it("a message that is not signaling goes on to the chat handler", async () => {
     await route(c2c("", { MsgBody: [{ MsgType: "TIMTextElem", MsgContent: { Text: '{"businessID":1}' } }] }));
     expect(sent(h.queue.jobs).map((s) => s.body)).toEqual(['{"businessID":1}', '{"businessID":1}']);
