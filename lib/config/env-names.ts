@@ -54,6 +54,8 @@ export const ENV = {
    * publishes delivered / token-removed / dead-lettered events there (never tokens); unset = no events.
    */
   deliveryEventsTopicArn: "CHATPUSH_DELIVERY_EVENTS_TOPIC_ARN",
+  /** Router: hours the routing trace `npm run why` reads is kept (default 72). */
+  traceHours: "CHATPUSH_TRACE_HOURS",
 } as const;
 
 /** Router: the queue URL of each vendor, e.g. CHATPUSH_QUEUE_URL_APNS. */
