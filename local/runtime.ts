@@ -201,7 +201,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const idempotencyTableName = `${prefix}-idempotency`;
     await ensureTable(dynamo.client, idempotencyTableName, IDEMPOTENCY_TABLE_KEYS);
     // Whatever the last process was routing died with it: its events are visible again on the queue.
-    await expireInProgressRecords(dynamo.client, idempotencyTableName, Date.now(), RESTART_GRACE_MS);
+    // CHATPUSH_RESTART_GRACE_MS shortens the wait (the crash test in npm test).
+    const grace = Number(process.env.CHATPUSH_RESTART_GRACE_MS ?? RESTART_GRACE_MS);
+    await expireInProgressRecords(
+      dynamo.client,
+      idempotencyTableName,
+      Date.now(),
+      Number.isFinite(grace) && grace >= 0 ? grace : RESTART_GRACE_MS,
+    );
 
     const sqs = await startSqs(options.dataDir === undefined ? undefined : join(options.dataDir, "sqs"));
     stops.push(sqs.close);
@@ -583,6 +590,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const count = rule.count ?? 1;
       if (!Number.isInteger(count) || count < 1)
         return send(400, { error: "count must be ≥ 1", field: "count" });
+      if (rule.rate !== undefined && !(typeof rule.rate === "number" && rule.rate > 0 && rule.rate <= 1))
+        return send(400, { error: "rate must be a number in (0, 1]", field: "rate" });
+      if (rule.delayMs !== undefined && !(Number.isInteger(rule.delayMs) && rule.delayMs >= 0))
+        return send(400, { error: "delayMs must be a whole number of milliseconds ≥ 0", field: "delayMs" });
       hub.addFault({ ...(rule as FaultRule), count });
       return send(204);
     }

@@ -31,6 +31,11 @@ export interface FaultRule {
   retryAfter?: number;
   /** Wait this long before answering. */
   delayMs?: number;
+  /**
+   * Fire on this share of the matching requests (0 < rate ≤ 1), at random, instead of on every one:
+   * the fault suite's "20% of vendor requests fail". `count` still bounds how often it fires.
+   */
+  rate?: number;
   count: number;
 }
 
@@ -47,6 +52,8 @@ export class SimulatorHub {
   private readonly faults: FaultRule[] = [];
   private readonly listeners = new Set<(d: SimulatedDelivery) => void>();
   private recorded = 0;
+  /** Rolls for rate faults; a suite that wants a repeatable run seeds it (`seedFaults`). */
+  private random: () => number = Math.random;
 
   private readonly logFd: number | undefined;
 
@@ -96,14 +103,32 @@ export class SimulatorHub {
     if (rule.count > 0) this.faults.push({ ...rule });
   }
 
+  /** Makes rate faults repeatable: the same seed, the same requests fail (mulberry32). */
+  seedFaults(seed: number): void {
+    let state = seed >>> 0;
+    this.random = () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    };
+  }
+
   clearFaults(): void {
     this.faults.length = 0;
   }
 
-  /** The first armed fault matching this request, consuming one of its `count`. */
+  /**
+   * The first armed fault matching this request that fires (a rule with a `rate` fires on that share
+   * of requests), consuming one of its `count`.
+   */
   takeFault(vendor: Vendor, token: string): FaultRule | undefined {
     const index = this.faults.findIndex(
-      (f) => f.vendor === vendor && (f.token === undefined || f.token === token),
+      (f) =>
+        f.vendor === vendor &&
+        (f.token === undefined || f.token === token) &&
+        (f.rate === undefined || this.random() < f.rate),
     );
     if (index < 0) return undefined;
     const rule = this.faults[index]!;
