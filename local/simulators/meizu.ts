@@ -30,6 +30,13 @@ export interface MeizuSimulator {
 
 /** Written here rather than imported from the sender, so a wrong path in the sender fails the tests. */
 const PUSH_PATH = "/garcia/api/server/push/varnished/pushByPushId";
+/**
+ * 获取应用推送统计 (PushAPI README, "推送统计"): a signed GET that delivers nothing, which
+ * `npm run doctor` uses to check the appSecret.
+ */
+const STATS_PATH = "/garcia/api/server/push/statistics/dailyPushStatics";
+/** "获取应用推送统计（最长跨度30天）". */
+const STATS_MAX_DAYS = 30;
 /** Meizu's host (HTTPS only since JavaSdk 1.2.13): where a request without the real-URL header went. */
 const MEIZU_HOST = "https://server-api-push.meizu.com";
 /** vendors.md §7: 100 pushIds per request since 2023-08-21. */
@@ -131,6 +138,11 @@ export async function startMeizuSimulator(opts: MeizuSimulatorOptions): Promise<
 
   const server = await startSimulatorServer(opts, async (request, response) => {
     const body = await readBody(request);
+    const url = new URL(request.url ?? "/", "http://x");
+    if (request.method === "GET" && url.pathname === STATS_PATH) {
+      writeJson(response, 200, dailyStatistics(url.searchParams, apps));
+      return;
+    }
     if (request.url !== PUSH_PATH) {
       response.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
       return;
@@ -221,6 +233,42 @@ function check(
   const answer = answerWith("200");
   for (const id of pushIds) if (!PUSH_ID.test(id)) answer.failed.set(id, "110003");
   return answer;
+}
+
+/**
+ * dailyPushStatics as the README describes it: appId, startTime and endTime (yyyyMMdd) and the sign
+ * over them; the same codes as a push for a missing field (110004), an unknown app (110000) and a
+ * wrong sign (1006), and the README's 500s for a range that ends first or spans over 30 days. The
+ * simulator keeps no statistics: a day's figures are all 0.
+ */
+function dailyStatistics(query: URLSearchParams, apps: ReadonlyMap<string, App>): Record<string, unknown> {
+  const refused = (code: string, message = MESSAGES[code] ?? "") => ({
+    code,
+    message,
+    value: "",
+    redirect: "",
+  });
+  const missing = ["appId", "startTime", "endTime", "sign"].filter((name) => !query.get(name));
+  if (missing.length > 0) return refused("110004", `${MESSAGES["110004"] ?? ""}: ${missing.join(", ")}`);
+  const app = apps.get(query.get("appId")!);
+  if (app === undefined) return refused("110000");
+  if (query.get("sign") !== sign(query, app.appSecret)) return refused("1006");
+  const day = (text: string) => {
+    const match = /^(\d{4})(\d{2})(\d{2})$/.exec(text);
+    return match === null ? Number.NaN : Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  };
+  const start = day(query.get("startTime")!);
+  const end = day(query.get("endTime")!);
+  if (Number.isNaN(start) || Number.isNaN(end)) return refused("1005");
+  if (end < start) return refused("500", "结束时间不能早于开始时间");
+  if ((end - start) / 86_400_000 > STATS_MAX_DAYS)
+    return refused("500", "开始时间和结束时间不能相差30天以上");
+  const value = [];
+  for (let at = end; at >= start; at -= 86_400_000) {
+    const date = new Date(at).toISOString().slice(0, 10);
+    value.push({ acceptNo: 0, clickNo: 0, date, displayNo: 0, pushedNo: 0, targetNo: 0, validNo: 0 });
+  }
+  return { code: "200", message: "", redirect: "", value };
 }
 
 /** The README's rule: every parameter but sign, sorted by name, `k=v` raw, then the appSecret; md5 hex. */

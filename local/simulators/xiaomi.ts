@@ -52,6 +52,12 @@ export interface XiaomiSimulator {
 }
 
 const SEND_PATH = "/v3/message/regid";
+/**
+ * Xiaomi's Tracer, "追踪消息状态" (dev.mi.com pId=1558 lists it; the path is the official server
+ * SDK's `V1_MESSAGE_STATUS`, com.xiaomi.xmpush.server.Constants): a GET that needs the AppSecret and
+ * delivers nothing, which `npm run doctor` uses to check the secret.
+ */
+const TRACE_PATH = "/v1/trace/message/status";
 /** vendors.md §4: at most 1000 regIds per request; title <50 and description <128 characters. */
 const MAX_REGIDS = 1000;
 const TITLE_LIMIT = 50;
@@ -176,7 +182,14 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
 
   const server = await startSimulatorServer(opts, async (request, response) => {
     const text = await readBody(request);
-    if (request.method !== "POST" || new URL(request.url ?? "/", "http://x").pathname !== SEND_PATH) {
+    const url = new URL(request.url ?? "/", "http://x");
+    if (request.method === "GET" && url.pathname === TRACE_PATH) {
+      const known = apps.has(/^key=(.+)$/.exec(request.headers.authorization ?? "")?.[1] ?? "");
+      const answer = known ? traced(url.searchParams.get("msg_id")) : refuse(21301, "Authentication failed");
+      writeJson(response, answer.httpStatus, answer.body);
+      return;
+    }
+    if (request.method !== "POST" || url.pathname !== SEND_PATH) {
       response.writeHead(404, { "content-type": "text/plain" }).end("Not Found");
       return;
     }
@@ -462,6 +475,18 @@ function accepted(count: number, dead: ReadonlySet<string>): Answer {
       description: DESCRIPTIONS[0],
       info: `Received push messages for ${count} REGID`,
     },
+  };
+}
+
+/**
+ * The Tracer's answer for a message id. What Xiaomi answers for an id it never issued is UNCONFIRMED:
+ * the simulator answers success with no data (the secret was accepted), 10016 without `msg_id`.
+ */
+function traced(messageId: string | null): Answer {
+  if (!messageId) return refuse(10016, "Missing parameter: msg_id");
+  return {
+    httpStatus: 200,
+    body: { result: "ok", trace_id: traceId(), code: 0, description: DESCRIPTIONS[0], data: {} },
   };
 }
 

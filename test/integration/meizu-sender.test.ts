@@ -691,3 +691,32 @@ describe("Meizu simulator checks requests as Meizu does", () => {
     }
   });
 });
+
+describe("the Meizu simulator's daily statistics (what npm run doctor checks the appSecret with)", () => {
+  const statistics = async (credential: MeizuCredential, params: Record<string, string>) => {
+    const query = new URLSearchParams({
+      appId: credential.appId,
+      ...params,
+      sign: meizuSign({ appId: credential.appId, ...params }, credential.appSecret),
+    });
+    const response = await fetch(
+      `${simulator.url}/garcia/api/server/push/statistics/dailyPushStatics?${query}`,
+    );
+    return (await response.json()) as { code: string; message: string; value: unknown };
+  };
+
+  it("answers a signed query with a day of figures, a wrong signature 1006, an unknown app 110000", async () => {
+    const day = { startTime: "20250301", endTime: "20250301" };
+
+    const accepted = await statistics(app, day);
+    const wrongSign = await statistics(wrongSecret, day);
+    const unknown = await statistics(unknownApp, day);
+    const backwards = await statistics(app, { startTime: "20250302", endTime: "20250301" });
+
+    expect(accepted).toMatchObject({ code: "200", value: [{ date: "2025-03-01", pushedNo: 0 }] });
+    expect(wrongSign).toMatchObject({ code: "1006", message: "签名认证失败" });
+    expect(unknown).toMatchObject({ code: "110000" });
+    expect(backwards).toMatchObject({ code: "500", message: "结束时间不能早于开始时间" });
+    expect(hub.list()).toEqual([]);
+  });
+});

@@ -715,3 +715,27 @@ describe("Mi Push simulator checks requests as Xiaomi does", () => {
     expect(partial.body).toMatchObject({ result: "ok", code: 0, data: { bad_regids: dead } });
   });
 });
+
+describe("the Mi Push simulator's Tracer (what npm run doctor checks the AppSecret with)", () => {
+  const trace = (secret: string, query = "?msg_id=chatpush-doctor-probe") =>
+    fetch(`${simulator.url}/v1/trace/message/status${query}`, {
+      headers: { authorization: `key=${secret}` },
+    }).then(async (response) => ({
+      status: response.status,
+      body: (await response.json()) as Record<string, unknown>,
+    }));
+
+  it("answers a registered AppSecret in Xiaomi's shape, a wrong one with 21301, and records nothing", async () => {
+    const accepted = await trace(registered.appSecret);
+    const refused = await trace(wrongSecret.appSecret);
+    const missing = await trace(registered.appSecret, "");
+
+    expect(accepted).toMatchObject({ status: 200, body: { result: "ok", code: 0 } });
+    expect(refused).toMatchObject({
+      status: 200,
+      body: { result: "error", code: 21301, description: "认证失败", reason: "Authentication failed" },
+    });
+    expect(missing.body).toMatchObject({ result: "error", code: 10016 });
+    expect(hub.list()).toEqual([]);
+  });
+});
