@@ -3,6 +3,7 @@ import { DynamoCallStore } from "../lib/adapters/dynamodb/call-store.js";
 import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
 import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
 import { documentClient } from "../lib/adapters/dynamodb/table.js";
+import { DEFAULT_TRACE_SECONDS, DynamoTraceRecords } from "../lib/adapters/dynamodb/trace-records.js";
 import { SqsCallExpiryQueue } from "../lib/adapters/sqs/call-expiry-queue.js";
 import { SqsDeliveryQueue, SqsFanoutQueue } from "../lib/adapters/sqs/queues.js";
 import { ENV, vendorQueueEnv } from "../lib/config/env-names.js";
@@ -10,10 +11,18 @@ import { type ProfileDirectory, systemClock } from "../lib/ports/index.js";
 import { makeRouter } from "../lib/routing/router.js";
 import { parseLanguage } from "../lib/routing/texts.js";
 import { TencentRestClient } from "../lib/tencent/rest-client.js";
+import { tracingJournal } from "../lib/trace/routing-trace.js";
 import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
 import { awsClients, userStoreFromEnv } from "./shared/deps.js";
-import { ConfigError, lazy, lazyAsync, readSecret, requireEnv } from "./shared/env.js";
-import { lambdaEntry, logJournal } from "./shared/powertools.js";
+import {
+  ConfigError,
+  lazy,
+  lazyAsync,
+  optionalPositiveNumber,
+  readSecret,
+  requireEnv,
+} from "./shared/env.js";
+import { lambdaEntry, logger, logJournal } from "./shared/powertools.js";
 import { makeRouteEventsHandler } from "./shared/route-events.js";
 import { adminFromEnv, DEFAULT_ADMIN_IDENTIFIER, serverPushFromEnv } from "./shared/server-push.js";
 
@@ -46,6 +55,23 @@ function defaultLanguageFromEnv() {
   return language;
 }
 
+/**
+ * The router's journal: log lines, and the routing trace `npm run why` reads (one packed item per
+ * message and batch, kept CHATPUSH_TRACE_HOURS, default 72), written after each batch.
+ */
+const journal = lazy(() => {
+  const hours = optionalPositiveNumber(ENV.traceHours);
+  const records = new DynamoTraceRecords(
+    documentClient(awsClients().dynamodb),
+    requireEnv(ENV.tableName),
+    systemClock,
+    hours === undefined ? DEFAULT_TRACE_SECONDS : Math.round(hours * 3600),
+  );
+  return tracingJournal(logJournal, records, systemClock, (error) =>
+    logger.warn("routing trace not written", { error }),
+  );
+});
+
 /** Ingest queue → presence, profiles, and per-vendor delivery jobs. */
 export const handler = lambdaEntry(
   makeRouteEventsHandler(
@@ -72,7 +98,7 @@ export const handler = lambdaEntry(
           store: new DynamoCallStore(db, table, systemClock),
           expiry: new SqsCallExpiryQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
         },
-        journal: logJournal,
+        journal: journal(),
         clock: systemClock,
         maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
         pushOnlineOnlyGroups: process.env[ENV.pushOnlineOnlyGroups] === "true",
@@ -87,5 +113,6 @@ export const handler = lambdaEntry(
           awsSdkV3Client: awsClients().dynamodb,
         }),
     ),
+    () => journal().flush(),
   ),
 );

@@ -22,6 +22,7 @@ import {
   expireInProgressRecords,
   IDEMPOTENCY_TABLE_KEYS,
 } from "../lib/adapters/dynamodb/table.js";
+import { DynamoTraceRecords } from "../lib/adapters/dynamodb/trace-records.js";
 import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
 import { SqsCallExpiryQueue } from "../lib/adapters/sqs/call-expiry-queue.js";
 import { SqsServerPushQueue } from "../lib/adapters/sqs/push-queue.js";
@@ -45,6 +46,7 @@ import { countTaskOutcomes } from "../lib/push-api/task-outcomes.js";
 import { makeRouter } from "../lib/routing/router.js";
 import { type Language, parseLanguage } from "../lib/routing/texts.js";
 import { TencentRestClient } from "../lib/tencent/rest-client.js";
+import { tracingJournal } from "../lib/trace/routing-trace.js";
 import { assertCallbackToken } from "../lib/tencent/sign.js";
 import { ApnsSender } from "../lib/vendors/apns.js";
 import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
@@ -319,6 +321,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }));
 
     const deliveries = new DynamoDeliveryLog(documentClient(dynamo.client), tableName, systemClock);
+    // The routing trace `npm run why` reads, as deployed: one packed item per message and batch.
+    const routingJournal = tracingJournal(
+      journalPort,
+      new DynamoTraceRecords(documentClient(dynamo.client), tableName, systemClock),
+      systemClock,
+      onError,
+    );
     const router = makeRouter({
       users,
       presence: users,
@@ -333,7 +342,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         sqs.client,
         Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, queues[v]!.url])),
       ),
-      journal: journalPort,
+      journal: routingJournal,
       clock: systemClock,
       maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
       // Calls being rung, and their own expiry at `timeout`: a delayed message on the ingest queue,
@@ -359,6 +368,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           () => router,
           () =>
             new DynamoDBPersistenceLayer({ tableName: idempotencyTableName, awsSdkV3Client: dynamo.client }),
+          () => routingJournal.flush(),
         ),
         onError,
       }),

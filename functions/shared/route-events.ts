@@ -1,6 +1,6 @@
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
-import type { Context, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { eventIdentity } from "../../lib/ingest/event-identity.js";
 import type { Router, RouterEvent } from "../../lib/routing/router.js";
 import { makeSqsBatchHandler } from "./sqs-batch.js";
@@ -21,7 +21,12 @@ interface Identified {
  * event's identity (lib/ingest/event-identity.ts: MsgKey, group + MsgSeq + topic, …), never the
  * whole body, and never the time we accepted it.
  */
-export function makeRouteEventsHandler(router: () => Router, idempotency?: () => BasePersistenceLayer) {
+export function makeRouteEventsHandler(
+  router: () => Router,
+  idempotency?: () => BasePersistenceLayer,
+  /** After each batch, whatever it routed or not: writes the routing trace (lib/trace/routing-trace.ts). */
+  afterBatch?: () => Promise<void>,
+) {
   let route: ((input: Identified) => Promise<unknown>) | undefined;
   // Knowing the invocation's remaining time lets an in-progress record expire with the invocation.
   const config = new IdempotencyConfig({
@@ -40,9 +45,17 @@ export function makeRouteEventsHandler(router: () => Router, idempotency?: () =>
         : makeIdempotent(handle, { persistenceStore: idempotency(), config });
     return route;
   };
-  return makeSqsBatchHandler(async (record: SQSRecord, context?: Context) => {
+  const batch = makeSqsBatchHandler(async (record: SQSRecord, context?: Context) => {
     if (context !== undefined) config.registerLambdaContext(context);
     const event = JSON.parse(record.body) as RouterEvent;
     await routeOnce()({ identity: eventIdentity(event).key, event });
   });
+  if (afterBatch === undefined) return batch;
+  return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
+    try {
+      return await batch(event, context);
+    } finally {
+      await afterBatch();
+    }
+  };
 }

@@ -3,6 +3,8 @@ import type {
   AnswerCounts,
   AnswerWindowStore,
   Clock,
+  DeliveryEvent,
+  DeliveryEventPublisher,
   DeviceStore,
   JobLedger,
   JobRecord,
@@ -11,6 +13,7 @@ import type {
   QuotaGateStore,
   RetryQueue,
   SendResult,
+  TargetAnswer,
   VendorSender,
 } from "../ports/index.js";
 import { systemClock } from "../ports/index.js";
@@ -35,6 +38,11 @@ export interface WorkerDeps {
    * only settled again as recorded. Without a ledger every receive sends (and nothing is recalled).
    */
   ledger?: JobLedger;
+  /**
+   * The app's delivery events (delivered, token removed, dead-lettered): one publish per job, after it
+   * settled; a failure is journalled and never fails the job. Absent = no events.
+   */
+  events?: DeliveryEventPublisher;
   /** Daily-quota gates shared by the vendor's containers (DynamoDB); default: this worker's memory. */
   quotaGates?: QuotaGateStore;
   /** The token-removal breaker's counts, shared by the vendor's containers; default: this worker's memory. */
@@ -335,9 +343,14 @@ export function makeDeliveryWorker(
       group.reasons.add(reason);
       groups.set(key, group);
     };
+    // Targets our own gates kept unsent, with why: the trace's "held" answers.
+    const heldBack = new Map<DeliveryTarget, string>();
     const hold = (targets: readonly DeliveryTarget[], waitMs: number, reason: string) => {
       const delaySeconds = Math.max(1, Math.min(MAX_DELAY_SECONDS, Math.ceil(waitMs / 1000)));
-      for (const target of targets) settle({ kind: "hold", delaySeconds }, target, reason);
+      for (const target of targets) {
+        settle({ kind: "hold", delaySeconds }, target, reason);
+        heldBack.set(target, reason);
+      }
     };
 
     // Our own gates, per credential.
@@ -408,6 +421,31 @@ export function makeDeliveryWorker(
     const waitedSeconds = Math.max(0, (now - job.acceptedAt) / 1000);
     const latencyMs: number[] = [];
     const delivered: DeliveryTarget[] = [];
+    const events: DeliveryEvent[] = [];
+    const eventOf = (
+      type: DeliveryEvent["type"],
+      target: DeliveryTarget,
+      at: number,
+      detail: { status?: number | undefined; reason?: string | undefined },
+    ): DeliveryEvent => ({
+      type,
+      messageKey,
+      userId: target.userId,
+      deviceId: target.deviceId,
+      vendor,
+      jobId,
+      attempt,
+      acceptedAt: job.acceptedAt,
+      at,
+      ...(detail.status !== undefined ? { status: detail.status } : {}),
+      ...(detail.reason !== undefined ? { reason: detail.reason } : {}),
+      ...(job.taskId !== undefined ? { taskId: job.taskId } : {}),
+    });
+    // The trace: every answer that was not "delivered", and what the gates held back.
+    const answers: TargetAnswer[] = [];
+    let deliveredStatus: number | undefined;
+    let lastAnswerAt = now;
+    for (const at of answeredAt.values()) lastAnswerAt = Math.max(lastAnswerAt, at);
     const removals: { target: DeliveryTarget; reason: string; status?: number }[] = [];
     for (const result of [...sent, ...held]) {
       const { target, outcome, status } = result;
@@ -420,6 +458,9 @@ export function makeDeliveryWorker(
           if (at !== undefined && Number.isFinite(job.acceptedAt)) {
             latencyMs.push(Math.max(0, at - job.acceptedAt));
           }
+          deliveredStatus ??= status;
+          if (deps.events !== undefined)
+            events.push(eventOf("delivered", target, at ?? lastAnswerAt, { status }));
           journal.record({
             stage: "delivered",
             ...entry(target),
@@ -504,6 +545,26 @@ export function makeDeliveryWorker(
     }
 
     if (latencyMs.length > 0) report.latencyMs = latencyMs;
+    for (const { target, outcome, status } of [...sent, ...held]) {
+      if (outcome.kind === "delivered") continue;
+      answers.push({
+        position: positionOf(target),
+        userId: target.userId,
+        deviceId: target.deviceId,
+        outcome: outcome.kind,
+        ...(status !== undefined ? { status } : {}),
+        reason: outcome.reason,
+      });
+    }
+    for (const [target, reason] of heldBack) {
+      answers.push({
+        position: positionOf(target),
+        userId: target.userId,
+        deviceId: target.deviceId,
+        outcome: "held",
+        reason,
+      });
+    }
 
     const plan: PlannedSettlement[] = [...groups.values()].map(({ settlement, targets }) => {
       const positions = targets.map(positionOf).filter((i) => i >= 0);
@@ -520,7 +581,21 @@ export function makeDeliveryWorker(
     // Written whenever the job settles anything, held jobs too: their re-queue delays depend on the
     // clock (and jitter), so only the record makes a redelivery re-create the very same jobs.
     if (deps.ledger !== undefined && job.targets.length > 0) {
-      const record: JobRecord = { jobId, messageKey, vendor, delivered, plan };
+      const record: JobRecord = {
+        jobId,
+        messageKey,
+        vendor,
+        delivered,
+        plan,
+        trace: {
+          attempt,
+          acceptedAt: job.acceptedAt,
+          startedAt: now,
+          answeredAt: lastAnswerAt,
+          ...(deliveredStatus !== undefined ? { deliveredStatus } : {}),
+          answers,
+        },
+      };
       try {
         await deps.ledger.put(record);
       } catch (error) {
@@ -536,7 +611,20 @@ export function makeDeliveryWorker(
     }
 
     const reasonsOf = new Map([...groups.values()].map((g) => [settlementKey(g.settlement), g.reasons]));
-    await execute(job, jobId, canonical, plan, { report, reasonsOf, removals, entry });
+    await execute(job, jobId, canonical, plan, { report, reasonsOf, removals, entry, events, eventOf });
+    if (deps.events !== undefined && events.length > 0) {
+      try {
+        await deps.events.publish(events);
+      } catch (error) {
+        // The pushes are settled; the app's backend just misses these events (logged and counted).
+        journal.record({
+          stage: "ignored",
+          messageKey,
+          vendor,
+          reason: `delivery events: ${events.length} not published: ${(error as Error).message}`,
+        });
+      }
+    }
     return report;
   };
 
@@ -555,6 +643,14 @@ export function makeDeliveryWorker(
           reasonsOf: Map<string, Set<string>>;
           removals: { target: DeliveryTarget; reason: string; status?: number }[];
           entry: EntryOf;
+          /** Where the delivery events of what settles go (when the worker publishes them). */
+          events: DeliveryEvent[];
+          eventOf: (
+            type: DeliveryEvent["type"],
+            target: DeliveryTarget,
+            at: number,
+            detail: { status?: number | undefined; reason?: string | undefined },
+          ) => DeliveryEvent;
         }
       | undefined,
   ): Promise<void> {
@@ -587,6 +683,13 @@ export function makeDeliveryWorker(
               : `${why?.reason ?? "dead token"} (device kept: its token changed or it registered again since)`,
             ...(why?.status !== undefined ? { status: why.status } : {}),
           });
+          if (removed && deps.events !== undefined)
+            first.events.push(
+              first.eventOf("token-removed", target, clock.now(), {
+                status: why?.status,
+                reason: why?.reason ?? "dead token",
+              }),
+            );
         }
         continue;
       }
@@ -596,6 +699,8 @@ export function makeDeliveryWorker(
         first.report.deadLettered += targets.length;
         for (const target of targets) {
           journal.record({ stage: "dead-lettered", ...first.entry(target), reason: step.reason });
+          if (deps.events !== undefined)
+            first.events.push(first.eventOf("dead-lettered", target, clock.now(), { reason: step.reason }));
         }
         continue;
       }

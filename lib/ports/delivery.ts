@@ -1,4 +1,4 @@
-import type { DeliveryTarget, Vendor } from "../model/index.js";
+import type { DeliveryTarget, OutcomeKind, Vendor } from "../model/index.js";
 
 /**
  * How one run of a job settled the targets the vendor did not accept, by their position in the job's
@@ -21,6 +21,37 @@ export interface JobRecord {
   /** The targets the vendor accepted. */
   delivered: DeliveryTarget[];
   plan: PlannedSettlement[];
+  /** What this run saw, for `npm run why` (lib/trace): packed into the same item, no extra request. */
+  trace?: JobTrace;
+}
+
+/**
+ * What the vendor answered one target the job did not deliver, or why the worker did not ask it
+ * ("held": a quota gate, an open circuit, its rate share, the invocation's deadline).
+ */
+export interface TargetAnswer {
+  /** The target's position in the job's sorted targets: the plan's positions. */
+  position: number;
+  userId: string;
+  deviceId: string;
+  outcome: OutcomeKind | "held";
+  /** The vendor's HTTP status (or its own code), when it answered. */
+  status?: number;
+  reason?: string;
+}
+
+/** One run of a job as `npm run why` shows it: when, which attempt, and each answer that was not "delivered". */
+export interface JobTrace {
+  /** The attempt this run spent (1 = the first try). */
+  attempt: number;
+  /** Epoch ms the callback was accepted: the latency of each answer is counted from it. */
+  acceptedAt: number;
+  /** Epoch ms the run started and the vendor's last answer came. */
+  startedAt: number;
+  answeredAt: number;
+  /** The status the delivered targets got (the first one's; the vendors answer a success alike). */
+  deliveredStatus?: number;
+  answers: TargetAnswer[];
 }
 
 /** What `JobLedger.find` gives back of a job sent before: enough to settle it again. */
@@ -80,4 +111,36 @@ export interface AnswerWindowStore {
     counts: AnswerCounts,
     windowStart: number,
   ): Promise<AnswerCounts>;
+}
+
+/**
+ * What the app's own backend is told about a device (the optional delivery-events SNS topic): the
+ * vendor accepted the push, the device's dead token was removed, or its job was parked. Ids only,
+ * never a token.
+ */
+export interface DeliveryEvent {
+  type: "delivered" | "token-removed" | "dead-lettered";
+  messageKey: string;
+  userId: string;
+  deviceId: string;
+  vendor: Vendor;
+  /** The job run that settled it, and the attempt it spent (1 = the first try). */
+  jobId: string;
+  attempt: number;
+  /** Epoch ms the callback was accepted, and of the event (the vendor's answer, the removal, the parking). */
+  acceptedAt: number;
+  at: number;
+  /** The vendor's HTTP status (or its own code). */
+  status?: number;
+  reason?: string;
+  /** The server push task (Tencent REST timpush/*) the job belongs to. */
+  taskId?: string;
+}
+
+/**
+ * Publishes a job's delivery events (one call per job); may throw, and the worker then only logs
+ * and counts it: a delivery never fails because its events could not be told.
+ */
+export interface DeliveryEventPublisher {
+  publish(events: readonly DeliveryEvent[]): Promise<void>;
 }

@@ -12,6 +12,7 @@ import type {
   RecipientReader,
   RecordedJob,
 } from "../../ports/index.js";
+import { packJobTrace } from "../../trace/job-trace-codec.js";
 import { DynamoUserStore } from "./user-store.js";
 
 /**
@@ -141,6 +142,8 @@ export class DynamoDeliveryLog implements DeliveryLog, JobLedger {
               pk,
               sk: index === 0 ? `J#${record.jobId}` : `J#${record.jobId}#${index}`,
               ...(index === 0 ? { v: record.vendor, n: parts.length } : {}),
+              // What `npm run why` shows of this run (lib/trace): in the same item, no extra request.
+              ...(index === 0 && record.trace !== undefined ? { t: packJobTrace(record.trace) } : {}),
               r: part,
               expiresAt,
             },
