@@ -18,7 +18,8 @@ import {
   type ApnsAnswer,
   ApnsSessionPool,
   InFlightGate,
-  type WireRequest,
+  type WireTemplate,
+  wireTemplate,
 } from "./apns-pool.js";
 import { type ApnsCredential, pickCredential } from "./credentials.js";
 
@@ -396,18 +397,31 @@ export function apnsIdOf(
   notification: Notification,
   target: Pick<DeliveryTarget, "deviceId" | "pushType">,
 ): string {
-  const name = JSON.stringify([
+  return apnsIdsOf(notification)(target);
+}
+
+/**
+ * `apnsIdOf` for many devices of one notification: the name's shared part (message, notification,
+ * action) is hashed once and each device only adds its own, so the ids are byte for byte the same.
+ */
+export function apnsIdsOf(
+  notification: Notification,
+): (target: Pick<DeliveryTarget, "deviceId" | "pushType">) => string {
+  // JSON.stringify of a string array is `["a","b",…]`: the shared head, then each device's tail.
+  const head = JSON.stringify([
     notification.messageKey,
     collapseKeyOf(notification),
     notification.call?.action ?? "",
-    target.deviceId,
-    target.pushType ?? "alert",
-  ]);
-  const hash = createHash("sha1").update(APNS_ID_NAMESPACE).update(name).digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  ]).slice(0, -1);
+  const shared = createHash("sha1").update(APNS_ID_NAMESPACE).update(head);
+  return (target) => {
+    const tail = `,${JSON.stringify(target.deviceId ?? null)},${JSON.stringify(target.pushType ?? "alert")}]`;
+    const hash = shared.copy().update(tail).digest();
+    hash[6] = (hash[6]! & 0x0f) | 0x50;
+    hash[8] = (hash[8]! & 0x3f) | 0x80;
+    const hex = hash.toString("hex", 0, 16);
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
 }
 
 /** APNs device tokens are hex (the path segment of /3/device/<token>). */
@@ -452,8 +466,7 @@ export class ApnsSender implements VendorSender {
   }
 
   async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
-    const now = this.clock.now();
-    const builders = new Map<number, (target: ApnsTarget) => ApnsBuild>();
+    const job = new JobRequests(notification, this.clock.now());
     // One request per pool, push type and token: a token listed twice in a job is pushed once, and
     // its answer settles every target that names it.
     const requests = new Map<ApnsSessionPool, Record<"alert" | "voip", Map<string, number[]>>>();
@@ -463,20 +476,30 @@ export class ApnsSender implements VendorSender {
     const allAnswered = new Promise<void>((resolve) => {
       finished = resolve;
     });
+    let route: Route | undefined;
 
-    for (const [index, target] of targets.entries()) {
-      const prepared = this.prepare(notification, target, builders, now);
-      if ("refused" in prepared) {
+    for (let index = 0; index < targets.length; index += 1) {
+      const target = targets[index]!;
+      const environment = target.environment ?? "production";
+      if (
+        route === undefined ||
+        route.certificateId !== target.certificateId ||
+        route.environment !== environment
+      ) {
+        route = this.routeOf(target.certificateId, environment);
+      }
+      const prepared = job.prepare(route, target);
+      if (prepared.refused !== undefined) {
         results[index] = { target, outcome: prepared.refused };
         continue;
       }
-      const { pool, request } = prepared;
+      const { pool, template } = prepared;
       let byType = requests.get(pool);
       if (byType === undefined) {
         byType = { alert: new Map(), voip: new Map() };
         requests.set(pool, byType);
       }
-      const byToken = byType[request.headers["apns-push-type"]];
+      const byToken = byType[template.pushType === "voip" ? "voip" : "alert"];
       const same = byToken.get(target.token);
       if (same !== undefined) {
         same.push(index);
@@ -485,8 +508,15 @@ export class ApnsSender implements VendorSender {
       const indexes = [index];
       byToken.set(target.token, indexes);
       outstanding += 1;
-      this.deliver(pool, wireOf(request), target.token, target.environment !== undefined, (result) => {
-        for (const i of indexes) results[i] = { target: targets[i]!, ...result };
+      const environmentKnown = target.environment !== undefined;
+      deliver(pool, template, job.idOf(target), target.token, (answer) => {
+        const result = resultOf(answer, environmentKnown);
+        for (const i of indexes) {
+          results[i] =
+            result.status === undefined
+              ? { target: targets[i]!, outcome: result.outcome }
+              : { target: targets[i]!, status: result.status, outcome: result.outcome };
+        }
         outstanding -= 1;
         if (outstanding === 0) finished();
       });
@@ -495,57 +525,27 @@ export class ApnsSender implements VendorSender {
     return results;
   }
 
-  /** The pool and request for one target, or why it gets none (nothing is sent for it then). */
-  private prepare(
-    notification: Notification,
-    target: DeliveryTarget,
-    builders: Map<number, (target: ApnsTarget) => ApnsBuild>,
-    now: number,
-  ): { pool: ApnsSessionPool; request: ApnsRequest } | { refused: Outcome } {
-    const credential = pickCredential(this.credentials, target.certificateId);
+  /** Where a certificate id × environment goes: its credential and pool, or why nowhere. */
+  private routeOf(certificateId: number | undefined, environment: ApnsEnvironment): Route {
+    const credential = pickCredential(this.credentials, certificateId);
     if (credential === undefined) {
-      return { refused: { kind: "bad-request", reason: `no APNs credential ${target.certificateId}` } };
+      return {
+        certificateId,
+        environment,
+        refused: { kind: "bad-request", reason: `no APNs credential ${certificateId}` },
+      };
     }
-    const pool = this.poolFor(credential, target.environment ?? "production");
-    if (pool instanceof ApnsCredentialError)
-      return { refused: { kind: "credential-problem", reason: pool.message } };
-    // Never sent, so never a removal on our own reading: the device API should not have taken it.
-    if (!HEX_TOKEN.test(target.token)) {
-      return { refused: { kind: "bad-request", reason: "APNs device token is not hex" } };
+    const pool = this.poolFor(credential, environment);
+    if (pool instanceof ApnsCredentialError) {
+      return { certificateId, environment, refused: { kind: "credential-problem", reason: pool.message } };
     }
-    let builder = builders.get(credential.certificateId);
-    if (builder === undefined) {
-      builder = apnsBuilder(notification, credential, now);
-      builders.set(credential.certificateId, builder);
-    }
-    const build = builder(target);
-    if (!build.ok) return { refused: { kind: "bad-request", reason: build.reason } };
-    return { pool, request: build.request };
+    return { certificateId, environment, credential, pool };
   }
 
   async close(): Promise<void> {
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((pool) => (pool instanceof ApnsSessionPool ? pool.close() : undefined)));
-  }
-
-  private deliver(
-    pool: ApnsSessionPool,
-    request: WireRequest,
-    token: string,
-    environmentKnown: boolean,
-    done: (result: TokenResult) => void,
-  ): void {
-    pool.post(request, token, (answer) => {
-      if (answer.status !== 403 || answer.reason !== "ExpiredProviderToken") {
-        done(resultOf(answer, environmentKnown));
-        return;
-      }
-      // node-apn has already minted a new JWT on this answer (lib/client.js, request():
-      // token.regenerate), so the same pool resends with it; a second expiry goes back as
-      // refresh-credential.
-      pool.post(request, token, (again) => done(resultOf(again, environmentKnown)));
-    });
   }
 
   private poolFor(
@@ -598,17 +598,85 @@ function providerOptions(credential: ApnsCredential, environment: ApnsEnvironmen
   return { ...options, address: host, port, ...(endpoint.ca !== undefined && { ca: [endpoint.ca] }) };
 }
 
-/** Each payload's JSON, once: the targets of a job share their payload object (`apnsBuilder`). */
-const payloadJson = new WeakMap<object, string>();
+/**
+ * The requests of one job: a template per credential and kind of target (VoIP, or an alert with a
+ * given badge), built and serialised once by `apnsBuilder`, and each target's own apns-id. Targets
+ * differ in nothing else (`apnsBuilder`), so 500 targets cost one payload and 500 ids.
+ */
+class JobRequests {
+  private readonly builders = new Map<ApnsCredential, (target: ApnsTarget) => ApnsBuild>();
+  private readonly kinds = new Map<
+    ApnsCredential,
+    Map<number | "voip" | undefined, WireTemplate | Outcome>
+  >();
+  readonly idOf: (target: Pick<DeliveryTarget, "deviceId" | "pushType">) => string;
 
-/** The request as node-apn's Client writes it: the headers as they are, the payload serialised once. */
-function wireOf({ headers, payload }: ApnsRequest): WireRequest {
-  let body = payloadJson.get(payload);
-  if (body === undefined) {
-    body = JSON.stringify(payload);
-    payloadJson.set(payload, body);
+  constructor(
+    private readonly notification: Notification,
+    private readonly now: number,
+  ) {
+    this.idOf = apnsIdsOf(notification);
   }
-  return { headers: headers as unknown as Record<string, string>, body };
+
+  /** The pool and request template for one target, or why it gets none (nothing is sent for it then). */
+  prepare(
+    route: Route,
+    target: DeliveryTarget,
+  ): { pool: ApnsSessionPool; template: WireTemplate; refused?: undefined } | { refused: Outcome } {
+    if (route.refused !== undefined) return { refused: route.refused };
+    // Never sent, so never a removal on our own reading: the device API should not have taken it.
+    if (!HEX_TOKEN.test(target.token)) {
+      return { refused: { kind: "bad-request", reason: "APNs device token is not hex" } };
+    }
+    const { credential, pool } = route;
+    let kinds = this.kinds.get(credential);
+    if (kinds === undefined) {
+      kinds = new Map();
+      this.kinds.set(credential, kinds);
+    }
+    const kind = target.pushType === "voip" ? "voip" : (target.badge ?? this.notification.badge);
+    let template = kinds.get(kind);
+    if (template === undefined) {
+      let builder = this.builders.get(credential);
+      if (builder === undefined) {
+        builder = apnsBuilder(this.notification, credential, this.now);
+        this.builders.set(credential, builder);
+      }
+      const build = builder(target);
+      template = build.ok
+        ? wireTemplate(
+            build.request.headers as unknown as Record<string, string>,
+            JSON.stringify(build.request.payload),
+          )
+        : { kind: "bad-request", reason: build.reason };
+      kinds.set(kind, template);
+    }
+    return "bytes" in template ? { pool, template } : { refused: template };
+  }
+}
+
+type Route = { certificateId: number | undefined; environment: ApnsEnvironment } & (
+  | { credential: ApnsCredential; pool: ApnsSessionPool; refused?: undefined }
+  | { refused: Outcome }
+);
+
+/**
+ * One token's request, answered through `done`. On 403 ExpiredProviderToken the JWT has been renewed
+ * (node-apn's token.regenerate, as its Client does), so the same pool resends once with the new one;
+ * a second expiry goes back as refresh-credential.
+ */
+function deliver(
+  pool: ApnsSessionPool,
+  template: WireTemplate,
+  id: string,
+  token: string,
+  done: (answer: ApnsAnswer) => void,
+): void {
+  pool.post(template, id, token, (answer) => {
+    if (answer.status === 403 && answer.reason === "ExpiredProviderToken")
+      pool.post(template, id, token, done);
+    else done(answer);
+  });
 }
 
 function resultOf(answer: ApnsAnswer, environmentKnown: boolean): TokenResult {

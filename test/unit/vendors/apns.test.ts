@@ -10,6 +10,7 @@ import {
   type ApnsRequest,
   type ApnsTarget,
   apnsIdOf,
+  apnsIdsOf,
   buildApnsRequest,
   CALL_RINGTONE,
   DEFAULT_RING_SECONDS,
@@ -159,6 +160,33 @@ describe("buildApnsRequest headers", () => {
     expect(apnsIdOf({ ...n, messageKey: "other" }, iphone)).not.toBe(id);
     expect(apnsIdOf(n, { ...iphone, pushType: "voip" })).not.toBe(id);
     expect(alert(n).headers["apns-id"]).toBe(id);
+  });
+
+  it("keeps each device's apns-id when the sender hashes the notification's part once", () => {
+    // The UUID v5 as first defined: SHA-1 of the name space and the JSON of all five name parts.
+    const reference = (n: Notification, t: ApnsTarget) => {
+      const name = JSON.stringify([
+        n.messageKey,
+        n.collapseKey ?? n.messageKey,
+        n.call?.action ?? "",
+        t.deviceId,
+        t.pushType ?? "alert",
+      ]);
+      const hash = createHash("sha1")
+        .update(Buffer.from("5f1d6c2e8b0a4e7f9c3d2a1b0e9f8d7c", "hex"))
+        .update(name)
+        .digest();
+      hash[6] = (hash[6]! & 0x0f) | 0x50;
+      hash[8] = (hash[8]! & 0x3f) | 0x80;
+      const hex = hash.subarray(0, 16).toString("hex");
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    };
+    const ring = notification({ messageKey: 'm\u00e9"1', call: call() });
+    const ids = apnsIdsOf(ring);
+    for (const t of [iphone, { deviceId: '📱 "x"' }, { deviceId: "bob-iphone", pushType: "voip" as const }]) {
+      expect(ids(t)).toBe(reference(ring, t));
+      expect(apnsIdOf(ring, t)).toBe(reference(ring, t));
+    }
   });
 
   it.each([
