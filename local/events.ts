@@ -7,7 +7,9 @@ import { deviceRegistrationSchema, presenceUpdateSchema } from "../lib/devices/d
  * The sample files under events/, shared by replay, tests and the docs:
  * - events/tencent/*.json: a callback as Tencent posts it (query parameters other than SdkAppid,
  *   Sign and RequestTime, which are added when it is sent, plus the body);
- * - events/devices/*.json: a device as the push plugin registers it, with its app state.
+ * - events/devices/*.json: a device as the push plugin registers it, with its app state;
+ * - events/v4/*.json: a call of Tencent's REST push API as an app server makes it (the path and the
+ *   body; the query, with the admin's UserSig, is added when it is sent).
  */
 
 export const callbackSampleSchema = z.object({
@@ -33,6 +35,16 @@ export const deviceSampleSchema = z.object({
 });
 export type DeviceSample = z.infer<typeof deviceSampleSchema> & { file: string };
 
+export const restPushSampleSchema = z.object({
+  description: z.string(),
+  /** Tencent's path, e.g. "/v4/timpush/batch". */
+  path: z
+    .string()
+    .check(z.regex(/^\/v4\/[a-z_]+\/[a-z_]+$/, "path must be a Tencent REST path: /v4/<service>/<command>")),
+  body: z.record(z.string(), z.unknown()),
+});
+export type RestPushSample = z.infer<typeof restPushSampleSchema> & { file: string };
+
 /** JSON files under `path` (or `path` itself), sorted by path so numbered samples replay in order. */
 export function jsonFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
@@ -52,6 +64,14 @@ function load<T>(file: string, schema: z.ZodMiniType<T>): T & { file: string } {
 
 export function isDeviceSample(file: string): boolean {
   return file.split(/[\\/]/).includes("devices");
+}
+
+export function isRestPushSample(file: string): boolean {
+  return file.split(/[\\/]/).includes("v4");
+}
+
+export function loadRestPushSample(file: string): RestPushSample {
+  return load(file, restPushSampleSchema);
 }
 
 export function loadCallbackSample(file: string): CallbackSample {

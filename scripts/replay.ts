@@ -10,16 +10,20 @@ import {
   type CallbackSample,
   type DeviceSample,
   isDeviceSample,
+  isRestPushSample,
   jsonFiles,
   loadCallbackSample,
   loadDeviceSample,
+  loadRestPushSample,
+  type RestPushSample,
 } from "../local/events.js";
 import type { TimedJournalEntry } from "../local/runtime.js";
 import type { SimulatedDelivery } from "../local/simulators/hub.js";
 
 /**
  * `npm run replay -- <file-or-dir>...`: seeds the sample devices, posts each sample callback (signed
- * with the configured token) to the running local runtime, and shows what each phone received.
+ * with the configured token) and each REST push sample (events/v4, with the admin's UserSig) to the
+ * running local runtime, and shows what each phone received.
  */
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -61,7 +65,9 @@ async function main(): Promise<void> {
   const devices = deviceFiles.map(loadDeviceSample);
   for (const device of devices) await seed(client, device);
   for (const file of files.filter((f) => !isDeviceSample(f))) {
-    await replay(client, loadCallbackSample(file), devices, Number(values.wait));
+    if (isRestPushSample(file))
+      await replayRestPush(client, loadRestPushSample(file), devices, Number(values.wait));
+    else await replay(client, loadCallbackSample(file), devices, Number(values.wait));
   }
 }
 
@@ -95,6 +101,7 @@ function freshTimes(body: Record<string, unknown>): Record<string, unknown> {
     ...("EventTime" in body ? { EventTime: now } : {}),
     ...("MsgTime" in body ? { MsgTime: Math.floor(now / 1000) } : {}),
     ...(typeof body.MsgKey === "string" ? { MsgKey: `${body.MsgKey}-${RUN.toString(36)}` } : {}),
+    ...(Array.isArray(body.MsgBody) ? { MsgBody: body.MsgBody.map(freshInvitation) } : {}),
     ...(group && typeof body.MsgSeq === "number" ? { MsgSeq: body.MsgSeq + RUN_SEQ_OFFSET } : {}),
     ...(group && Array.isArray(body.MsgSeqList)
       ? {
@@ -105,6 +112,108 @@ function freshTimes(body: Record<string, unknown>): Record<string, unknown> {
         }
       : {}),
   };
+}
+
+/**
+ * A call's signaling (a custom element whose Data has businessID 1) is remembered by its inviteID, so
+ * each run rings a new invitation: the run's mark is appended to the inviteID, the same way for an
+ * invite and its cancel, answer or timeout.
+ */
+function freshInvitation(element: unknown): unknown {
+  const content = (element as { MsgType?: string; MsgContent?: { Data?: unknown } })?.MsgContent;
+  if ((element as { MsgType?: string }).MsgType !== "TIMCustomElem" || typeof content?.Data !== "string")
+    return element;
+  try {
+    const data = JSON.parse(content.Data) as Record<string, unknown>;
+    if (data.businessID !== 1 || typeof data.inviteID !== "string") return element;
+    const Data = JSON.stringify({ ...data, inviteID: `${data.inviteID}-${RUN.toString(36)}` });
+    return { ...(element as object), MsgContent: { ...content, Data } };
+  } catch {
+    return element;
+  }
+}
+
+/** What became of a callback or a push for each device, from its journal entries and the deliveries. */
+function reportsOf(
+  entries: TimedJournalEntry[],
+  deliveries: SimulatedDelivery[],
+  devices: DeviceSample[],
+): DeviceReport[] {
+  return entries
+    .filter((e) => e.stage !== "queued")
+    .map((entry) => {
+      // A phone may have two registrations (its alert and its PushKit token): the one delivered to.
+      const tokens = new Set(
+        devices
+          .filter((d) => d.deviceId === entry.deviceId && d.userId === entry.userId)
+          .map((d) => d.registration.token),
+      );
+      const request = deliveries.findLast((d) => tokens.has(d.token) && d.vendor === entry.vendor)?.request;
+      return {
+        userId: entry.userId ?? "",
+        ...(entry.deviceId !== undefined ? { deviceId: entry.deviceId } : {}),
+        ...(entry.vendor !== undefined ? { vendor: entry.vendor } : {}),
+        result: entry.stage === "delivered" ? "pushed" : entry.stage,
+        ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+        ...(entry.status !== undefined ? { status: entry.status } : {}),
+        ...(request !== undefined ? { request } : {}),
+      };
+    });
+}
+
+function reportLines(reports: DeviceReport[]): string[] {
+  const lines: string[] = [];
+  for (const r of reports) {
+    const who = [r.userId, r.deviceId].filter(Boolean).join("/");
+    lines.push(
+      `  ${r.result.padEnd(13)} ${who}${r.vendor ? ` (${r.vendor})` : ""}${r.status ? ` HTTP ${r.status}` : ""}${r.reason ? `  ${r.reason}` : ""}`,
+    );
+    if (r.request) lines.push(`      ${summarize(r.vendor, r.request)}`);
+  }
+  return lines;
+}
+
+/** Tencent: pushes to all users, tags or attributes "more than 1 s apart" (error 90024 otherwise). */
+const BROADCAST_PATHS = new Set(["/v4/timpush/push", "/v4/all_member_push/im_push"]);
+let lastBroadcastAt = 0;
+
+/**
+ * A REST push sample, as an app server sends it: the admin's UserSig, a MsgRandom fresh per run (the
+ * API de-duplicates on it for 7 days), broadcasts spaced as Tencent requires; then what each device got.
+ */
+async function replayRestPush(
+  client: ChatpushClient,
+  sample: RestPushSample,
+  devices: DeviceSample[],
+  waitMs: number,
+) {
+  const body =
+    typeof sample.body.MsgRandom === "number"
+      ? { ...sample.body, MsgRandom: (sample.body.MsgRandom + RUN) % 4_294_967_296 }
+      : sample.body;
+  if (BROADCAST_PATHS.has(sample.path)) {
+    const wait = lastBroadcastAt + 1_100 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    lastBroadcastAt = Date.now();
+  }
+  const seenJournal = (await client.journal()).length;
+  const startedAt = new Date().toISOString();
+  const { status, answer } = await client.restPush(sample.path, body);
+  const taskId = typeof answer.TaskId === "string" && answer.TaskId !== "" ? answer.TaskId : undefined;
+  let reports: DeviceReport[] = [];
+  if (taskId !== undefined) {
+    const entries = await settle(client, seenJournal, new Set([taskId]), waitMs);
+    const deliveries = (await client.deliveries()).filter((d) => d.at >= startedAt);
+    reports = reportsOf(entries, deliveries, devices);
+  }
+  const name = relative(process.cwd(), sample.file);
+  print({ file: name, path: sample.path, http: { status, answer }, devices: reports }, () =>
+    [
+      `\n▶ ${name}  POST ${sample.path}  →  HTTP ${status} ${JSON.stringify(answer)}`,
+      `  ${sample.description}`,
+      ...reportLines(reports),
+    ].join("\n"),
+  );
 }
 
 async function replay(
@@ -119,23 +228,11 @@ async function replay(
   const body = freshTimes(sample.body);
   const answer = await client.postCallback(sample.query, body);
 
-  const reports: DeviceReport[] = [];
+  let reports: DeviceReport[] = [];
   if (answer.status === 200 && isHandledCommand(command)) {
-    const entries = await settle(client, seenJournal, command, body, waitMs);
+    const entries = await settle(client, seenJournal, new Set(messageKeysOf(command, body)), waitMs);
     const deliveries = (await client.deliveries()).filter((d) => d.at >= startedAt);
-    for (const entry of entries.filter((e) => e.stage !== "queued")) {
-      const device = devices.find((d) => d.deviceId === entry.deviceId && d.userId === entry.userId);
-      const request = device && deliveries.findLast((d) => d.token === device.registration.token)?.request;
-      reports.push({
-        userId: entry.userId ?? "",
-        ...(entry.deviceId !== undefined ? { deviceId: entry.deviceId } : {}),
-        ...(entry.vendor !== undefined ? { vendor: entry.vendor } : {}),
-        result: entry.stage === "delivered" ? "pushed" : entry.stage,
-        ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
-        ...(entry.status !== undefined ? { status: entry.status } : {}),
-        ...(request !== undefined ? { request } : {}),
-      });
-    }
+    reports = reportsOf(entries, deliveries, devices);
   }
 
   const name = relative(process.cwd(), sample.file);
@@ -145,13 +242,7 @@ async function replay(
       `  ${sample.description}`,
     ];
     if (!isHandledCommand(command)) lines.push("  acknowledged; chatpush does not act on this command");
-    for (const r of reports) {
-      const who = [r.userId, r.deviceId].filter(Boolean).join("/");
-      lines.push(
-        `  ${r.result.padEnd(13)} ${who}${r.vendor ? ` (${r.vendor})` : ""}${r.status ? ` HTTP ${r.status}` : ""}${r.reason ? `  ${r.reason}` : ""}`,
-      );
-      if (r.request) lines.push(`      ${summarize(r.vendor, r.request)}`);
-    }
+    lines.push(...reportLines(reports));
     return lines.join("\n");
   });
 }
@@ -186,11 +277,9 @@ function topicOf(body: Record<string, unknown>): string | undefined {
 async function settle(
   client: ChatpushClient,
   seen: number,
-  command: string,
-  body: Record<string, unknown>,
+  keys: ReadonlySet<string>,
   waitMs: number,
 ): Promise<TimedJournalEntry[]> {
-  const keys = new Set(messageKeysOf(command, body));
   const deadline = Date.now() + waitMs;
   let last = -1;
   let stableSince = Date.now();
@@ -216,6 +305,12 @@ type Loose = any;
 /** Where each vendor's request keeps the title, body, badge and the fields that classify it as IM. */
 const SUMMARIES: Record<string, (b: Loose, headers: Record<string, string>) => Record<string, unknown>> = {
   apns: (b, headers) => ({
+    // A PushKit push has no aps: the call the app reports to CallKit.
+    "push-type": headers["apns-push-type"] === "voip" ? "voip" : undefined,
+    topic: headers["apns-push-type"] === "voip" ? headers["apns-topic"] : undefined,
+    call: b.call
+      ? `${b.call.media} call ${b.call.inviteId} from ${b.call.callerName ?? b.call.callerId}`
+      : undefined,
     title: b.aps?.alert?.title,
     subtitle: b.aps?.alert?.subtitle,
     body: b.aps?.alert?.body,
@@ -226,12 +321,14 @@ const SUMMARIES: Record<string, (b: Loose, headers: Record<string, string>) => R
     ext: b.ext,
   }),
   fcm: (b) => ({
-    title: b.message?.notification?.title,
-    body: b.message?.notification?.body,
+    // A call is a data message: callAction ring / cancel, its texts and tag in data.
+    callAction: b.message?.data?.callAction,
+    title: b.message?.notification?.title ?? (b.message?.data?.callAction && b.message?.data?.title),
+    body: b.message?.notification?.body ?? (b.message?.data?.callAction && b.message?.data?.body),
     badge: b.message?.android?.notification?.notification_count,
     priority: b.message?.android?.priority,
     channel: b.message?.android?.notification?.channel_id,
-    tag: b.message?.android?.notification?.tag,
+    tag: b.message?.android?.notification?.tag ?? b.message?.data?.notificationTag,
     ext: b.message?.data?.ext,
   }),
   huawei: (b) => ({

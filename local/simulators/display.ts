@@ -84,6 +84,8 @@ export function displayApns({ headers, body }: Request): DisplayedPush | undefin
       body: `Incoming ${call.media === "video" ? "video" : "audio"} call`,
       // The ring's alert twin and its "Missed call" share the invitation's collapse id (apns.ts).
       ...defined("replaceKey", text(call.inviteId) || undefined),
+      // The call's conversation (the caller's, or the group's), from its ext, as the app opens it.
+      ...defined("thread", conversationOf(b.ext)),
       ...defined("ext", extText(b.ext)),
     };
   }

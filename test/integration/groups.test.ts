@@ -65,9 +65,10 @@ async function settled(messageKey: string) {
   );
 }
 
+/** The users' chat tokens (a PushKit VoIP token, events/devices/bob-voip-iphone.json, only rings calls). */
 const devicesOf = (users: string[]) =>
   devices
-    .filter((d) => users.includes(d.userId))
+    .filter((d) => users.includes(d.userId) && d.registration.pushType !== "voip")
     .map((d) => d.registration.token)
     .sort();
 

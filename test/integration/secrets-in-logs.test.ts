@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { logger } from "../../functions/shared/powertools.js";
 import { ChatpushClient, waitFor } from "../../local/client.js";
 import { simulatorCredentials } from "../../local/credentials.js";
-import { isDeviceSample, jsonFiles, loadCallbackSample, loadDeviceSample } from "../../local/events.js";
+import {
+  isDeviceSample,
+  isRestPushSample,
+  jsonFiles,
+  loadCallbackSample,
+  loadDeviceSample,
+  loadRestPushSample,
+} from "../../local/events.js";
 import { type LocalRuntime, startLocalRuntime } from "../../local/runtime.js";
 
 /**
@@ -99,6 +106,12 @@ describe("a full replay of events/", () => {
     await client.addFault({ vendor: "fcm", token: first!.registration.token, status: 404, count: 5 });
     await client.addFault({ vendor: "fcm", token: second!.registration.token, status: 500, count: 5 });
     for (const file of files.filter((f) => !isDeviceSample(f))) {
+      if (isRestPushSample(file)) {
+        // Tencent's REST push API samples (events/v4), with the admin's UserSig.
+        const { path, body } = loadRestPushSample(file);
+        expect((await client.restPush(path, body)).status).toBe(200);
+        continue;
+      }
       const sample = loadCallbackSample(file);
       const body = { ...sample.body, ...("EventTime" in sample.body ? { EventTime: Date.now() } : {}) };
       expect((await client.postCallback(sample.query, body)).status).toBe(200);

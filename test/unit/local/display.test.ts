@@ -244,6 +244,8 @@ describe("displayOf, for every vendor's request", () => {
       const ended = shown("apns", missed);
 
       expect(voip).toMatchObject({ kind: "voip", title: "Alice Chen", body: "Incoming video call" });
+      // Filed under the call's conversation on the page, from the push's ext.
+      expect(voip?.thread).toBe(JSON.parse(ring.ext!).conversationID);
       expect(ended).toMatchObject({ kind: "alert", body: "Missed call", silent: true });
       expect(ended.replaceKey).toBe(voip?.replaceKey);
     });
