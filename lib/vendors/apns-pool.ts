@@ -315,6 +315,17 @@ export class ApnsSessionPool {
     this.sweeper = undefined;
     const providers = this.sessions.map((s) => s.provider);
     this.sessions.length = 0;
+    for (const provider of providers) {
+      // A session still connecting (a host that never finishes the handshake) would hold node-apn's
+      // graceful close forever (node's close() of a destroyed session never calls back, and one still
+      // connecting waits for the connection): nothing was ever sent on it, so it goes at once.
+      const client = clientOf(provider);
+      const session = client?.session;
+      if (client !== undefined && session !== undefined && (session.connecting || session.destroyed)) {
+        session.destroy();
+        client.session = undefined;
+      }
+    }
     // Provider.shutdown() returns nothing (its typings say Promise): the callback is the only signal.
     await Promise.all(
       providers.map((provider) => new Promise<void>((resolve) => provider.shutdown(resolve))),

@@ -436,6 +436,8 @@ export interface ApnsSenderOptions {
   maxSessions?: number;
   /** Requests in flight across all sessions: the memory cap (default `APNS_MAX_IN_FLIGHT`). */
   maxInFlight?: number;
+  /** How long a request waits for APNs' answer (node-apn's `requestTimeout`, default 5,000 ms). */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -451,6 +453,7 @@ export class ApnsSender implements VendorSender {
   private readonly clock: Clock;
   private readonly maxSessions: number;
   private readonly gate: InFlightGate;
+  private readonly requestTimeoutMs: number | undefined;
   private readonly pools = new Map<string, ApnsSessionPool | ApnsCredentialError>();
 
   constructor({
@@ -458,11 +461,13 @@ export class ApnsSender implements VendorSender {
     clock = systemClock,
     maxSessions = APNS_MAX_SESSIONS,
     maxInFlight = APNS_MAX_IN_FLIGHT,
+    requestTimeoutMs,
   }: ApnsSenderOptions) {
     this.credentials = credentials;
     this.clock = clock;
     this.maxSessions = maxSessions;
     this.gate = new InFlightGate(maxInFlight);
+    this.requestTimeoutMs = requestTimeoutMs;
   }
 
   async send(notification: Notification, targets: DeliveryTarget[]): Promise<SendResult[]> {
@@ -556,7 +561,7 @@ export class ApnsSender implements VendorSender {
     let pool = this.pools.get(key);
     if (pool === undefined) {
       try {
-        const options = providerOptions(credential, environment);
+        const options = providerOptions(credential, environment, this.requestTimeoutMs);
         pool = new ApnsSessionPool({
           open: () => new apn.Provider(options),
           gate: this.gate,
@@ -577,8 +582,13 @@ export class ApnsSender implements VendorSender {
   }
 }
 
-function providerOptions(credential: ApnsCredential, environment: ApnsEnvironment): ProviderOptions {
+function providerOptions(
+  credential: ApnsCredential,
+  environment: ApnsEnvironment,
+  requestTimeoutMs: number | undefined,
+): ProviderOptions {
   const options: ProviderOptions = {
+    ...(requestTimeoutMs !== undefined && { requestTimeout: requestTimeoutMs }),
     ...apnsAuthOptions(credential),
     production: environment === "production",
     // Retries belong to the worker's queue. node-apn would resend 408/429/5xx at once (it reads
