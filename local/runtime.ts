@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { makeDeliverHandler } from "../functions/shared/deliver.js";
@@ -24,6 +25,7 @@ import {
 } from "../lib/adapters/dynamodb/table.js";
 import { DynamoTraceRecords } from "../lib/adapters/dynamodb/trace-records.js";
 import { DynamoUserStore } from "../lib/adapters/dynamodb/user-store.js";
+import { SnsDeliveryEvents } from "../lib/adapters/sns/delivery-events.js";
 import { SqsCallExpiryQueue } from "../lib/adapters/sqs/call-expiry-queue.js";
 import { SqsServerPushQueue } from "../lib/adapters/sqs/push-queue.js";
 import {
@@ -46,8 +48,8 @@ import { countTaskOutcomes } from "../lib/push-api/task-outcomes.js";
 import { makeRouter } from "../lib/routing/router.js";
 import { type Language, parseLanguage } from "../lib/routing/texts.js";
 import { TencentRestClient } from "../lib/tencent/rest-client.js";
-import { tracingJournal } from "../lib/trace/routing-trace.js";
 import { assertCallbackToken } from "../lib/tencent/sign.js";
+import { tracingJournal } from "../lib/trace/routing-trace.js";
 import { ApnsSender } from "../lib/vendors/apns.js";
 import type { CredentialsByVendor } from "../lib/vendors/credentials.js";
 import { FcmSender } from "../lib/vendors/fcm.js";
@@ -69,6 +71,7 @@ import { startFcmSimulator } from "./simulators/fcm.js";
 import { type FaultRule, SimulatorHub } from "./simulators/hub.js";
 import { startTencentRestSimulator, type TencentRestSimulator } from "./simulators/tencent-rest.js";
 import { readBody } from "./simulators/wire.js";
+import { type SnsServer, startSnsServer } from "./sns-server.js";
 import { type SqsEventSource, startSqsEventSource } from "./sqs-event-source.js";
 
 export interface LocalRuntimeOptions {
@@ -118,6 +121,11 @@ export interface LocalRuntimeOptions {
    * replay sends the samples again and again (deployed: Tencent's 100).
    */
   broadcastsPerDay?: number;
+  /**
+   * Publish the workers' delivery events (delivered, token removed, dead-lettered) to the local SNS
+   * server (local/sns-server.ts), served at GET /_local/delivery-events; default true.
+   */
+  deliveryEvents?: boolean;
 }
 
 export interface TimedJournalEntry extends JournalEntry {
@@ -149,6 +157,8 @@ export interface LocalRuntime {
    * its accounts with `setProfile`, or over HTTP with `PUT /_local/tencent/profiles/{userId}`.
    */
   tencent: TencentRestSimulator;
+  /** The local SNS server and the delivery-events topic the workers publish to (unless switched off). */
+  deliveryEvents?: { sns: SnsServer; topicArn: string };
   stop(): Promise<void>;
 }
 
@@ -229,6 +239,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     // CHATPUSH_RECORD_DELIVERIES: also append every simulated delivery to that file (crash/fault suites).
     const hub = new SimulatorHub(undefined, options.deliveryLog ?? process.env.CHATPUSH_RECORD_DELIVERIES);
+    // The delivery-events topic, as deployed with -c deliveryEvents=true: the real SNS client, a local server.
+    let deliveryEvents: { sns: SnsServer; topicArn: string; publisher: SnsDeliveryEvents } | undefined;
+    if (options.deliveryEvents !== false) {
+      const sns = await startSnsServer();
+      stops.push(() => sns.close());
+      const topicArn = sns.createTopic(`${prefix}-delivery-events`);
+      const client = new SNSClient({
+        endpoint: sns.endpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+      });
+      stops.push(async () => client.destroy());
+      deliveryEvents = { sns, topicArn, publisher: new SnsDeliveryEvents(client, topicArn) };
+    }
     let credentials = options.credentials;
     if (credentials === undefined) {
       const apnsSim = await startApnsSimulator({ hub });
@@ -406,6 +430,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           pacing: pacingFor(vendor, qps, containers),
           credentialOf: credentialKeyOf(credentials[vendor] as { certificateId: number }[]),
           maxAttempts: options.maxAttempts ?? settings.maxAttempts,
+          ...(deliveryEvents !== undefined ? { events: deliveryEvents.publisher } : {}),
         });
         // Server push jobs count their outcomes per task and stop once it is revoked, as deployed.
         const worker = countTaskOutcomes(vendorWorker, {
@@ -516,6 +541,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           });
         case "GET /_local/journal":
           return send(200, journal);
+        case "GET /_local/delivery-events":
+          // What the delivery-events topic received, oldest first: each message with its events.
+          return send(
+            200,
+            (deliveryEvents?.sns.received(deliveryEvents.topicArn) ?? []).map((m) => ({
+              messageId: m.messageId,
+              receivedAt: new Date(m.at).toISOString(),
+              attributes: m.attributes,
+              ...(JSON.parse(m.message) as object),
+            })),
+          );
+        case "DELETE /_local/delivery-events":
+          deliveryEvents?.sns.clear();
+          return send(204);
         case "DELETE /_local/journal":
           journal.length = 0;
           return send(204);
@@ -631,6 +670,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       tableName,
       deadLetters,
       tencent,
+      ...(deliveryEvents !== undefined
+        ? { deliveryEvents: { sns: deliveryEvents.sns, topicArn: deliveryEvents.topicArn } }
+        : {}),
       stop: stopAll,
     };
   } catch (error) {

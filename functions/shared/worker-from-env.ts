@@ -1,14 +1,17 @@
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { DynamoAnswerWindow } from "../../lib/adapters/dynamodb/answer-window.js";
 import { DynamoDeliveryLog } from "../../lib/adapters/dynamodb/delivery-log.js";
 import { DynamoPushTasks } from "../../lib/adapters/dynamodb/push-tasks.js";
 import { DynamoQuotaGates } from "../../lib/adapters/dynamodb/quota-gates.js";
 import { documentClient } from "../../lib/adapters/dynamodb/table.js";
+import { SnsDeliveryEvents } from "../../lib/adapters/sns/delivery-events.js";
 import { SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
 import { ENV } from "../../lib/config/env-names.js";
 import { parseCircuitBreaker, parseTokenBreaker } from "../../lib/delivery/breaker-settings.js";
 import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
-import { systemClock, type VendorSender } from "../../lib/ports/index.js";
+import { type DeliveryEventPublisher, systemClock, type VendorSender } from "../../lib/ports/index.js";
 import { countTaskOutcomes } from "../../lib/push-api/task-outcomes.js";
 import {
   credentialKeyOf,
@@ -20,7 +23,7 @@ import {
 import { makeDeliverHandler, type Worker } from "./deliver.js";
 import { awsClients, userStoreFromEnv } from "./deps.js";
 import { ConfigError, lazyAsync, readSecret, requireEnv } from "./env.js";
-import { lambdaEntry, logJournal, recordJobMetrics } from "./powertools.js";
+import { lambdaEntry, logJournal, metrics, recordJobMetrics } from "./powertools.js";
 
 /** Reads a setting with its parser, turning its complaint into a ConfigError that names the variable. */
 function setting<T>(name: string, parse: (value: unknown, name: string) => T): T {
@@ -29,6 +32,29 @@ function setting<T>(name: string, parse: (value: unknown, name: string) => T): T
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+}
+
+/** The metric a job's delivery events that could not be published are counted in (namespace chatpush). */
+export const DELIVERY_EVENTS_FAILED_METRIC = "DeliveryEventsFailed";
+
+/**
+ * The delivery-events topic when the stack has one (CDK context deliveryEvents=true passes its ARN):
+ * a publish that fails is counted as DeliveryEventsFailed and rethrown, for the worker to log.
+ */
+function deliveryEventsFromEnv(): DeliveryEventPublisher | undefined {
+  const topicArn = process.env[ENV.deliveryEventsTopicArn]?.trim();
+  if (!topicArn) return undefined;
+  const publisher = new SnsDeliveryEvents(new SNSClient({}), topicArn);
+  return {
+    async publish(events) {
+      try {
+        await publisher.publish(events);
+      } catch (error) {
+        metrics.addMetric(DELIVERY_EVENTS_FAILED_METRIC, MetricUnit.Count, events.length);
+        throw error;
+      }
+    },
+  };
 }
 
 /**
@@ -51,6 +77,7 @@ export async function workerFromEnv<C extends { certificateId: number; isDefault
   const qps = setting(ENV.vendorQps, parseVendorQps);
   const db = documentClient(awsClients().dynamodb);
   const table = requireEnv(ENV.tableName);
+  const events = deliveryEventsFromEnv();
   const worker = makeDeliveryWorker({
     sender: makeSender(credentials as C[]),
     devices: userStoreFromEnv(),
@@ -68,6 +95,7 @@ export async function workerFromEnv<C extends { certificateId: number; isDefault
     pacing: pacingFor(vendor, qps, workerConcurrency(vendor, qps)),
     credentialOf: credentialKeyOf(credentials as C[]),
     maxAttempts: VENDOR_SETTINGS[vendor].maxAttempts,
+    ...(events !== undefined ? { events } : {}),
   });
   // Server push jobs (Tencent REST timpush/*) count their outcomes per task and stop once it is revoked.
   return countTaskOutcomes(worker, {

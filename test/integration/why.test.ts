@@ -25,11 +25,13 @@ let client: ChatpushClient;
 let seq = 0;
 
 beforeAll(async () => {
+  // One attempt: a vendor's 5xx parks the job at once (the dead-lettered case).
   runtime = await startLocalRuntime({
     sdkAppId: SDK_APP_ID,
     callbackToken: TOKEN,
     secretKey: SECRET,
     port: 0,
+    maxAttempts: 1,
   });
   client = new ChatpushClient({
     baseUrl: runtime.url,
@@ -116,7 +118,7 @@ async function report(userId: string, messageKey?: string): Promise<WhyReport> {
 }
 
 describe("npm run why", () => {
-  const keys = { first: "", group: "", dead: "" };
+  const keys = { first: "", group: "", dead: "", parked: "" };
 
   beforeAll(async () => {
     const first = c2c("dinner at 7?");
@@ -165,12 +167,21 @@ describe("npm run why", () => {
       200,
     );
     await settled(keys.dead);
+
+    await client.addFault({ vendor: "fcm", token: PIXEL, status: 500, count: 5 });
+    const parked = c2c("last try");
+    keys.parked = parked.MsgKey;
+    expect((await client.postCallback({ CallbackCommand: "C2C.CallbackAfterSendMsg" }, parked)).status).toBe(
+      200,
+    );
+    await settled(keys.parked);
+    await fetch(`${runtime.url}/_local/faults`, { method: "DELETE" });
   }, 60_000);
 
   it("names each decision, each vendor answer and where each device stands", async () => {
     const bob = await waitFor(async () => {
       const r = await report("bob");
-      return r.messages.length >= 3 ? r : undefined;
+      return r.messages.length >= 4 ? r : undefined;
     }, 10_000);
     const byKey = new Map(bob.messages.map((m) => [m.messageKey, m]));
     const device = (key: string, deviceId: string) =>
@@ -195,6 +206,10 @@ describe("npm run why", () => {
     });
     expect(iphone?.attempts[0]?.reason).toContain("Unregistered");
     expect(device(keys.dead, "bob-pixel")?.outcome).toBe("delivered");
+    // The vendor's 500 with no attempt left: parked in the dead-letter queue, with the reason.
+    const pixel = device(keys.parked, "bob-pixel");
+    expect(pixel?.attempts[0]).toMatchObject({ answer: "retry", status: 500 });
+    expect(pixel?.outcome).toMatch(/^dead-lettered: gave up after 1 attempts: /);
     // Now: the iPhone is gone, tokens are shown redacted.
     expect(bob.devices.map((d) => d.deviceId)).toEqual(["bob-pixel"]);
     expect(bob.devices[0]?.token).toBe(`${PIXEL.slice(0, 6)}…${PIXEL.slice(-4)}`);
@@ -217,6 +232,28 @@ describe("npm run why", () => {
     expect(dave.messages[0]?.skipped[0]?.reason).toBe("conversation muted");
     expect(dave.receiveOptions).toEqual([`group_${GROUP}: 2 (receive without notification)`]);
     expect(formatWhy(dave)).toContain(`skipped: ${dave.messages[0]?.skipped[0]?.reason}`);
+  });
+
+  it("tells the app's backend on the delivery-events topic: delivered, token removed, dead-lettered", async () => {
+    const messages = await waitFor(async () => {
+      const list = (await (await fetch(`${runtime.url}/_local/delivery-events`)).json()) as {
+        type: string;
+        attributes: Record<string, { stringValue?: string }>;
+        events: { type: string; messageKey: string; userId: string; deviceId: string; reason?: string }[];
+      }[];
+      return list.some((m) => m.events.some((e) => e.messageKey === keys.parked)) ? list : undefined;
+    }, 10_000);
+    const events = messages.flatMap((m) => m.events);
+    const of = (key: string, deviceId: string) =>
+      events.filter((e) => e.messageKey === key && e.deviceId === deviceId).map((e) => e.type);
+    expect(of(keys.first, "bob-iphone")).toEqual(["delivered"]);
+    expect(of(keys.dead, "bob-iphone")).toEqual(["token-removed"]);
+    expect(of(keys.dead, "bob-pixel")).toEqual(["delivered"]);
+    expect(of(keys.parked, "bob-pixel")).toEqual(["dead-lettered"]);
+    expect(events.find((e) => e.type === "token-removed")?.reason).toContain("Unregistered");
+    expect(messages.every((m) => m.attributes.type?.stringValue === m.type)).toBe(true);
+    const raw = JSON.stringify(messages);
+    for (const token of [IPHONE, PIXEL, DAVE]) expect(raw).not.toContain(token);
   });
 
   it("runs as `npm run why` against the runtime's URL", async () => {
