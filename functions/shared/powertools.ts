@@ -4,6 +4,12 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
+import {
+  JOB_METRICS,
+  JOB_METRICS_NAMESPACE,
+  type JobCount,
+  LATENCY_METRIC,
+} from "../../lib/delivery/job-metrics.js";
 import { evenSample } from "../../lib/delivery/latency.js";
 import type { JobReport } from "../../lib/delivery/worker.js";
 import { logReplacer } from "../../lib/http/log-safety.js";
@@ -35,32 +41,14 @@ export const logJournal: Journal = {
   },
 };
 
-/** The counts of a JobReport (every field but the latencies). */
-export type JobCount = Exclude<keyof JobReport, "latencyMs">;
-
-/** The metric each JobReport count is published as (namespace chatpush, dimension vendor). */
-export const JOB_METRICS: Readonly<Record<JobCount, string>> = {
-  delivered: "Delivered",
-  tokensRemoved: "TokensRemoved",
-  retried: "Retried",
-  quotaDelayed: "QuotaDelayed",
-  deadLettered: "DeadLettered",
-  credentialProblems: "CredentialProblem",
-  declined: "Declined",
-  tokenRemovalsHeld: "TokenRemovalsHeld",
-  deferred: "Deferred",
-  alreadySent: "AlreadySent",
-};
+export { JOB_METRICS, LATENCY_METRIC };
 
 /**
  * Job metrics have their own buffer, flushed once per job: one EMF line carrying every count with the
  * `vendor` dimension (a single-metric instance flushes on every addMetric and keeps its dimension for
  * the first line only). Its console is the same stdout the shared buffer writes to.
  */
-const jobMetrics = new Metrics({ namespace: "chatpush", serviceName });
-
-/** The metric of the callback → vendor answer latencies of a job's delivered targets. */
-export const LATENCY_METRIC = "LatencyMs";
+const jobMetrics = new Metrics({ namespace: JOB_METRICS_NAMESPACE, serviceName });
 
 /**
  * Latency values one job's line carries. An EMF metric holds at most 100 values
