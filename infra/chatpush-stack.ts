@@ -8,13 +8,18 @@ import {
   Token,
   Validations,
 } from "aws-cdk-lib";
+import { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
+import { Key } from "aws-cdk-lib/aws-kms";
 import { type FunctionUrl, FunctionUrlAuthType } from "aws-cdk-lib/aws-lambda";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { ENV, vendorQueueEnv } from "../lib/config/env-names.js";
 import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
+import { AlarmNotifications } from "./constructs/alarm-notifications.js";
 import { DurableQueue } from "./constructs/durable-queue.js";
+import { OperationsDashboard } from "./constructs/operations-dashboard.js";
 import { PushFunction } from "./constructs/push-function.js";
 import { VendorChannel } from "./constructs/vendor-channel.js";
 
@@ -34,6 +39,13 @@ export interface ChatpushStackProps extends StackProps {
   httpReservedConcurrency?: number | null;
   /** Days after which another user may take an unrefreshed device registration's token (default 30). */
   tokenTakeoverDays?: number;
+  /** Subscribes this address to the alarms topic (CDK context `alarmEmail`). Default: no subscription. */
+  alarmEmail?: string;
+  /**
+   * Creates the DeliveryEvents topic the workers publish delivered / token-removed / dead-lettered
+   * events to (CDK context `deliveryEvents=true`). Default false: no topic, no publishing.
+   */
+  deliveryEvents?: boolean;
 }
 
 /**
@@ -66,6 +78,13 @@ export class ChatpushStack extends Stack {
   readonly functionUrl: FunctionUrl;
   readonly routeEvents: PushFunction;
   readonly channels: Record<ActiveVendor, VendorChannel>;
+  /** Encrypts the stack's SNS topics (SNS has no service-managed encryption CloudWatch can publish to). */
+  readonly topicKey: Key;
+  /** The topic every alarm notifies. */
+  readonly alarmNotifications: AlarmNotifications;
+  /** The delivery-events topic, with `deliveryEvents` only. */
+  readonly deliveryEvents: Topic | undefined;
+  readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: ChatpushStackProps) {
     super(scope, id, props);
@@ -176,6 +195,49 @@ export class ChatpushStack extends Stack {
       this.routeEvents.bindQueueSender(vendorQueueEnv(channel.vendor), channel.jobs.queue);
     }
 
+    // One customer managed key for the topics ($1 a month), rotated yearly (cdk-nag KMS5). It encrypts
+    // only messages in transit through SNS, so nothing is lost when it goes with the stack.
+    this.topicKey = new Key(this, "TopicKey", {
+      description: "chatpush: encrypts the alarms and delivery-events SNS topics",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+
+    this.deliveryEvents = undefined;
+    if (props.deliveryEvents === true) {
+      // The app's backend subscribes a queue, a function or an HTTPS endpoint (issue 12.4).
+      this.deliveryEvents = new Topic(this, "DeliveryEvents", {
+        displayName: "chatpush delivery events",
+        enforceSSL: true,
+        masterKey: this.topicKey,
+      });
+      for (const channel of Object.values(this.channels)) {
+        channel.worker.bindTopicPublisher(ENV.deliveryEventsTopicArn, this.deliveryEvents);
+      }
+      new CfnOutput(this, "DeliveryEventsTopicArn", {
+        description: "Subscribe your backend here: delivered / token-removed / dead-lettered events",
+        value: this.deliveryEvents.topicArn,
+      });
+    }
+
+    if (props.alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+$/.test(props.alarmEmail)) {
+      throw new Error(`alarmEmail must be an email address, got "${props.alarmEmail}"`);
+    }
+    this.alarmNotifications = new AlarmNotifications(this, "AlarmNotifications", {
+      key: this.topicKey,
+      ...(props.alarmEmail !== undefined ? { email: props.alarmEmail } : {}),
+    });
+    this.alarmNotifications.notifyEveryAlarmIn(this);
+
+    this.dashboard = new OperationsDashboard(this, "Operations", {
+      httpApi: this.httpApi,
+      routeEvents: this.routeEvents,
+      ingest: this.ingest,
+      channels: Object.values(this.channels),
+      alarms: this.node.findAll().filter((c): c is Alarm => c instanceof Alarm),
+    });
+
     new CfnOutput(this, "CallbackUrl", {
       description: "Paste into the Chat console: Callback configuration > Callback URL",
       value: Fn.join("", [this.functionUrl.url, CALLBACK_PATH]),
@@ -192,6 +254,18 @@ export class ChatpushStack extends Stack {
       new CfnOutput(this, `${name}QueueUrl`, { value: channel.jobs.queue.queueUrl });
       new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: channel.jobs.deadLetterQueue.queueUrl });
     }
+    new CfnOutput(this, "AlarmTopicArn", {
+      description: "Every alarm notifies this topic; subscribe more endpoints here",
+      value: this.alarmNotifications.topic.topicArn,
+    });
+    new CfnOutput(this, "DashboardUrl", {
+      value: Fn.join("", [
+        "https://console.aws.amazon.com/cloudwatch/home?region=",
+        this.region,
+        "#dashboards:name=",
+        this.dashboard.dashboard.dashboardName,
+      ]),
+    });
   }
 }
 

@@ -1,10 +1,17 @@
 import { Duration, Validations } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import {
+  Alarm,
+  ComparisonOperator,
+  Metric,
+  type MetricOptions,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ENV } from "../../lib/config/env-names.js";
 import { parseCircuitBreaker, parseTokenBreaker } from "../../lib/delivery/breaker-settings.js";
+import { JOB_METRICS, JOB_METRICS_NAMESPACE } from "../../lib/delivery/job-metrics.js";
 import type { Vendor } from "../../lib/model/index.js";
 import { parseVendorQps, type VendorSettings, workerConcurrency } from "../../lib/vendors/settings.js";
 import { DurableQueue } from "./durable-queue.js";
@@ -101,14 +108,7 @@ export class VendorChannel extends Construct {
         maxConcurrency: workerConcurrency(vendor, qps),
       });
 
-    const metric = (metricName: string) =>
-      new Metric({
-        namespace: "chatpush",
-        metricName,
-        dimensionsMap: { service: SERVICE_NAME, vendor },
-        statistic: "Sum",
-        period: Duration.minutes(1),
-      });
+    const metric = (metricName: string) => this.metricJob(metricName, { period: Duration.minutes(1) });
     const anyInAMinute = {
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -117,13 +117,28 @@ export class VendorChannel extends Construct {
     };
     this.credentialProblemAlarm = new Alarm(this, "CredentialProblemAlarm", {
       alarmDescription: `${vendor} refused chatpush's credential or configuration (wrong project, app id, sender, region): the jobs are parked in the ${vendor} dead-letter queue with the reason and no device was removed. Fix the credential, then redrive.`,
-      metric: metric("CredentialProblem"),
+      metric: metric(JOB_METRICS.credentialProblems),
       ...anyInAMinute,
     });
     this.tokenRemovalsHeldAlarm = new Alarm(this, "TokenRemovalsHeldAlarm", {
       alarmDescription: `Most recent ${vendor} answers for one credential said "dead token": chatpush stopped removing devices for it and parks those jobs in the ${vendor} dead-letter queue. Check the credential (a misconfiguration looks like every token being dead), then redrive.`,
-      metric: metric("TokenRemovalsHeld"),
+      metric: metric(JOB_METRICS.tokenRemovalsHeld),
       ...anyInAMinute,
+    });
+  }
+
+  /**
+   * One of the metrics the worker writes per job (lib/delivery/job-metrics.ts) for this vendor; Sum over
+   * five minutes unless `options` say otherwise.
+   */
+  metricJob(metricName: string, options: MetricOptions = {}): Metric {
+    return new Metric({
+      namespace: JOB_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { service: SERVICE_NAME, vendor: this.vendor },
+      statistic: "Sum",
+      period: Duration.minutes(5),
+      ...options,
     });
   }
 }

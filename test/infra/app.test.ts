@@ -105,5 +105,6 @@ describe("the AwsSolutions checks on the stack", () => {
     new Queue(stack, "Unprotected");
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS3[\s\S]*Chatpush\/Unprotected/);
-  });
+    // A whole stack synthesized in process: seconds alone, far more on a machine running benchmarks.
+  }, 60_000);
 });
