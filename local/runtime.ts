@@ -539,6 +539,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
               Object.entries(queues).map(([name, pair]) => [name, { url: pair!.url, dlqUrl: pair!.dlqUrl }]),
             ),
           });
+        case "GET /_local/credentials":
+          // What the workers here send with (the simulators' generated credentials, or
+          // CHATPUSH_CREDENTIALS_FILE's): `npm run doctor` checks these. Local only: it holds secrets.
+          return send(200, credentials);
         case "GET /_local/journal":
           return send(200, journal);
         case "GET /_local/delivery-events":

@@ -313,7 +313,7 @@ export class HonorSender implements VendorSender {
  * OAuth 2.0 client credentials at Honor's IAM (vendors.md §8 "Auth"). With the credential's
  * `endpoint.url` the grant goes there, naming Honor's URL (lib/vendors/endpoint.ts).
  */
-async function fetchAccessToken(credential: HonorCredential): Promise<IssuedToken> {
+export async function fetchAccessToken(credential: HonorCredential): Promise<IssuedToken> {
   const { url, headers } = vendorUrl(HONOR_AUTH_URL, credential.endpoint?.url);
   let status: number;
   let body: string;

@@ -419,7 +419,7 @@ export class HuaweiSender implements VendorSender {
  * OAuth 2.0 client credentials (vendors.md §3 "Auth"): the app id is the client id. With the
  * credential's `endpoint.url` the grant goes there, naming Huawei's URL (lib/vendors/endpoint.ts).
  */
-async function fetchAccessToken(credential: HuaweiCredential): Promise<IssuedToken> {
+export async function fetchAccessToken(credential: HuaweiCredential): Promise<IssuedToken> {
   const { url, headers } = vendorUrl(HUAWEI_OAUTH_URL, credential.endpoint?.url);
   const response = await fetch(url, {
     method: "POST",

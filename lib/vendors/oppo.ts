@@ -422,7 +422,7 @@ export class OppoSender implements VendorSender {
  * POST /server/v1/auth on the host the token is for: sign = lowercase hex sha256(app_key + timestamp +
  * master_secret), timestamp in ms and within 10 minutes of OPPO's clock (vendors.md §5 "Auth").
  */
-async function requestAuthToken(
+export async function requestAuthToken(
   credential: OppoCredential,
   region: OppoRegion,
   clock: Clock,

@@ -428,7 +428,8 @@ export class VivoSender implements VendorSender {
    * appKey)` puts the int in the body), appKey, timestamp, sign = lowercase md5(appId + appKey +
    * timestamp + appSecret), each part trimmed (doc 362 as quoted in modood/pushapi vivopush/message.go)}.
    */
-  private async authorize(credential: VivoCredential): Promise<IssuedToken> {
+  async authorize(credential: VivoCredential): Promise<IssuedToken> {
+    // Public for `npm run doctor`, which checks a credential with it (lib/ops/doctor-checks.ts).
     const appId = vivoAppId(credential)!;
     const appKey = credential.appKey.trim();
     const timestamp = this.clock.now();
