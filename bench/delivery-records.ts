@@ -13,6 +13,7 @@ import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
 import { documentClient, ensureTable } from "../lib/adapters/dynamodb/table.js";
 import type { DeliveryTarget } from "../lib/model/index.js";
 import { startDynamo } from "../local/emulators.js";
+import { traceCosts } from "./trace-records.js";
 
 /** DynamoDB on-demand, us-east-1 (limits-and-costs.md §1.5: airbyte 2025-07-21, after the 2024-11-01 cut). */
 const USD_PER_WRU = 0.625 / 1e6;
@@ -74,6 +75,7 @@ try {
       `| ${scenario.name} | ${bytes.toLocaleString("en")} | ${wru} + ${rru} | $${usd.toFixed(4)} | $${before.toFixed(3)} | ${(before / usd).toFixed(2)} |`,
     );
   }
+  await traceCosts(dynamo.client, dynamo.calls);
 } finally {
   await dynamo.close();
 }

@@ -20,14 +20,17 @@ import { messagePartition } from "./delivery-log.js";
  *       each delivery job run's record (lib/adapters/dynamodb/delivery-log.ts) carries `t`: attempt,
  *       callback time, send and answer times, and every answer that was not "delivered".
  *
- * What it costs (DynamoDB on-demand, $0.625 per million WRU, limits-and-costs.md §1.5; sizes from
- * `npm run bench:records`, which writes these items into dynalite): a one-to-one message adds one
- * item of < 1 KB (1 WRU, sent with the other messages of its ingest batch in one BatchWriteItem), so
- * **$0.63 per 1M one-to-one recipients**; a group page adds ~9 bytes a member (≈ 5 WRU per 5,000
- * members, in the page's one BatchWriteItem), so **≈ $0.006 per 1M group recipients**; `t` keeps a job
- * record of ≤ 1 KB at 1 WRU (a one-to-one push: +0) and adds < 1 % to a 500-device job's.
+ * What it costs (DynamoDB on-demand, $0.625 per million WRU, limits-and-costs.md §1.5), measured by
+ * `npm run bench:records` on items these adapters write into dynalite:
+ * - a one-to-one message: one item of ~250 bytes = 1 WRU, **$0.63 per 1M one-to-one recipients**, the
+ *   ten messages of an ingest batch in one BatchWriteItem (+1 request per router batch);
+ * - a group page of 5,000 members: 3 items, 30 bytes a member with UUID device ids (2 with short
+ *   ones), **$0.018 per 1M group recipients** ($0.0014 with short device ids), one BatchWriteItem;
+ * - a job record's `t`: +66 bytes, still 1 WRU for a one-to-one push and 17 for 500 delivered
+ *   devices (+0); +1 WRU when 25 of 500 answered otherwise ($0.0013 per 1M); no extra request.
  * Reading (`why`, an operator's command): one Query of the user's partition, 16 Queries per hour of
- * `--since` for group pages (their size ∝ the group recipients of that hour), one per message shown.
+ * `--since` for group pages (what they read grows with that hour's group recipients, ~30 bytes each),
+ * one Query per message shown.
  */
 
 /** Three days, as the issue asks; the router's CHATPUSH_TRACE_HOURS changes it. */
