@@ -46,14 +46,16 @@ export interface BenchRow {
 }
 
 const SIMULATOR_FLAG = "--apns-simulator";
+/** Rows of one worker invocation (bench/senders.ts) start with this. */
+export const WORKER_PREFIX = "chatpush worker";
 const BUNDLE_ID = "com.example.bench";
 /** A job carries up to 500 targets and a Lambda batch is 10 jobs (lib/vendors/settings.ts). */
-const JOB_TARGETS = 500;
-const LAMBDA_BATCH_JOBS = 10;
+export const JOB_TARGETS = 500;
+export const LAMBDA_BATCH_JOBS = 10;
 /** node-apn's chunk sizes to try (local-tooling.md §5: 500 and 1,000 were its best; 100 for completeness). */
 const NODE_APN_CHUNKS = [100, 500, 1000];
 
-const NOTIFICATION: Notification = {
+export const NOTIFICATION: Notification = {
   title: "Alice Chen",
   body: "Are we still on for dinner at 7?",
   ext: '{"conversationID":"c2c_alice"}',
@@ -179,21 +181,32 @@ function collectGarbage(): void {
   collect();
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
+export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
-type Runner = (tokens: readonly string[]) => Promise<void>;
+export type Runner = (tokens: readonly string[]) => Promise<void>;
 
-interface Configuration {
+export interface Configuration {
   name: string;
   /** Makes the client (warmed up with one send, so its connection is authenticated) and its runner. */
   setUp(): Promise<{ run: Runner; tearDown(): Promise<void> }>;
 }
 
-function configurations(credential: ApnsTokenCredential): Configuration[] {
+export interface ApnsBenchOptions {
+  latenciesMs: number[];
+  tokens: number;
+  /** Each configuration runs this many times, interleaved with the others; its fastest run is kept. */
+  rounds?: number;
+  /** node-apn's chunk sizes (default 100, 500 and 1,000). */
+  nodeApnChunks?: number[];
+  /** More configurations against the same simulator (bench/senders.ts: one worker invocation). */
+  extra?: (credential: ApnsTokenCredential) => Configuration[];
+}
+
+function configurations(credential: ApnsTokenCredential, nodeApnChunks: readonly number[]): Configuration[] {
   const targetsOf = (tokens: readonly string[]): DeliveryTarget[] =>
     tokens.map((token, i) => ({ userId: `u${i}`, deviceId: `d${i}`, token, environment: "production" }));
   const chatpush = (name: string, jobsAtOnce: number, maxInFlight?: number): Configuration => ({
@@ -255,11 +268,40 @@ function configurations(credential: ApnsTokenCredential): Configuration[] {
       .split(",")
       .filter(Boolean)
       .map((cap) => chatpush(`chatpush ApnsSender, 10 jobs, cap ${cap}`, LAMBDA_BATCH_JOBS, Number(cap))),
-    ...NODE_APN_CHUNKS.map(nodeApn),
+    ...nodeApnChunks.map(nodeApn),
   ];
 }
 
-export async function benchApns(opts: { latenciesMs: number[]; tokens: number }): Promise<BenchRow[]> {
+/** One run of one configuration over every token: its rate, sessions, memory and CPU. */
+async function runOnce(
+  sim: SimulatorHandle,
+  configuration: Configuration,
+  tokens: readonly string[],
+  latencyMs: number,
+): Promise<BenchRow> {
+  await sim.ask({ type: "stats" });
+  const client = await configuration.setUp();
+  // Clears the warm-up (and its connection) from the simulator's count.
+  const warmUp = await sim.ask({ type: "stats" });
+  const { seconds, peakHeapMb, peakRssMb, cpuMs } = await measured(() => client.run(tokens));
+  const after = await sim.ask({ type: "stats" });
+  await client.tearDown();
+  return {
+    configuration: configuration.name,
+    latencyMs,
+    sends: tokens.length,
+    delivered: Number(after.accepted),
+    sendsPerSecond: Math.round(tokens.length / seconds),
+    // The warm-up's session is still open and serves the run; count it once.
+    sessionsOpened: Number(after.sessionsOpened) + Number(warmUp.sessionsOpened),
+    peakRssMb: Math.round(peakRssMb),
+    peakHeapMb: Math.round(peakHeapMb * 10) / 10,
+    clientCpuMsPer1k: Math.round((1000 * cpuMs) / tokens.length),
+    simulatorCpuMsPer1k: Math.round((1000 * (Number(after.cpuMs) - Number(warmUp.cpuMs))) / tokens.length),
+  };
+}
+
+export async function benchApns(opts: ApnsBenchOptions): Promise<BenchRow[]> {
   const sim = await startChildSimulator();
   try {
     const { credential, publicKey } = generateApnsCredential({
@@ -270,35 +312,23 @@ export async function benchApns(opts: { latenciesMs: number[]; tokens: number })
     await sim.ask({ type: "key", keyId: credential.keyId, teamId: credential.teamId, publicKey });
     const tokens = Array.from({ length: opts.tokens }, () => randomBytes(32).toString("hex"));
     const rows: BenchRow[] = [];
+    const only = process.env.BENCH_APNS_ONLY;
+    const all = [
+      ...configurations(credential, opts.nodeApnChunks ?? NODE_APN_CHUNKS),
+      ...(opts.extra?.(credential) ?? []),
+    ].filter((c) => only === undefined || c.name.includes(only));
     for (const latencyMs of opts.latenciesMs) {
       await sim.ask({ type: "latency", ms: latencyMs });
-      const only = process.env.BENCH_APNS_ONLY;
-      for (const configuration of configurations(credential).filter(
-        (c) => only === undefined || c.name.includes(only),
-      )) {
-        await sim.ask({ type: "stats" });
-        const client = await configuration.setUp();
-        // Clears the warm-up (and its connection) from the simulator's count.
-        const warmUp = await sim.ask({ type: "stats" });
-        const { seconds, peakHeapMb, peakRssMb, cpuMs } = await measured(() => client.run(tokens));
-        const after = await sim.ask({ type: "stats" });
-        await client.tearDown();
-        rows.push({
-          configuration: configuration.name,
-          latencyMs,
-          sends: tokens.length,
-          delivered: Number(after.accepted),
-          sendsPerSecond: Math.round(tokens.length / seconds),
-          // The warm-up's session is still open and serves the run; count it once.
-          sessionsOpened: Number(after.sessionsOpened) + Number(warmUp.sessionsOpened),
-          peakRssMb: Math.round(peakRssMb),
-          peakHeapMb: Math.round(peakHeapMb * 10) / 10,
-          clientCpuMsPer1k: Math.round((1000 * cpuMs) / tokens.length),
-          simulatorCpuMsPer1k: Math.round(
-            (1000 * (Number(after.cpuMs) - Number(warmUp.cpuMs))) / tokens.length,
-          ),
-        });
+      const best = new Map<string, BenchRow>();
+      for (let round = 0; round < (opts.rounds ?? 1); round += 1) {
+        for (const configuration of all) {
+          const row = await runOnce(sim, configuration, tokens, latencyMs);
+          const kept = best.get(configuration.name);
+          if (kept === undefined || row.sendsPerSecond > kept.sendsPerSecond)
+            best.set(configuration.name, row);
+        }
       }
+      rows.push(...all.map((c) => best.get(c.name)!));
     }
     return rows;
   } finally {
@@ -311,11 +341,11 @@ export function formatApnsBench(rows: readonly BenchRow[]): string {
   const lines = [
     "APNs senders against the local APNs simulator (HTTP/2 + TLS, ES256 JWT, 1,000 streams per session), added latency per answer",
     "",
-    `${"configuration".padEnd(66)} ${"latency".padStart(7)} ${"sends/s".padStart(8)} ${"ok".padStart(5)} ${"sessions".padStart(8)} ${"RSS MB".padStart(7)} ${"heap MB".padStart(8)} ${"CPU ms/1k".padStart(9)} ${"sim CPU".padStart(8)}`,
+    `${"configuration".padEnd(72)} ${"latency".padStart(7)} ${"sends/s".padStart(8)} ${"ok".padStart(5)} ${"sessions".padStart(8)} ${"RSS MB".padStart(7)} ${"heap MB".padStart(8)} ${"CPU ms/1k".padStart(9)} ${"sim CPU".padStart(8)}`,
   ];
   for (const row of rows) {
     lines.push(
-      `${row.configuration.padEnd(66)} ${`${row.latencyMs} ms`.padStart(7)} ${String(row.sendsPerSecond).padStart(8)} ${`${Math.round((100 * row.delivered) / row.sends)}%`.padStart(5)} ${String(row.sessionsOpened).padStart(8)} ${String(row.peakRssMb).padStart(7)} ${row.peakHeapMb.toFixed(1).padStart(8)} ${String(row.clientCpuMsPer1k).padStart(9)} ${String(row.simulatorCpuMsPer1k).padStart(8)}`,
+      `${row.configuration.padEnd(72)} ${`${row.latencyMs} ms`.padStart(7)} ${String(row.sendsPerSecond).padStart(8)} ${`${Math.round((100 * row.delivered) / row.sends)}%`.padStart(5)} ${String(row.sessionsOpened).padStart(8)} ${String(row.peakRssMb).padStart(7)} ${row.peakHeapMb.toFixed(1).padStart(8)} ${String(row.clientCpuMsPer1k).padStart(9)} ${String(row.simulatorCpuMsPer1k).padStart(8)}`,
     );
   }
   const targets: Record<number, number> = { 20: 1.3, 100: 2 };
@@ -339,6 +369,13 @@ export function formatApnsBench(rows: readonly BenchRow[]): string {
       const met = batch / best.sendsPerSecond >= target ? "met" : "NOT met";
       lines.push(`           target ≥${target}× node-apn's best: ${met}`);
     }
+    const worker = at.find((r) => r.configuration.startsWith(WORKER_PREFIX));
+    if (worker !== undefined) {
+      const share = worker.sendsPerSecond / batch;
+      lines.push(
+        `           one worker invocation = ${(100 * share).toFixed(0)}% of the bare sender's Lambda batch; target ≥80%: ${share >= 0.8 ? "met" : "NOT met"}`,
+      );
+    }
   }
   return lines.join("\n");
 }
@@ -349,7 +386,8 @@ if (process.argv[2] === SIMULATOR_FLAG) {
 } else if (invokedAs === import.meta.url) {
   const latenciesMs = (process.env.BENCH_APNS_LATENCIES ?? "0,20,100").split(",").map(Number);
   const tokens = Number(process.env.BENCH_APNS_TOKENS ?? 20_000);
-  const rows = await benchApns({ latenciesMs, tokens });
+  const rounds = Number(process.env.BENCH_APNS_ROUNDS ?? 1);
+  const rows = await benchApns({ latenciesMs, tokens, rounds });
   console.log(formatApnsBench(rows));
   process.exit(
     rows.every((row) => row.delivered === row.sends || row.configuration.startsWith("@parse")) ? 0 : 1,

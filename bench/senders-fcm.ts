@@ -44,14 +44,16 @@ export interface BenchRow {
 }
 
 const SIMULATOR_FLAG = "--fcm-simulator";
+/** Rows of one worker invocation (bench/senders.ts) start with this. */
+export const WORKER_PREFIX = "chatpush worker";
 const PROJECT = "chatpush-bench";
 /** firebase-admin's `sendEach` takes at most 500 messages (FCM_MAX_BATCH_SIZE in its messaging.js). */
 const SEND_EACH_MAX = 500;
 /** A job carries up to 500 targets and a Lambda batch is 10 jobs (lib/vendors/settings.ts). */
-const JOB_TARGETS = 500;
-const LAMBDA_BATCH_JOBS = 10;
+export const JOB_TARGETS = 500;
+export const LAMBDA_BATCH_JOBS = 10;
 
-const NOTIFICATION: Notification = {
+export const NOTIFICATION: Notification = {
   title: "Alice Chen",
   body: "Are we still on for dinner at 7?",
   ext: '{"conversationID":"c2c_alice"}',
@@ -177,7 +179,7 @@ function collectGarbage(): void {
   collect();
 }
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
+export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
@@ -209,9 +211,18 @@ function redirectFirebaseAdmin(url: string, ca: string): () => void {
   };
 }
 
-type Runner = (tokens: readonly string[]) => Promise<void>;
+export type Runner = (tokens: readonly string[]) => Promise<void>;
 
-interface Configuration {
+export interface FcmBenchOptions {
+  latenciesMs: number[];
+  tokens: number;
+  /** Each configuration runs this many times, interleaved with the others; its fastest run is kept. */
+  rounds?: number;
+  /** More configurations against the same simulator (bench/senders.ts: one worker invocation). */
+  extra?: (credential: FcmCredential) => Configuration[];
+}
+
+export interface Configuration {
   name: string;
   /** Makes the client (warmed up with one send) and the function that sends to every token. */
   setUp(): Promise<{ run: Runner; tearDown(): Promise<void> }>;
@@ -305,7 +316,35 @@ function configurations(credential: FcmCredential): Configuration[] {
   ];
 }
 
-export async function benchFcm(opts: { latenciesMs: number[]; tokens: number }): Promise<BenchRow[]> {
+/** One run of one configuration over every token: its rate, sessions, memory and CPU. */
+async function runOnce(
+  sim: SimulatorHandle,
+  configuration: Configuration,
+  tokens: readonly string[],
+  latencyMs: number,
+): Promise<BenchRow> {
+  const start = await sim.ask({ type: "stats" });
+  const client = await configuration.setUp();
+  // Clears the warm-up from the simulator's count.
+  const before = await sim.ask({ type: "stats" });
+  const { seconds, peakMb, cpuMs } = await measured(() => client.run(tokens));
+  const after = await sim.ask({ type: "stats" });
+  await client.tearDown();
+  const per1k = (ms: number) => Math.round((1000 * ms) / tokens.length);
+  return {
+    configuration: configuration.name,
+    latencyMs,
+    sends: tokens.length,
+    delivered: Number(after.accepted),
+    sendsPerSecond: Math.round(tokens.length / seconds),
+    sessions: Number(after.connections) - Number(start.connections),
+    peakMemoryMb: Math.round(peakMb * 10) / 10,
+    clientCpuMsPer1k: per1k(cpuMs),
+    simulatorCpuMsPer1k: per1k(Number(after.cpuMs) - Number(before.cpuMs)),
+  };
+}
+
+export async function benchFcm(opts: FcmBenchOptions): Promise<BenchRow[]> {
   const sim = await startChildSimulator();
   const restore = redirectFirebaseAdmin(sim.url, sim.ca);
   try {
@@ -321,29 +360,19 @@ export async function benchFcm(opts: { latenciesMs: number[]; tokens: number }):
       (_, i) => `bench-${i}:APA91b${i.toString(36).padStart(8, "0")}`,
     );
     const rows: BenchRow[] = [];
+    const all = [...configurations(credential), ...(opts.extra?.(credential) ?? [])];
     for (const latencyMs of opts.latenciesMs) {
       await sim.ask({ type: "latency", ms: latencyMs });
-      for (const configuration of configurations(credential)) {
-        const start = await sim.ask({ type: "stats" });
-        const client = await configuration.setUp();
-        // Clears the warm-up from the simulator's count.
-        const before = await sim.ask({ type: "stats" });
-        const { seconds, peakMb, cpuMs } = await measured(() => client.run(tokens));
-        const after = await sim.ask({ type: "stats" });
-        await client.tearDown();
-        const per1k = (ms: number) => Math.round((1000 * ms) / tokens.length);
-        rows.push({
-          configuration: configuration.name,
-          latencyMs,
-          sends: tokens.length,
-          delivered: Number(after.accepted),
-          sendsPerSecond: Math.round(tokens.length / seconds),
-          sessions: Number(after.connections) - Number(start.connections),
-          peakMemoryMb: Math.round(peakMb * 10) / 10,
-          clientCpuMsPer1k: per1k(cpuMs),
-          simulatorCpuMsPer1k: per1k(Number(after.cpuMs) - Number(before.cpuMs)),
-        });
+      const best = new Map<string, BenchRow>();
+      for (let round = 0; round < (opts.rounds ?? 1); round += 1) {
+        for (const configuration of all) {
+          const row = await runOnce(sim, configuration, tokens, latencyMs);
+          const kept = best.get(configuration.name);
+          if (kept === undefined || row.sendsPerSecond > kept.sendsPerSecond)
+            best.set(configuration.name, row);
+        }
       }
+      rows.push(...all.map((c) => best.get(c.name)!));
     }
     return rows;
   } finally {
@@ -385,6 +414,13 @@ export function formatFcmBench(rows: readonly BenchRow[]): string {
         `           targets: ≥5× sendEach one at a time ${met(batch / one, 5)}; ≥1.5× four in flight ${met(batch / four, 1.5)}`,
       );
     }
+    const worker = at.find((r) => r.configuration.startsWith(WORKER_PREFIX));
+    if (worker !== undefined) {
+      const share = worker.sendsPerSecond / batch;
+      lines.push(
+        `           one worker invocation = ${(100 * share).toFixed(0)}% of the bare sender's Lambda batch; target ≥80%: ${share >= 0.8 ? "met" : "NOT met"}`,
+      );
+    }
   }
   return lines.join("\n");
 }
@@ -395,7 +431,8 @@ if (process.argv[2] === SIMULATOR_FLAG) {
 } else if (invokedAs === import.meta.url) {
   const latenciesMs = (process.env.BENCH_FCM_LATENCIES ?? "0,20,100").split(",").map(Number);
   const tokens = Number(process.env.BENCH_FCM_TOKENS ?? 20_000);
-  const rows = await benchFcm({ latenciesMs, tokens });
+  const rounds = Number(process.env.BENCH_FCM_ROUNDS ?? 1);
+  const rows = await benchFcm({ latenciesMs, tokens, rounds });
   console.log(formatFcmBench(rows));
   process.exit(rows.every((row) => row.delivered === row.sends) ? 0 : 1);
 }
