@@ -1,3 +1,5 @@
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 import { parseArgs } from "node:util";
 import { parseSince } from "../lib/ops/redrive.js";
 import { resolveTarget } from "../lib/ops/targets.js";
