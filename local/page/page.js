@@ -121,10 +121,12 @@ function addDelivery(delivery) {
     state.phones.set(key, phone);
   }
   phone.dirty = true;
-  if (delivery.status < 200 || delivery.status >= 300) {
-    // The vendor refused it: nothing reaches the phone (the trace says what chatpush did about it).
+  if (delivery.status < 200 || delivery.status >= 300 || delivery.fault !== undefined) {
+    // The vendor refused it (some refuse with a code inside an HTTP 200: `fault` says so): nothing
+    // reaches the phone (the trace says what chatpush did about it).
     phone.refused += 1;
-    phone.lastRefusal = delivery.status;
+    phone.lastRefusal =
+      delivery.fault?.reason !== undefined ? `code ${delivery.fault.reason}` : `HTTP ${delivery.status}`;
     render();
     return;
   }
@@ -211,7 +213,7 @@ function renderPhone(phone) {
       ? h(
           "p",
           { class: "refused" },
-          `${phone.refused} request${phone.refused > 1 ? "s" : ""} refused by ${vendorName(phone.vendor)} (last HTTP ${phone.lastRefusal})`,
+          `${phone.refused} request${phone.refused > 1 ? "s" : ""} refused by ${vendorName(phone.vendor)} (last ${phone.lastRefusal})`,
         )
       : undefined,
   ];

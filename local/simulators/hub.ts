@@ -18,6 +18,12 @@ export interface SimulatedDelivery {
    * simulator knows of its own host (FCM's Host header, APNs' environment).
    */
   endpoint?: string;
+  /**
+   * The armed fault this target's request was answered with (`POST /_local/faults`), when it was a
+   * refusal. Several vendors refuse inside an HTTP 200 (a code in the body: Xiaomi, vivo, Meizu …),
+   * so `status` alone does not say whether the phone got it; a slow success has no `fault`.
+   */
+  fault?: { status: number; reason?: string };
 }
 
 /** `POST /_local/faults`: fail the next `count` requests of `vendor` (for `token`, when given). */
@@ -52,6 +58,8 @@ export class SimulatorHub {
   private readonly faults: FaultRule[] = [];
   private readonly listeners = new Set<(d: SimulatedDelivery) => void>();
   private recorded = 0;
+  /** Faults that fired, per target token, until the simulator records that target's delivery. */
+  private readonly fired = new Map<string, FaultRule[]>();
   /** Rolls for rate faults; a suite that wants a repeatable run seeds it (`seedFaults`). */
   private random: () => number = Math.random;
 
@@ -70,6 +78,12 @@ export class SimulatorHub {
   }
 
   record(delivery: SimulatedDelivery): void {
+    const fired = this.fired.get(delivery.token);
+    const rule = fired?.shift();
+    if (fired !== undefined && fired.length === 0) this.fired.delete(delivery.token);
+    if (rule !== undefined && delivery.fault === undefined) {
+      delivery.fault = { status: rule.status, ...(rule.reason !== undefined ? { reason: rule.reason } : {}) };
+    }
     if (this.logFd !== undefined) writeSync(this.logFd, `${JSON.stringify(delivery)}\n`);
     this.recorded += 1;
     this.deliveries.push(delivery);
@@ -117,6 +131,7 @@ export class SimulatorHub {
 
   clearFaults(): void {
     this.faults.length = 0;
+    this.fired.clear();
   }
 
   /**
@@ -134,6 +149,12 @@ export class SimulatorHub {
     const rule = this.faults[index]!;
     rule.count -= 1;
     if (rule.count <= 0) this.faults.splice(index, 1);
+    // A refusal is answered (and recorded) right away; `record` marks that target's next delivery
+    // with it. A slow success is not queued here: the requests that overtake it while it waits must
+    // not take its place.
+    if (rule.status !== 200 || rule.reason !== undefined) {
+      this.fired.set(token, [...(this.fired.get(token) ?? []), { ...rule }]);
+    }
     return { ...rule };
   }
 }
