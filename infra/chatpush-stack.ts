@@ -8,7 +8,7 @@ import {
   Token,
   Validations,
 } from "aws-cdk-lib";
-import { Alarm } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { type FunctionUrl, FunctionUrlAuthType } from "aws-cdk-lib/aws-lambda";
@@ -16,6 +16,7 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import { ENV, vendorQueueEnv } from "../lib/config/env-names.js";
+import { JOB_METRICS_NAMESPACE } from "../lib/delivery/job-metrics.js";
 import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../lib/vendors/settings.js";
 import { AlarmNotifications } from "./constructs/alarm-notifications.js";
 import { DurableQueue } from "./constructs/durable-queue.js";
@@ -84,6 +85,8 @@ export class ChatpushStack extends Stack {
   readonly alarmNotifications: AlarmNotifications;
   /** The delivery-events topic, with `deliveryEvents` only. */
   readonly deliveryEvents: Topic | undefined;
+  /** Events the workers could not publish to it, with `deliveryEvents` only. */
+  readonly deliveryEventsFailedAlarm: Alarm | undefined;
   readonly dashboard: OperationsDashboard;
 
   constructor(scope: Construct, id: string, props: ChatpushStackProps) {
@@ -205,6 +208,7 @@ export class ChatpushStack extends Stack {
     });
 
     this.deliveryEvents = undefined;
+    this.deliveryEventsFailedAlarm = undefined;
     if (props.deliveryEvents === true) {
       // The app's backend subscribes a queue, a function or an HTTPS endpoint (issue 12.4).
       this.deliveryEvents = new Topic(this, "DeliveryEvents", {
@@ -215,6 +219,23 @@ export class ChatpushStack extends Stack {
       for (const channel of Object.values(this.channels)) {
         channel.worker.bindTopicPublisher(ENV.deliveryEventsTopicArn, this.deliveryEvents);
       }
+      // The workers count the events SNS did not take (DELIVERY_EVENTS_FAILED_METRIC in
+      // functions/shared/worker-from-env.ts, Powertools' shared buffer: dimension service only).
+      this.deliveryEventsFailedAlarm = new Alarm(this, "DeliveryEventsFailedAlarm", {
+        alarmDescription:
+          "Delivery events could not be published to the DeliveryEvents topic, so the app's backend missed them (the pushes themselves were delivered or settled). The vendor workers' logs say why.",
+        metric: new Metric({
+          namespace: JOB_METRICS_NAMESPACE,
+          metricName: "DeliveryEventsFailed",
+          dimensionsMap: { service: "chatpush" },
+          statistic: "Sum",
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
       new CfnOutput(this, "DeliveryEventsTopicArn", {
         description: "Subscribe your backend here: delivered / token-removed / dead-lettered events",
         value: this.deliveryEvents.topicArn,

@@ -8,6 +8,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { Alarm, Metric } from "aws-cdk-lib/aws-cloudwatch";
 import type { IConstruct } from "constructs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DELIVERY_EVENTS_FAILED_METRIC } from "../../functions/shared/worker-from-env.js";
 import { ChatpushStack, type ChatpushStackProps } from "../../infra/chatpush-stack.js";
 import { PROJECT_ROOT } from "../../infra/constructs/push-function.js";
 import { ENV } from "../../lib/config/env-names.js";
@@ -277,6 +278,19 @@ describe("delivery-events topic (issue 12.4)", () => {
       },
     );
 
+    it("alarms, through the alarms topic, when the workers could not publish events", () => {
+      const alarm = s.resources[s.logicalId(s.stack.deliveryEventsFailedAlarm!)]!.Properties;
+      expect(alarm).toMatchObject({
+        Namespace: "chatpush",
+        MetricName: DELIVERY_EVENTS_FAILED_METRIC,
+        Dimensions: [{ Name: "service", Value: "chatpush" }],
+        Statistic: "Sum",
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+        AlarmActions: [{ Ref: s.logicalId(s.stack.alarmNotifications.topic) }],
+      });
+    });
+
     it("the HTTP function and the router neither get it nor may publish", () => {
       for (const fn of [s.stack.httpApi, s.stack.routeEvents]) {
         const variables = (
@@ -295,6 +309,7 @@ describe("delivery-events topic (issue 12.4)", () => {
 
     it("there is no topic, no variable and no permission", () => {
       expect(s.stack.deliveryEvents).toBeUndefined();
+      expect(s.stack.deliveryEventsFailedAlarm).toBeUndefined();
       // The alarms topic is the only one.
       expect(s.ofType("AWS::SNS::Topic").map(([id]) => id)).toEqual([
         s.logicalId(s.stack.alarmNotifications.topic),
