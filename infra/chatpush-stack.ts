@@ -274,6 +274,8 @@ export class ChatpushStack extends Stack {
       const name = pascal(channel.vendor);
       new CfnOutput(this, `${name}QueueUrl`, { value: channel.jobs.queue.queueUrl });
       new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: channel.jobs.deadLetterQueue.queueUrl });
+      // The secret this vendor's worker reads its credentials from: where `npm run doctor` finds them.
+      new CfnOutput(this, `${name}CredentialsSecretName`, { value: `${secretPrefix}/${channel.vendor}` });
     }
     new CfnOutput(this, "AlarmTopicArn", {
       description: "Every alarm notifies this topic; subscribe more endpoints here",

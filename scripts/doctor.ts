@@ -13,7 +13,7 @@ import {
   secretCredentials,
   testPush,
 } from "../lib/ops/doctor.js";
-import { resolveTarget } from "../lib/ops/targets.js";
+import { awsTarget, resolveTarget } from "../lib/ops/targets.js";
 
 /**
  * `npm run doctor -- [--stack <name> [--secret-prefix chatpush] | --local <url>] [--credentials-file <file>]
@@ -55,9 +55,16 @@ async function main(argv: string[]): Promise<number> {
   let source: CredentialSource;
   const file = values["credentials-file"];
   if (file !== undefined) source = fileCredentials(file, readFileSync(file, "utf8"));
-  else if (values.stack !== undefined)
-    source = await secretCredentials(values["secret-prefix"] ?? "chatpush");
-  else source = await localCredentials(localUrl);
+  else if (values.stack !== undefined) {
+    // The stack's outputs name each worker's secret; a stack deployed before they existed falls back
+    // on the prefix.
+    const stack = await awsTarget(values.stack);
+    stack.sqs.destroy();
+    source = await secretCredentials({
+      prefix: values["secret-prefix"] ?? "chatpush",
+      outputs: stack.outputs,
+    });
+  } else source = await localCredentials(localUrl);
 
   console.log(`Checking the vendor credentials of ${source.description}`);
   const checks = await checkCredentials(source.credentials);

@@ -170,22 +170,23 @@ function fromLists(
 }
 
 /**
- * A deployed stack's credentials, from the secrets its workers read: `<prefix>/<vendor>`, one JSON
- * array each (functions/shared/worker-from-env.ts; the stack names them from `-c secretPrefix`,
- * default "chatpush"), with the AWS SDK's default credentials and region.
+ * A deployed stack's credentials, from the secrets its workers read (CHATPUSH_CREDENTIALS_SECRET,
+ * functions/shared/worker-from-env.ts): one JSON array each, named by the stack's
+ * `<Vendor>CredentialsSecretName` outputs when `outputs` has them, else `<prefix>/<vendor>` (the
+ * stack's naming from `-c secretPrefix`, default "chatpush"), with the AWS SDK's default credentials.
  */
 export async function secretCredentials(
-  prefix: string,
+  { prefix, outputs = {} }: { prefix: string; outputs?: Readonly<Record<string, string>> },
   client: Pick<SecretsManagerClient, "send"> = new SecretsManagerClient({}),
 ): Promise<CredentialSource> {
   const source: CredentialSource = {
-    description: `the secrets ${prefix}/<vendor>`,
+    description: `the secrets the workers read (${VENDORS.map((vendor) => secretNameOf(vendor, prefix, outputs)).join(", ")})`,
     credentials: {},
     notes: {},
   };
   await Promise.all(
     VENDORS.map(async (vendor) => {
-      const name = `${prefix}/${vendor}`;
+      const name = secretNameOf(vendor, prefix, outputs);
       let text: string | undefined;
       try {
         const answer = await client.send(new GetSecretValueCommand({ SecretId: name }));
@@ -222,6 +223,11 @@ export async function secretCredentials(
     }),
   );
   return source;
+}
+
+function secretNameOf(vendor: Vendor, prefix: string, outputs: Readonly<Record<string, string>>): string {
+  const pascal = vendor.charAt(0).toUpperCase() + vendor.slice(1);
+  return outputs[`${pascal}CredentialsSecretName`] ?? `${prefix}/${vendor}`;
 }
 
 /** The real sender of each vendor, built as the workers build theirs. */

@@ -424,6 +424,8 @@ describe("outputs", () => {
       template.hasOutput(`${name}DeadLetterQueueUrl`, {
         Value: { Ref: logicalId(channel.jobs.deadLetterQueue) },
       });
+      // The name the worker reads (its CHATPUSH_CREDENTIALS_SECRET), for npm run doctor.
+      template.hasOutput(`${name}CredentialsSecretName`, { Value: `team-a/${vendor}` });
     }
   });
 });

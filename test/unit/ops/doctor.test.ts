@@ -43,7 +43,7 @@ describe("where doctor finds a deployed stack's credentials", () => {
       "acme/oppo": "[]",
     });
 
-    const source = await secretCredentials("acme", client);
+    const source = await secretCredentials({ prefix: "acme" }, client);
 
     expect(asked.sort()).toEqual(
       ["apns", "fcm", "honor", "huawei", "meizu", "oppo", "vivo", "xiaomi"].map((v) => `acme/${v}`),
@@ -59,6 +59,20 @@ describe("where doctor finds a deployed stack's credentials", () => {
       text: "secret acme/xiaomi is not JSON: the workers cannot start",
     });
     expect(source.notes.oppo?.broken).toBe(true);
+  });
+
+  it("reads the secret names the stack outputs, when it has them", async () => {
+    const { client, asked } = secrets({ "custom-name": JSON.stringify([huawei]) });
+
+    const source = await secretCredentials(
+      { prefix: "acme", outputs: { HuaweiCredentialsSecretName: "custom-name", TableName: "t" } },
+      client,
+    );
+
+    expect(asked).toContain("custom-name");
+    expect(asked).not.toContain("acme/huawei");
+    expect(asked).toContain("acme/fcm");
+    expect(source.credentials).toEqual({ huawei: [huawei] });
   });
 
   it("reads a credentials file shaped like CHATPUSH_CREDENTIALS_FILE's, and refuses one that is not", () => {
