@@ -10,6 +10,8 @@ import type { CredentialsByVendor } from "../../lib/vendors/credentials.js";
 import { ChatpushClient } from "../../local/client.js";
 import { jsonFiles, loadDeviceSample } from "../../local/events.js";
 import { type LocalRuntime, startLocalRuntime } from "../../local/runtime.js";
+import { startApnsSimulator } from "../../local/simulators/apns.js";
+import { SimulatorHub } from "../../local/simulators/hub.js";
 
 const run = promisify(execFile);
 const SDK_APP_ID = "1400000000";
@@ -206,6 +208,30 @@ describe("each vendor's check, against its simulator", () => {
       /^OAuth token obtained, but FCM refused a validate_only send \(403 PERMISSION_DENIED/,
     );
     expect(check!.detail).toContain('is projectId "someone-elses" the service account\'s Firebase project?');
+  });
+
+  it("checks an APNs .p12 certificate: one Apple issued is OK, a sandbox-only one names the other environment, one Apple did not issue is broken", async () => {
+    const hub = new SimulatorHub();
+    const apns = await startApnsSimulator({ hub });
+    const endpoint = { production: apns.production, sandbox: apns.sandbox, ca: apns.ca };
+    const issue = (
+      certificateId: number,
+      extra: { environments?: ("sandbox" | "production")[]; untrusted?: boolean },
+    ) =>
+      apns.issueCertificate({ certificateId, bundleId: "com.example.chatpush", endpoint, ...extra })
+        .credential;
+    try {
+      const checks = await checkCredentials({
+        apns: [issue(1, {}), issue(2, { environments: ["sandbox"] }), issue(3, { untrusted: true })],
+      });
+
+      expect(checks.map((check) => check.status)).toEqual(["ok", "ok", "broken"]);
+      expect(checks[0]!.detail).toMatch(/^accepted by APNs production and sandbox/);
+      expect(checks[1]!.detail).toMatch(/^accepted by APNs sandbox .*; production: /);
+      expect(checks[2]!.detail).toContain("Apple refused the certificate (BadCertificate)");
+    } finally {
+      await apns.close();
+    }
   });
 
   it("calls a vendor that does not answer unreachable, not broken", async () => {
