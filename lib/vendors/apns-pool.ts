@@ -292,6 +292,8 @@ export class ApnsSessionPool {
   private waitingForGate = false;
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The authorization header of the current JWT, built once per token. */
+  private bearer: { jwt: string; header: string } | undefined;
 
   constructor(private readonly options: ApnsPoolOptions) {}
 
@@ -387,7 +389,9 @@ export class ApnsSessionPool {
     let authorization: string | undefined;
     if (token !== undefined) {
       if (token.isExpired(TOKEN_REFRESH_SECONDS)) token.regenerate(token.generation);
-      authorization = `bearer ${token.current}`;
+      if (this.bearer?.jwt !== token.current)
+        this.bearer = { jwt: token.current, header: `bearer ${token.current}` };
+      authorization = this.bearer.header;
       pending.generation = token.generation;
     }
     let stream: TaggedStream;
@@ -422,7 +426,6 @@ export class ApnsSessionPool {
     stream[PENDING] = pending;
     stream[POOL] = this;
     stream.on("response", onResponse);
-    stream.on("data", onData);
     stream.on("error", onError);
     stream.on("close", onClose);
     stream.end(template.bytes);
@@ -604,16 +607,23 @@ export class ApnsSessionPool {
 }
 
 const REFUSED_STREAM = 0x7;
+/** HTTP/2 frame flag END_STREAM (RFC 9113 §6.2). */
+const END_STREAM = 0x1;
 const CANCEL = 0x8;
 
 // The stream listeners: module functions, the same for every request (`this` is the stream).
-function onResponse(this: TaggedStream, headers: IncomingHttpHeaders): void {
+function onResponse(this: TaggedStream, headers: IncomingHttpHeaders, flags: number): void {
   const pending = this[PENDING];
   if (pending === undefined) return;
   pending.status = Number(headers[":status"]);
   const id = headers["apns-id"];
   if (typeof id === "string") pending.answerId = id;
+  // A 200 ends with its HEADERS frame (Apple: "the body of the response is empty"); node then ends
+  // and closes the unread stream itself (onStreamClose: read(0)). Anything with a body is read, so
+  // the stream can end.
+  if (pending.status === 200 && (flags & END_STREAM) !== 0) return;
   if (pending.status !== 200) this.setEncoding("utf8");
+  this.on("data", onData);
 }
 
 function onData(this: TaggedStream, chunk: string | Buffer): void {
