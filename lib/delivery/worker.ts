@@ -239,7 +239,10 @@ export function makeDeliveryWorker(
     const byCredential = new Map<string, DeliveryTarget[]>();
     for (const target of targets) {
       const credential = credentialOf(target);
-      byCredential.set(credential, [...(byCredential.get(credential) ?? []), target]);
+      // Appended, not copied: a spread per target copies a 500-target job 500 times.
+      const group = byCredential.get(credential);
+      if (group === undefined) byCredential.set(credential, [target]);
+      else group.push(target);
     }
     const unpaced: DeliveryTarget[] = [];
     const paced: Promise<void>[] = [];
@@ -401,7 +404,9 @@ export function makeDeliveryWorker(
     const byCredential = new Map<string, SendResult[]>();
     for (const result of sent) {
       const credential = credentialOf(result.target);
-      byCredential.set(credential, [...(byCredential.get(credential) ?? []), result]);
+      const group = byCredential.get(credential);
+      if (group === undefined) byCredential.set(credential, [result]);
+      else group.push(result);
     }
     const removalHeld = new Map<string, string>();
     for (const [credential, results] of byCredential) {
