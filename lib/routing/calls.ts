@@ -38,7 +38,9 @@ import { CATALOGUE, LANGUAGES, type Language } from "./texts.js";
  * with the ringtone, Android an FCM high-priority data message or the Chinese vendors' call
  * classification (`purpose: "call"`). The end never goes over PushKit (Apple: VoIP pushes only start
  * calls, §3): it goes to the alert tokens and Android devices that got the ring, on the ring's
- * replacement key, as a quiet "Missed call" (FCM: a data "cancel").
+ * replacement key, as a quiet "Missed call" (FCM: a data "cancel"); a phone rung over PushKit gets
+ * the "Missed call" on its alert token when the invitee missed the call (not when they answered or
+ * declined it), and nothing when it has no alert token.
  *
  * Mute and do-not-disturb: whether Tencent's own push lets calls through a chat mute is UNCONFIRMED
  * (§8). chatpush's choice, `callPreferenceDecision`: a call is a person asking for you now, like an
@@ -444,7 +446,7 @@ export function makeCallHandlers(deps: RouterDeps): {
     const pending = scope === "all" ? [] : scope.filter((userId) => !found.has(userId));
     for (const userId of pending) await calls.store.endRing(inviteId, userId, { by, reason, at, expiresAt });
 
-    const batches: { notification: Notification; devices: Reachable[] }[] = [];
+    const ended: { ring: CallRing; content: RingContent; reason: CallEndReason; endedAt: number }[] = [];
     for (const ringed of rings) {
       const stored =
         ringed.state === "ringing"
@@ -452,10 +454,45 @@ export function makeCallHandlers(deps: RouterDeps): {
           : ringed;
       // Ended by another event (an answer before this cancel): that event replaced the ring.
       if (stored.endedBy !== by || stored.content === undefined) continue;
-      const content = stored.content;
-      const endedAt = stored.endedAt ?? at;
-      const shown = stored.devices.filter(({ vendor, target }) => {
-        if (target.pushType !== "voip") return true;
+      ended.push({
+        ring: stored,
+        content: stored.content,
+        reason: stored.endReason ?? reason,
+        endedAt: stored.endedAt ?? at,
+      });
+    }
+    // A phone rung over PushKit gets its "Missed call" on its alert token, when it has one (§6 item 11:
+    // never a VoIP push to end a call, "optionally send an alert Missed call"): one read per such user.
+    const alertUsers = ended
+      .filter((e) => MISSED.has(e.reason) && e.ring.devices.some((d) => d.target.pushType === "voip"))
+      .map((e) => e.ring.userId);
+    const users =
+      alertUsers.length > 0 ? await deps.users.getUsers(alertUsers) : new Map<string, UserRecord>();
+
+    const batches: { notification: Notification; devices: Reachable[] }[] = [];
+    for (const { ring: stored, content, reason: endReason, endedAt } of ended) {
+      const shown: RungDevice[] = [];
+      for (const device of stored.devices) {
+        const { vendor, target } = device;
+        if (target.pushType !== "voip") {
+          shown.push(device);
+          continue;
+        }
+        const alert = MISSED.has(endReason)
+          ? users
+              .get(stored.userId)
+              ?.devices.find(
+                (d) => d.deviceId === target.deviceId && d.vendor === "apns" && d.pushType !== "voip",
+              )
+          : undefined;
+        if (alert !== undefined) {
+          shown.push({
+            vendor: "apns",
+            target: toTarget({ ...alert, platform: platformOf(alert) }),
+            language: device.language,
+          });
+          continue;
+        }
         // Apple: no VoIP push to cancel a call; the woken app learns the end from the IM SDK and ends
         // its CallKit call (tencent-calls-and-server-push.md §3, §6 item 11).
         journal.record({
@@ -464,17 +501,14 @@ export function makeCallHandlers(deps: RouterDeps): {
           userId: target.userId,
           deviceId: target.deviceId,
           vendor,
-          reason: "rang over PushKit: no VoIP push ends a call, the app ends its CallKit call",
+          reason: MISSED.has(endReason)
+            ? "rang over PushKit and no alert token for the Missed call: the app ends its CallKit call"
+            : "rang over PushKit: no VoIP push ends a call, the app ends its CallKit call",
         });
-        return false;
-      });
+      }
       for (const [language, devices] of byLanguage(shown)) {
         batches.push({
-          notification: endedNotification(content, language, {
-            by,
-            reason: stored.endReason ?? reason,
-            at: endedAt,
-          }),
+          notification: endedNotification(content, language, { by, reason: endReason, at: endedAt }),
           devices,
         });
       }
@@ -549,6 +583,9 @@ export function makeCallHandlers(deps: RouterDeps): {
     },
   };
 }
+
+/** The ends the invitee did not act on: their phone says "Missed call". */
+const MISSED: ReadonlySet<CallEndReason> = new Set<CallEndReason>(["cancelled", "timeout", "busy", "hangup"]);
 
 /** The longest any call record is kept: the longest ring plus the margin. */
 const MAX_RECORD_SECONDS = MAX_RING_SECONDS + CALL_RECORD_MARGIN_SECONDS;

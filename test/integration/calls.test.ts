@@ -7,7 +7,8 @@ import type { SimulatedDelivery } from "../../local/simulators/hub.js";
  * Issue 11's calls "Done when", end to end against `npm start`'s components through the documented
  * HTTP contract: a TUICallKit-style video call from alice to bob (an iPhone with its alert token and
  * its PushKit token, an Android phone) is one VoIP push and one high-priority FCM data message; its
- * cancellation is no VoIP push and replaces the Android notification; an online-only invitation and a
+ * cancellation is no VoIP push, replaces the Android notification and leaves a quiet "Missed call" on
+ * the iPhone's alert token; an online-only invitation and a
  * hang-up push nothing; a ring nobody ends stops at its timeout (chatpush's own expiry).
  */
 const SDK_APP_ID = "1400123456";
@@ -149,10 +150,19 @@ describe("a TUICallKit video call from alice to bob", () => {
     expect(await send(c2c(signaling(inviteId, 1, video)))).toEqual([]);
   });
 
-  it("the cancellation sends no VoIP push and replaces the Android notification with Missed call", async () => {
+  it("the cancellation sends no VoIP push, replaces the Android notification and tells the iPhone's alert token Missed call", async () => {
     const delivered = await send(c2c(signaling(inviteId, 2, {})));
-    expect(delivered.map((d) => `${d.vendor} ${d.token}`)).toEqual([`fcm ${PIXEL}`]);
-    const fcm = (delivered[0]!.request.body as FcmBody).message;
+    expect(delivered.map((d) => `${d.vendor} ${d.token}`).sort()).toEqual(
+      [`apns ${ALERT}`, `fcm ${PIXEL}`].sort(),
+    );
+    const apns = delivered.find((d) => d.vendor === "apns")!;
+    expect(apns.request.headers).toMatchObject({ "apns-push-type": "alert", "apns-collapse-id": inviteId });
+    expect(apns.request.headers["apns-topic"]).not.toMatch(/\.voip$/);
+    expect(apns.request.body).toMatchObject({
+      aps: { alert: { body: "Missed call" }, "interruption-level": "passive" },
+    });
+    expect(apns.request.body).not.toHaveProperty("aps.sound");
+    const fcm = (delivered.find((d) => d.vendor === "fcm")!.request.body as FcmBody).message;
     expect(fcm.android).toMatchObject({ priority: "HIGH", collapse_key: `call_${inviteId}` });
     expect(fcm.data).toMatchObject({
       callAction: "cancel",
@@ -177,14 +187,17 @@ describe("a TUICallKit video call from alice to bob", () => {
     expect(await send(c2c(hangup))).toEqual([]);
   });
 
-  it("a ring nobody ends stops at its timeout: chatpush's expiry replaces it on the Android phone only", async () => {
+  it("a ring nobody ends stops at its timeout: chatpush's expiry replaces it, never over PushKit", async () => {
     const short = `short-${Date.now()}`;
     const rung = await send(c2c(signaling(short, 1, video, { timeout: 3 })));
     expect(rung.map((d) => d.vendor).sort()).toEqual(["apns", "fcm"]);
     await client.clearDeliveries();
     const expired = await settled(`call:${short}:timeout`, 30_000);
-    expect(expired.map((d) => `${d.vendor} ${d.token}`)).toEqual([`fcm ${PIXEL}`]);
-    expect((expired[0]!.request.body as FcmBody).message.data).toMatchObject({
+    expect(expired.map((d) => `${d.vendor} ${d.token}`).sort()).toEqual(
+      [`apns ${ALERT}`, `fcm ${PIXEL}`].sort(),
+    );
+    expect(expired.find((d) => d.vendor === "apns")!.request.headers["apns-push-type"]).toBe("alert");
+    expect((expired.find((d) => d.vendor === "fcm")!.request.body as FcmBody).message.data).toMatchObject({
       callAction: "cancel",
       endReason: "timeout",
       body: "Missed call",

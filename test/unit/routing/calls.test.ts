@@ -196,25 +196,34 @@ describe("calls", () => {
       await invite();
       const rung = h.queue.jobs.length;
       await route(end);
+      const missed = body === "Missed call";
+      const replaced = (to: string, vendor: string) => ({
+        to,
+        vendor,
+        voip: false,
+        action: "ended",
+        body,
+        collapseKey: callCollapseKey(INVITE),
+      });
+      // The iPhone rang over PushKit: a missed call is told on its alert token (never a VoIP push); an
+      // answer or a decline there is the app's own business.
       expect(since(rung)).toEqual([
-        {
-          to: "bob/pixel",
-          vendor: "fcm",
-          voip: false,
-          action: "ended",
-          body,
-          collapseKey: callCollapseKey(INVITE),
-        },
+        ...(missed ? [replaced("bob/iphone", "apns")] : []),
+        replaced("bob/pixel", "fcm"),
       ]);
-      expect(h.queue.jobs.at(-1)!.notification).toMatchObject({
-        quiet: true,
-        purpose: "call",
-        title: "Alice Chen",
-      });
-      expect(h.skipped()).toContainEqual({
-        who: "bob/iphone",
-        reason: "rang over PushKit: no VoIP push ends a call, the app ends its CallKit call",
-      });
+      const iphone = h.queue.jobs
+        .slice(rung)
+        .flatMap((j) => j.targets.filter((t) => t.deviceId === "iphone"));
+      expect(iphone.map((t) => t.token)).toEqual(missed ? [ALERT_TOKEN] : []);
+      for (const job of h.queue.jobs.slice(rung)) {
+        expect(job.notification).toMatchObject({ quiet: true, purpose: "call", title: "Alice Chen" });
+      }
+      if (!missed) {
+        expect(h.skipped()).toContainEqual({
+          who: "bob/iphone",
+          reason: "rang over PushKit: no VoIP push ends a call, the app ends its CallKit call",
+        });
+      }
       // Ended once: the same end from another callback, or chatpush's expiry, queues nothing more.
       const ended = h.queue.jobs.length;
       await route({ ...end, MsgKey: `${end.MsgKey}-again` });
@@ -251,8 +260,21 @@ describe("calls", () => {
     await route(c2c(signaling(2, undefined), { MsgKey: "2_2_cancel" }));
     expect(since(rung).map((s) => `${s.to} ${s.vendor} ${s.body}`)).toEqual([
       "bob/ipad apns Missed call",
+      "bob/iphone apns Missed call",
       "bob/pixel fcm Missed call",
     ]);
+  });
+
+  it("a phone rung over PushKit without an alert token gets nothing for the end", async () => {
+    await h.devices.remove("bob", "iphone", ALERT_TOKEN);
+    await invite();
+    const rung = h.queue.jobs.length;
+    await route(c2c(signaling(2, undefined), { MsgKey: "2_2_cancel" }));
+    expect(since(rung).map((s) => s.to)).toEqual(["bob/pixel"]);
+    expect(h.skipped()).toContainEqual({
+      who: "bob/iphone",
+      reason: "rang over PushKit and no alert token for the Missed call: the app ends its CallKit call",
+    });
   });
 
   it("writes the ring and the Missed call in each device's language", async () => {
@@ -261,7 +283,11 @@ describe("calls", () => {
     expect(since(0).find((s) => s.to === "bob/pixel")!.body).toBe("您有一个新的通话");
     const rung = h.queue.jobs.length;
     await route(c2c(signaling(2, undefined), { MsgKey: "2_2_cancel" }));
-    expect(since(rung)).toEqual([expect.objectContaining({ to: "bob/pixel", body: "未接来电" })]);
+    // The iPhone (its alert registration says "en") reads English, the Android phone Chinese.
+    expect(since(rung).map((s) => `${s.to} ${s.body}`)).toEqual([
+      "bob/iphone Missed call",
+      "bob/pixel 未接来电",
+    ]);
   });
 
   it("chatpush's own expiry ends a ring nobody ended, once it is due", async () => {
@@ -282,6 +308,7 @@ describe("calls", () => {
       body: { inviteId: INVITE, endsAt: NOW + 30_000, hop: 0 },
     });
     expect(since(rung)).toEqual([
+      expect.objectContaining({ to: "bob/iphone", voip: false, action: "ended", body: "Missed call" }),
       expect.objectContaining({ to: "bob/pixel", action: "ended", body: "Missed call" }),
     ]);
     expect(h.queue.jobs.at(-1)!.notification.messageKey).toBe(expiryKey(INVITE));
@@ -447,7 +474,10 @@ describe("calls", () => {
       expect(since(rung)).toEqual([expect.objectContaining({ to: "erin/erin-phone", body: "Declined" })]);
       const rejected = h.queue.jobs.length;
       await group(signaling(2, undefined, { groupID: G, inviteeList: ["bob", "erin"] }), { MsgSeq: 45 });
-      expect(since(rejected)).toEqual([expect.objectContaining({ to: "bob/pixel", body: "Missed call" })]);
+      expect(since(rejected).map((s) => `${s.to} ${s.vendor} ${s.body}`)).toEqual([
+        "bob/iphone apns Missed call",
+        "bob/pixel fcm Missed call",
+      ]);
     });
 
     it("an online-only group call or an AVChatRoom's rings nobody", async () => {
