@@ -100,7 +100,9 @@ function setDevices(devices) {
   state.devicesById.clear();
   for (const device of devices) {
     state.devices.set(device.token, device);
-    state.devicesById.set(`${device.userId}/${device.deviceId}`, device);
+    // A phone's PushKit token shares its deviceId with its alert token: the id names the alert one.
+    const id = `${device.userId}/${device.deviceId}`;
+    if (device.pushType !== "voip" || !state.devicesById.has(id)) state.devicesById.set(id, device);
   }
   for (const phone of state.phones.values()) phone.dirty = true;
   state.tracesDirty = true;
@@ -114,10 +116,11 @@ function addDelivery(delivery) {
   state.deliveries += 1;
   if (!state.devices.has(delivery.token)) refreshDevicesSoon();
 
-  const key = `${delivery.vendor} ${delivery.token}`;
+  const token = phoneToken(delivery);
+  const key = `${delivery.vendor} ${token}`;
   let phone = state.phones.get(key);
   if (phone === undefined) {
-    phone = { vendor: delivery.vendor, token: delivery.token, items: [], refused: 0, dirty: true };
+    phone = { vendor: delivery.vendor, token, items: [], refused: 0, dirty: true };
     state.phones.set(key, phone);
   }
   phone.dirty = true;
@@ -152,6 +155,26 @@ function addDelivery(delivery) {
   if (display?.kind !== "data" && display?.badge !== undefined) phone.badge = display.badge;
   else if (display?.badgeAdd !== undefined) phone.badge = (phone.badge ?? 0) + display.badgeAdd;
   render();
+}
+
+/**
+ * The token a delivery's phone is known by: a PushKit (VoIP) token's phone is the one of the alert token
+ * registered under the same deviceId, so a call's ring and its "Missed call" share one tray.
+ */
+function phoneToken(delivery) {
+  const device = state.devices.get(delivery.token);
+  if (device?.pushType !== "voip") return delivery.token;
+  const alert = state.devicesById.get(`${device.userId}/${device.deviceId}`);
+  return alert !== undefined && alert.pushType !== "voip" && alert.vendor === device.vendor
+    ? alert.token
+    : delivery.token;
+}
+
+/** Every token registered under a user's deviceId (its alert and its PushKit token). */
+function tokensOf(userId, deviceId) {
+  return [...state.devices.values()]
+    .filter((d) => d.userId === userId && d.deviceId === deviceId)
+    .map((d) => d.token);
 }
 
 function renderPhone(phone) {
@@ -298,8 +321,11 @@ function addJournal(entry) {
 function shownFor(trace) {
   for (const row of trace.rows.values()) {
     const delivered = row.steps.find((step) => step.stage === "delivered");
-    const device = delivered && state.devicesById.get(`${row.userId}/${row.deviceId}`);
-    const shown = device && state.shownByToken.get(device.token);
+    const shown =
+      delivered &&
+      tokensOf(row.userId, row.deviceId)
+        .flatMap((token) => state.shownByToken.get(token) ?? [])
+        .sort((a, b) => (a.at < b.at ? -1 : 1));
     const match = shown?.findLast((s) => s.at <= delivered.at);
     if (match !== undefined) return match.display;
   }

@@ -28,7 +28,11 @@ const SAMPLES = [
   "23-group-exit-grace",
   "24-group-message-alice-mentions-erin",
   "25-group-recall-message",
+  // A video call to bob and its cancel (sent by carol here, so it has a conversation of its own).
+  "52-call-video-alice-to-bob",
+  "53-call-video-alice-cancels",
 ];
+const CALLER = "carol";
 
 let runtime: LocalRuntime;
 let client: ChatpushClient;
@@ -62,10 +66,13 @@ beforeAll(async () => {
       ...body,
       ...("EventTime" in body ? { EventTime: now } : {}),
       ...("MsgTime" in body ? { MsgTime: Math.floor(now / 1000) } : {}),
+      ...(name.startsWith("5") ? { From_Account: CALLER } : {}),
     };
     expect((await client.postCallback(query, fresh)).status).toBe(200);
     // Membership must be mirrored before the group message is routed, the message delivered before its recall.
     if (name.startsWith("2")) await settled(name, SAMPLES.filter((s) => /^2[0-3]/.test(s)).indexOf(name) + 1);
+    // The ring delivered before its cancel, so the cancel replaces it.
+    if (name.startsWith("5")) await settled(name, 0, String(body.MsgKey));
   }
   journal = await client.journal();
 }, 120_000);
@@ -79,12 +86,10 @@ afterAll(async () => {
  * Waits until what a sample started has finished: its membership change mirrored (the `groups`-th
  * group entry), or every device its message was queued for answered.
  */
-async function settled(sample: string, groups: number): Promise<void> {
-  const key = sample.startsWith("24")
-    ? GROUP_KEY
-    : sample.startsWith("25")
-      ? `${GROUP_KEY}:recall`
-      : undefined;
+async function settled(sample: string, groups: number, messageKey?: string): Promise<void> {
+  const key =
+    messageKey ??
+    (sample.startsWith("24") ? GROUP_KEY : sample.startsWith("25") ? `${GROUP_KEY}:recall` : undefined);
   await waitFor(
     async () => {
       const entries = await client.journal();
@@ -154,6 +159,27 @@ describe.each([
     }
     // bob's iPad is in the foreground: skipped, so no phone of it.
     expect(await phone(page, "bob · ipad (APNs)").count()).toBe(0);
+  });
+
+  it("shows a call on bob's iPhone in one tray: the VoIP ring replaced in place by the Missed call", async () => {
+    const thread = `c2c_${CALLER}`;
+    // The PushKit token is the same phone as the alert token: one article, not one per token.
+    expect(await phone(page, "bob · iphone-15 (APNs)").count()).toBe(1);
+    for (const label of ["bob · iphone-15 (APNs)", "bob · pixel-8 (FCM)"]) {
+      const call = notes(phone(page, label), thread);
+      await eventually(
+        async () => ({
+          texts: await call.allInnerTexts(),
+          replaced: await call.locator(".tag-replaced").getAttribute("title"),
+        }),
+        ({ texts, replaced }) => {
+          expect(texts).toHaveLength(1);
+          expect(texts[0]).toContain("Missed call");
+          // What rang: the VoIP push on the iPhone, the call data message on the Android phone.
+          expect(replaced).toMatch(label.includes("APNs") ? /Incoming video call/ : /You have a new call/);
+        },
+      );
+    }
   });
 
   it("shows erin's phone at each of the eight vendors with the same message", async () => {
