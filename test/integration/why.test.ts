@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { documentClient } from "../../lib/adapters/dynamodb/table.js";
 import { localTarget } from "../../lib/ops/targets.js";
 import { formatWhy, type WhyReport, why } from "../../lib/ops/why.js";
 import { whySources } from "../../lib/ops/why-target.js";
@@ -58,7 +60,8 @@ beforeAll(async () => {
           Owner_Account: "alice",
           Type: "Public",
           Name: "Why test",
-          MemberList: [{ Member_Account: "alice" }, { Member_Account: "bob" }, { Member_Account: "dave" }],
+          // Four recipients: their decisions are one packed group-page item, not an item per user.
+          MemberList: ["alice", "bob", "dave", "erin", "frank"].map((Member_Account) => ({ Member_Account })),
           EventTime: Date.now(),
         },
       )
@@ -231,6 +234,17 @@ describe("npm run why", () => {
     expect(dave.messages).toHaveLength(1);
     expect(dave.messages[0]?.skipped[0]?.reason).toBe("conversation muted");
     expect(dave.receiveOptions).toEqual([`group_${GROUP}: 2 (receive without notification)`]);
+    const { Items = [] } = await documentClient(runtime.dynamodb).send(
+      new ScanCommand({
+        TableName: runtime.tableName,
+        FilterExpression: "m = :m",
+        ExpressionAttributeValues: { ":m": keys.group },
+      }),
+    );
+    expect(Items.map((i) => String(i.pk).split("#").slice(0, 2).join("#"))).toEqual(["TRACE#G"]);
+    // erin registered no device.
+    const erin = await report("erin", keys.group);
+    expect(erin.messages[0]?.skipped.map((d) => d.reason)).toEqual(["no registered device"]);
     expect(formatWhy(dave)).toContain(`skipped: ${dave.messages[0]?.skipped[0]?.reason}`);
   });
 
