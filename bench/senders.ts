@@ -26,6 +26,7 @@ process.env.POWERTOOLS_LOG_LEVEL ??= "INFO";
 
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
+import { availableParallelism, loadavg } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -180,6 +181,16 @@ function workerConfiguration(opts: {
   };
 }
 
+/**
+ * The client, the simulator and dynalite share the machine's cores: a load above the core count
+ * (other processes) slows every configuration, and the latency-bound ones (node-apn, sendEach) least,
+ * so the ratios read low then.
+ */
+function machine(): string {
+  const [one, five] = loadavg();
+  return `${availableParallelism()} cores, load average ${one!.toFixed(1)} (1 min) ${five!.toFixed(1)} (5 min), node ${process.version}`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -199,8 +210,9 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     console.log(
-      `bench:senders — ${tokens.toLocaleString("en")} distinct tokens per run, best of ${rounds} round(s), latencies ${latenciesMs.join("/")} ms${quick ? " (--quick)" : ""}\n`,
+      `bench:senders — ${tokens.toLocaleString("en")} distinct tokens per run, best of ${rounds} round(s), latencies ${latenciesMs.join("/")} ms${quick ? " (--quick)" : ""}`,
     );
+    console.log(`${machine()}\n`);
     if (values.only === undefined || values.only === "apns") {
       const rows = await apnsBench.benchApns({
         latenciesMs,
@@ -253,7 +265,7 @@ async function main(): Promise<void> {
       console.log();
       failed ||= rows.some((r) => r.delivered !== r.sends);
     }
-    console.log(`bench:senders took ${Math.round((performance.now() - started) / 1000)} s`);
+    console.log(`bench:senders took ${Math.round((performance.now() - started) / 1000)} s; ${machine()}`);
   } finally {
     dynamo.stop();
   }

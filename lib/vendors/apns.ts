@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import apn, { type ProviderOptions } from "@parse/node-apn";
 import {
   type ApnsEnvironment,
@@ -413,16 +413,25 @@ export function apnsIdsOf(
     collapseKeyOf(notification),
     notification.call?.action ?? "",
   ]).slice(0, -1);
-  const shared = createHash("sha1").update(APNS_ID_NAMESPACE).update(head);
+  const headBytes = Buffer.concat([APNS_ID_NAMESPACE, Buffer.from(head, "utf8")]);
+  // One scratch buffer for every device's name: the shared bytes once, each tail written after them,
+  // hashed in one call (no Hash object per device).
+  let scratch = Buffer.alloc(0);
   return (target) => {
     const tail = `,${JSON.stringify(target.deviceId ?? null)},${JSON.stringify(target.pushType ?? "alert")}]`;
-    const hash = shared.copy().update(tail).digest();
-    hash[6] = (hash[6]! & 0x0f) | 0x50;
-    hash[8] = (hash[8]! & 0x3f) | 0x80;
-    const hex = hash.toString("hex", 0, 16);
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    if (scratch.length < headBytes.length + 3 * tail.length) {
+      scratch = Buffer.allocUnsafe(headBytes.length + 3 * tail.length + 64);
+      headBytes.copy(scratch);
+    }
+    const written = scratch.write(tail, headBytes.length, "utf8");
+    const hex = hash("sha1", scratch.subarray(0, headBytes.length + written), "hex");
+    // RFC 9562 §5.5: version 5 in the high nibble of byte 6, variant 10 in the top bits of byte 8.
+    const variant = VARIANT_NIBBLE[Number.parseInt(hex[16]!, 16) & 0x3];
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
   };
 }
+
+const VARIANT_NIBBLE = ["8", "9", "a", "b"];
 
 /** APNs device tokens are hex (the path segment of /3/device/<token>). */
 const HEX_TOKEN = /^[0-9a-f]+$/i;
@@ -441,11 +450,21 @@ export interface ApnsSenderOptions {
 }
 
 /**
- * Sends over node-apn with token (.p8) or certificate (.p12) auth. Built once at module scope by the
- * worker, so its HTTP/2 sessions live as long as the Lambda container (Apple treats
+ * Sends with token (.p8) or certificate (.p12) auth over node-apn's sessions. Built once at module
+ * scope by the worker, so its HTTP/2 sessions live as long as the Lambda container (Apple treats
  * connect-per-request as a DoS pattern) and are shared by every job of a batch: each credential ×
  * environment has a pool of sessions (`ApnsSessionPool`) that keeps every request of every job in
  * flight within the server's stream limit and a memory cap.
+ *
+ * Still node-apn (issue 10: "through the chosen libraries"), but not its whole request path: node-apn
+ * makes each session (a Provider: TLS options from the key or certificate, proxy, heartbeat,
+ * reconnection after GOAWAY or an error) and the JWT (minted, refreshed after 55 minutes, renewed on
+ * ExpiredProviderToken); the pool writes the request's stream itself. node-apn 8.1's Client.write
+ * costs an async function, three promise layers, eight listeners and a timer per request, resends
+ * 408/429/5xx on its own at once (it reads `Retry-After` under a capitalised name HTTP/2 never
+ * delivers, lib/client.js), keeps one session per Provider and never says the server's stream limit;
+ * through it chatpush spent more CPU per send than node-apn used plainly (bench/senders-apns.ts).
+ * Should a later node-apn hide its session, the pool goes through Client.write again.
  */
 export class ApnsSender implements VendorSender {
   readonly vendor = "apns";
