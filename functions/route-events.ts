@@ -1,6 +1,6 @@
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { DynamoCallStore } from "../lib/adapters/dynamodb/call-store.js";
 import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
+import { DynamoEventClaims } from "../lib/adapters/dynamodb/event-claims.js";
 import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
 import { documentClient } from "../lib/adapters/dynamodb/table.js";
 import { DEFAULT_TRACE_SECONDS, DynamoTraceRecords } from "../lib/adapters/dynamodb/trace-records.js";
@@ -23,7 +23,7 @@ import {
   requireEnv,
 } from "./shared/env.js";
 import { lambdaEntry, logger, logJournal } from "./shared/powertools.js";
-import { makeRouteEventsHandler } from "./shared/route-events.js";
+import { CoalescedDeliveryQueue, makeRouteEventsHandler } from "./shared/route-events.js";
 import { adminFromEnv, DEFAULT_ADMIN_IDENTIFIER, serverPushFromEnv } from "./shared/server-push.js";
 
 /**
@@ -72,12 +72,21 @@ const journal = lazy(() => {
   );
 });
 
+/** The vendor queues; the jobs of the records a batch routes at the same time go out together. */
+const vendorQueues = lazy(
+  () =>
+    new SqsDeliveryQueue(
+      awsClients().sqs,
+      Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, requireEnv(vendorQueueEnv(v))])),
+    ),
+);
+const deliveries = new CoalescedDeliveryQueue({ enqueue: (jobs) => vendorQueues().enqueue(jobs) });
+
 /** Ingest queue → presence, profiles, and per-vendor delivery jobs. */
 export const handler = lambdaEntry(
   makeRouteEventsHandler(
     lazy(() => {
       const users = userStoreFromEnv();
-      const queueUrls = Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, requireEnv(vendorQueueEnv(v))]));
       const db = documentClient(awsClients().dynamodb);
       const table = requireEnv(ENV.tableName);
       return makeRouter({
@@ -89,7 +98,7 @@ export const handler = lambdaEntry(
         defaultLanguage: defaultLanguageFromEnv(),
         groups: new DynamoGroupStore(db, table),
         deliveries: new DynamoDeliveryLog(db, table, systemClock),
-        queue: new SqsDeliveryQueue(awsClients().sqs, queueUrls),
+        queue: deliveries,
         // Fan-out pages go back onto the ingest queue this function consumes.
         fanout: new SqsFanoutQueue(awsClients().sqs, requireEnv(ENV.ingestQueueUrl)),
         // Calls ring once per invitee and end on cancel / answer / timeout; the ring's own expiry is
@@ -106,13 +115,12 @@ export const handler = lambdaEntry(
         admin: adminFromEnv(),
       });
     }),
-    lazy(
-      () =>
-        new DynamoDBPersistenceLayer({
-          tableName: requireEnv(ENV.idempotencyTableName),
-          awsSdkV3Client: awsClients().dynamodb,
-        }),
-    ),
+    // Events are claimed (one write each) rather than wrapped in Powertools idempotency (two).
+    undefined,
     () => journal().flush(),
+    {
+      deliveries,
+      claims: lazy(() => new DynamoEventClaims(awsClients().dynamodb, requireEnv(ENV.idempotencyTableName))),
+    },
   ),
 );

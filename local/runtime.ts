@@ -2,17 +2,17 @@ import { mkdirSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { makeDeliverHandler } from "../functions/shared/deliver.js";
 import { makeHttpHandler } from "../functions/shared/http.js";
-import { makeRouteEventsHandler } from "../functions/shared/route-events.js";
+import { CoalescedDeliveryQueue, makeRouteEventsHandler } from "../functions/shared/route-events.js";
 import { DynamoAnswerWindow } from "../lib/adapters/dynamodb/answer-window.js";
 import { DynamoCallStore } from "../lib/adapters/dynamodb/call-store.js";
 import { DynamoDeliveryLog } from "../lib/adapters/dynamodb/delivery-log.js";
+import { DynamoEventClaims } from "../lib/adapters/dynamodb/event-claims.js";
 import { DynamoGroupStore } from "../lib/adapters/dynamodb/group-store.js";
 import { DynamoPushProfiles } from "../lib/adapters/dynamodb/push-profiles.js";
 import { DynamoPushTasks } from "../lib/adapters/dynamodb/push-tasks.js";
@@ -352,6 +352,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       systemClock,
       onError,
     );
+    const routedJobs = new CoalescedDeliveryQueue(
+      new SqsDeliveryQueue(sqs.client, Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, queues[v]!.url]))),
+    );
+    const eventClaims = new DynamoEventClaims(dynamo.client, idempotencyTableName);
     const router = makeRouter({
       users,
       presence: users,
@@ -362,10 +366,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       groups: new DynamoGroupStore(documentClient(dynamo.client), tableName),
       deliveries,
       fanout: new SqsFanoutQueue(sqs.client, ingestQueue.url),
-      queue: new SqsDeliveryQueue(
-        sqs.client,
-        Object.fromEntries(ACTIVE_VENDORS.map((v) => [v, queues[v]!.url])),
-      ),
+      queue: routedJobs,
       journal: routingJournal,
       clock: systemClock,
       maxTargetsPerJob: (vendor) => VENDOR_SETTINGS[vendor].maxTargetsPerJob,
@@ -388,11 +389,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         functionName: "RouteEvents",
         timeoutSeconds: ROUTER_TIMEOUT_SECONDS,
         retryFailedAfterSeconds: LOCAL_RETRY_SECONDS,
+        // As deployed (functions/route-events.ts): one claim per event, a batch's jobs sent together.
         handler: makeRouteEventsHandler(
           () => router,
-          () =>
-            new DynamoDBPersistenceLayer({ tableName: idempotencyTableName, awsSdkV3Client: dynamo.client }),
+          undefined,
           () => routingJournal.flush(),
+          {
+            deliveries: routedJobs,
+            claims: () => eventClaims,
+          },
         ),
         onError,
       }),

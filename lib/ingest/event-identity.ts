@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
  *
  * The key is `<family>:<base64url sha256 of the identifying fields>`: at most ~60 ASCII characters
  * whatever the ids, free of user ids in clear, so any store can use it as its key as is. It is the
- * key of the router's idempotency records today; a cheaper de-duplication (one conditional PutItem
- * with a TTL, issue 10 item 3) can key on it unchanged.
+ * key of the router's event claims (lib/ingest/event-claims.ts: one conditional PutItem per event,
+ * with a TTL).
  *
  * Per family:
  * - one-to-one message: `MsgKey` ("unique message key", tencent-chat.md §2.1) with sender and

@@ -21,7 +21,7 @@ export interface TableKeys {
 
 /** chatpush's table: the keys the CDK stack declares. */
 export const MAIN_TABLE_KEYS: TableKeys = { partitionKey: "pk", sortKey: "sk" };
-/** Powertools idempotency's table. */
+/** The router's event-claims table (Powertools idempotency's layout: key `id`). */
 export const IDEMPOTENCY_TABLE_KEYS: TableKeys = { partitionKey: "id" };
 
 /**
