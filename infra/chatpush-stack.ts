@@ -61,6 +61,17 @@ export interface ChatpushStackProps extends StackProps {
  */
 export const DEFAULT_HTTP_RESERVED_CONCURRENCY = 100;
 
+/**
+ * The router's event source: up to 100 callbacks per invocation, gathered for at most 1 s (the least
+ * window Lambda allows for a batch above 10, limits-and-costs.md §2.2). A one-to-one callback costs a
+ * tenth of the invocations it cost in batches of 10, and the batch's jobs go out together
+ * (functions/shared/route-events.ts, CoalescedDeliveryQueue): ~10 jobs per SendMessageBatch instead
+ * of one (npm run bench:cost). The price: when traffic is low, a callback waits up to 1 s to be routed.
+ * Memory bounds it too: a record is routed with the others in parallel, a fan-out page holds its
+ * 5,000 members' user items, and the batch stays within Lambda's 6 MB payload.
+ */
+export const ROUTER_EVENT_SOURCE = { batchSize: 100, maxBatchingWindowSeconds: 1, maxConcurrency: 20 };
+
 /** Paths of the HTTP function's routes, appended to the function URL (which ends in "/"). */
 const CALLBACK_PATH = "callback";
 const DEVICE_API_PATH = "v1/devices";
@@ -109,8 +120,8 @@ export class ChatpushStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    // Powertools idempotency records of the router: a callback Tencent retries, or an SQS message
-    // delivered twice, is routed once. Its own table, keyed by the idempotency key, so records spread
+    // The router's event claims (lib/ingest/event-claims.ts): a callback Tencent retries, or an SQS
+    // message delivered twice, is routed once. Its own table, keyed by the event identity, so claims spread
     // over partitions (a shared pk/sk table would put them all under one static partition key).
     this.idempotencyTable = new Table(this, "IdempotencyTable", {
       partitionKey: { name: "id", type: AttributeType.STRING },
@@ -193,7 +204,11 @@ export class ChatpushStack extends Stack {
       .bindTable(ENV.idempotencyTableName, this.idempotencyTable)
       // Group fan-out pages are queued back onto the ingest queue it consumes.
       .bindQueueSender(ENV.ingestQueueUrl, this.ingest.queue)
-      .consume(this.ingest.queue, { batchSize: 10, maxConcurrency: 20 });
+      .consume(this.ingest.queue, {
+        batchSize: ROUTER_EVENT_SOURCE.batchSize,
+        maxBatchingWindow: Duration.seconds(ROUTER_EVENT_SOURCE.maxBatchingWindowSeconds),
+        maxConcurrency: ROUTER_EVENT_SOURCE.maxConcurrency,
+      });
     for (const channel of Object.values(this.channels)) {
       this.routeEvents.bindQueueSender(vendorQueueEnv(channel.vendor), channel.jobs.queue);
     }

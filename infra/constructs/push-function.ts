@@ -47,6 +47,12 @@ export interface PushFunctionProps {
 
 export interface ConsumeOptions {
   batchSize: number;
+  /**
+   * How long the event source gathers records before it invokes with fewer than `batchSize`
+   * (MaximumBatchingWindowInSeconds, 0–300 s; required ≥ 1 s for a batch size above 10:
+   * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html). Default none.
+   */
+  maxBatchingWindow?: Duration;
   /** ESM maximum concurrency, 2–1000. */
   maxConcurrency: number;
 }
@@ -166,6 +172,7 @@ export class PushFunction extends Construct {
     this.function.addEventSource(
       new SqsEventSource(queue, {
         batchSize: options.batchSize,
+        ...(options.maxBatchingWindow !== undefined ? { maxBatchingWindow: options.maxBatchingWindow } : {}),
         maxConcurrency: options.maxConcurrency,
         reportBatchItemFailures: true,
       }),

@@ -168,11 +168,12 @@ describe("event source mappings", () => {
     return found[0]![1].Properties;
   };
 
-  it("router consumes the ingest queue 10 at a time, at most 20 in parallel, with partial failures", () => {
+  it("router consumes the ingest queue 100 at a time gathered for 1 s, at most 20 in parallel, with partial failures", () => {
     expect(mappingFor(stack.ingest)).toEqual({
       EventSourceArn: JSON.parse(arn(stack.ingest.queue)),
       FunctionName: JSON.parse(ref(stack.routeEvents.function)),
-      BatchSize: 10,
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       ScalingConfig: { MaximumConcurrency: 20 },
     });
