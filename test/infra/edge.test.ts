@@ -18,7 +18,8 @@ const reservedOf = ({ stack, template }: ReturnType<typeof synth>) => {
   return template.toJSON().Resources[id].Properties.ReservedConcurrentExecutions as number | undefined;
 };
 
-describe("the public HTTP function", () => {
+// Each test synthesizes whole stacks in process: seconds alone, far more on a machine running benchmarks.
+describe("the public HTTP function", { timeout: 60_000 }, () => {
   it(`has reserved concurrency (${DEFAULT_HTTP_RESERVED_CONCURRENCY} by default), so unsigned floods cannot take the account's`, () => {
     expect(reservedOf(synth())).toBe(DEFAULT_HTTP_RESERVED_CONCURRENCY);
   });
