@@ -23,7 +23,8 @@ import { messagePartition } from "./delivery-log.js";
  * What it costs (DynamoDB on-demand, $0.625 per million WRU, limits-and-costs.md §1.5), measured by
  * `npm run bench:records` on items these adapters write into dynalite:
  * - a one-to-one message: one item of ~250 bytes = 1 WRU, **$0.63 per 1M one-to-one recipients**, the
- *   ten messages of an ingest batch in one BatchWriteItem (+1 request per router batch);
+ *   items of 25 messages of an ingest batch (up to 100 a batch) in one BatchWriteItem: +0.04 requests
+ *   per one-to-one message;
  * - a group page of 5,000 members: 3 items, 30 bytes a member with UUID device ids (2 with short
  *   ones), **$0.018 per 1M group recipients** ($0.0014 with short device ids), one BatchWriteItem;
  * - a job record's `t`: +66 bytes, still 1 WRU for a one-to-one push and 17 for 500 delivered
@@ -123,7 +124,7 @@ export class DynamoTraceRecords implements RoutingTraceStore {
     private readonly retentionSeconds = DEFAULT_TRACE_SECONDS,
   ) {}
 
-  /** One BatchWriteItem per 25 items (an ingest batch of ten one-to-one messages: one request). */
+  /** One BatchWriteItem per 25 items (an ingest batch of 100 one-to-one messages: four requests). */
   async put(records: readonly RoutingTraceRecord[]): Promise<void> {
     const expiresAt = Math.floor(this.clock.now() / 1000) + this.retentionSeconds;
     const items: TraceItem[] = [];
