@@ -33,6 +33,8 @@ export interface SqsLine {
   /** Receives that returned nothing (polling; billed too). */
   empty: number;
   messages: number;
+  /** Message bodies sent or received. */
+  bytes: number;
 }
 
 export interface LambdaLine {
@@ -207,6 +209,7 @@ export class Meter {
           billed: 0,
           empty: 0,
           messages: 0,
+          bytes: 0,
         };
         this.sqs.set(key, line);
         const result = await next(args);
@@ -226,6 +229,7 @@ export class Meter {
           line.messages += (input.Entries ?? []).length;
         }
         line.requests += 1;
+        line.bytes += payload;
         line.billed += Math.max(1, Math.ceil(payload / SQS_CHUNK_BYTES));
         return result;
       },
