@@ -12,8 +12,11 @@ export const CLAIM_SECONDS = 3600;
 
 /**
  * Event claims in the router's idempotency table (key `id`, TTL attribute `expiration`), one
- * conditional PutItem per event (1 WRU for items this small); a copy's refused put costs 1 WRU and
- * returns the claim with it (ReturnValuesOnConditionCheckFailure), so no read is needed. Attribute
+ * conditional PutItem per event (1 WRU for items this small); a copy's refused put is paid as a write
+ * too and returns the claim with it (ReturnValuesOnConditionCheckFailure, DynamoDB 2023-06-30; the
+ * ConditionalCheckFailedException's `Item`: https://github.com/aws-powertools/powertools-lambda-typescript/issues/1573,
+ * https://docs.aws.amazon.com/botocore/latest/reference/services/dynamodb/client/exceptions/ConditionalCheckFailedException.html),
+ * so no read is needed. Attribute
  * names are Powertools' (`status` INPROGRESS, `in_progress_expiration` in ms), so the local runtime's
  * restart grace (lib/adapters/dynamodb/table.ts expireInProgressRecords) applies to claims too.
  */
