@@ -71,7 +71,9 @@ async function main(): Promise<void> {
   const minutes = Number(values.minutes);
   const users = Number(values.users);
   const dataDir = mkdtempSync(join(tmpdir(), "chatpush-soak-"));
-  const runtime = await spawnRuntime({ dataDir });
+  // CHATPUSH_SOAK_NODE_FLAGS: node flags for the runtime (e.g. "--cpu-prof --cpu-prof-dir=prof").
+  const flags = process.env.CHATPUSH_SOAK_NODE_FLAGS?.split(" ").filter(Boolean);
+  const runtime = await spawnRuntime({ dataDir, ...(flags ? { execArgv: flags } : {}) });
   const client = new ChatpushClient({
     baseUrl: runtime.url,
     sdkAppId: LOCAL_DEFAULTS.CHATPUSH_SDK_APP_ID,
@@ -83,7 +85,8 @@ async function main(): Promise<void> {
       const user = `soak${u}`;
       await client.registerDevice(user, "iphone", {
         vendor: "apns",
-        token: u.toString(16).padStart(64, "c"),
+        // Zero-padded: padded with a hex digit, user 0xc0's token would be user 0's.
+        token: u.toString(16).padStart(64, "0"),
       });
       await client.registerDevice(user, "pixel", { vendor: "fcm", token: `soak-fcm-token-${u}` });
       await client.setPresence(user, { state: "background" });
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
       heapMb: 0,
     }));
     let received = 0;
+    const arrived = new Set<string>();
     const stream = await followStream(runtime.url, {
       onDelivery: (delivery) => {
         if (delivery.status !== 200) return;
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
         const sent = match === null ? undefined : answeredAt.get(Number(match[1]));
         if (sent === undefined) return;
         received += 1;
+        arrived.add(`${match![1]} ${delivery.vendor}`);
         figures[sent.minute]?.latencies.push(performance.now() - sent.at);
       },
     });
@@ -186,6 +191,10 @@ async function main(): Promise<void> {
         `heap from minute 2 to minute ${minutes}: ×${growth.toFixed(2)} (levels off when close to ×1)`,
       );
     }
+    const missing = [...answeredAt.keys()].flatMap((i) =>
+      ["apns", "fcm"].filter((vendor) => !arrived.has(`${i} ${vendor}`)).map((vendor) => `${i} ${vendor}`),
+    );
+    if (missing.length > 0) console.log(`not received (first 10): ${missing.slice(0, 10).join(", ")}`);
     console.log(
       `pushes received: ${received} of ${total * 2}; callbacks refused: ${failures}; lost: ${total * 2 - received}`,
     );

@@ -34,7 +34,8 @@ export interface CrashSuiteResult {
   recoveredInMs: number;
 }
 
-const apnsToken = (user: number) => user.toString(16).padStart(64, "d");
+/** Zero-padded, so no two users share a token (padded with "d", user 13 and user 0xdd would). */
+const apnsToken = (user: number) => user.toString(16).padStart(64, "0");
 const fcmToken = (user: number) => `crash-fcm-token-${user}`;
 
 export async function runCrashSuite(options: CrashSuiteOptions): Promise<CrashSuiteResult> {

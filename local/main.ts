@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     secretKey: settings.secretKey,
     dataDir: settings.dataDir,
     port: settings.port,
+    emulatorThreads: true,
     ...(settings.callbackToken !== "" ? { callbackToken: settings.callbackToken } : {}),
     ...(credentials !== undefined ? { credentials } : {}),
     onJournal: (entry) => console.log(formatJournal(entry)),

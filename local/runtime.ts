@@ -96,6 +96,11 @@ export interface LocalRuntimeOptions {
   maxAttempts?: number;
   /** A file every simulated delivery is appended to as it happens (default: CHATPUSH_RECORD_DELIVERIES). */
   deliveryLog?: string;
+  /**
+   * Run dynalite on a worker thread (`npm start`), so the pipeline's event loop keeps its core; its
+   * `apiCalls()` counts then lag by up to a second. Default false (tests and benchmarks count calls).
+   */
+  emulatorThreads?: boolean;
   /** Run the vendor workers (default true); the fan-out benchmark measures routing alone. */
   workers?: boolean;
   /**
@@ -205,6 +210,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   try {
     const dynamo = await startDynamo(
       options.dataDir === undefined ? undefined : join(options.dataDir, "dynamodb"),
+      { thread: options.emulatorThreads === true },
     );
     stops.push(dynamo.close);
     const tableName = `${prefix}-table`;

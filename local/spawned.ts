@@ -23,6 +23,8 @@ export interface SpawnOptions {
   output?: "inherit" | "ignore";
   /** Node options for the child, e.g. a heap cap. */
   nodeOptions?: string;
+  /** Node flags NODE_OPTIONS does not take, e.g. `--cpu-prof`. */
+  execArgv?: string[];
 }
 
 /** A free TCP port on 127.0.0.1, as the OS hands it out. */
@@ -37,7 +39,7 @@ export async function freePort(): Promise<number> {
 
 export async function spawnRuntime(options: SpawnOptions): Promise<SpawnedRuntime> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
+  const child = spawn(process.execPath, [...(options.execArgv ?? []), "--import", "tsx", "local/main.ts"], {
     env: {
       ...process.env,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
