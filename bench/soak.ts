@@ -24,6 +24,7 @@ interface MinuteFigures {
   latencies: number[];
   rssMb: number;
   heapMb: number;
+  externalMb: number;
 }
 
 /**
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
       latencies: [],
       rssMb: 0,
       heapMb: 0,
+      externalMb: 0,
     }));
     let received = 0;
     const arrived = new Set<string>();
@@ -123,9 +125,11 @@ async function main(): Promise<void> {
       const stats = (await (await fetch(`${runtime.url}/_local/stats`)).json()) as {
         rssBytes: number;
         heapUsedBytes: number;
+        externalBytes?: number;
       };
       figures[minute]!.rssMb = stats.rssBytes / 2 ** 20;
       figures[minute]!.heapMb = stats.heapUsedBytes / 2 ** 20;
+      figures[minute]!.externalMb = (stats.externalBytes ?? 0) / 2 ** 20;
     }, 5_000);
     let failures = 0;
     for (let i = 0; i < total; i += 1) {
@@ -175,10 +179,12 @@ async function main(): Promise<void> {
     console.log(
       `soak: ${total} one-to-one callbacks at ${rate}/s for ${minutes} min to ${users} users × (APNs + FCM), npm start as its own process`,
     );
-    console.log("minute  sent  answer p50/p99 ms  pushes  answered→received p50/p99 ms  rss MB  heap MB");
+    console.log(
+      "minute  sent  answer p50/p99 ms  pushes  answered→received p50/p99 ms  rss MB  heap MB  external MB",
+    );
     for (const f of figures) {
       console.log(
-        `${String(f.minute).padStart(6)}  ${String(f.sent).padStart(4)}  ${percentile(f.answers, 50).toFixed(1).padStart(7)} / ${percentile(f.answers, 99).toFixed(1).padEnd(7)}  ${String(f.latencies.length).padStart(6)}  ${percentile(f.latencies, 50).toFixed(0).padStart(12)} / ${percentile(f.latencies, 99).toFixed(0).padEnd(12)}  ${f.rssMb.toFixed(0).padStart(6)}  ${f.heapMb.toFixed(0).padStart(7)}`,
+        `${String(f.minute).padStart(6)}  ${String(f.sent).padStart(4)}  ${percentile(f.answers, 50).toFixed(1).padStart(7)} / ${percentile(f.answers, 99).toFixed(1).padEnd(7)}  ${String(f.latencies.length).padStart(6)}  ${percentile(f.latencies, 50).toFixed(0).padStart(12)} / ${percentile(f.latencies, 99).toFixed(0).padEnd(12)}  ${f.rssMb.toFixed(0).padStart(6)}  ${f.heapMb.toFixed(0).padStart(7)}  ${f.externalMb.toFixed(0).padStart(11)}`,
       );
     }
     const settled = figures

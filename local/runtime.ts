@@ -534,6 +534,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           return send(200, {
             rssBytes: memory.rss,
             heapUsedBytes: memory.heapUsed,
+            // Buffers and other memory V8 tracks outside the heap (sockets, LevelDB values, zlib).
+            externalBytes: memory.external,
+            arrayBuffersBytes: memory.arrayBuffers,
             deliveriesRecorded: hub.total(),
             journalKept: journal.length,
           });
