@@ -25,6 +25,7 @@ interface MinuteFigures {
   rssMb: number;
   heapMb: number;
   externalMb: number;
+  dynamoHeapMb: number;
 }
 
 /**
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
       rssMb: 0,
       heapMb: 0,
       externalMb: 0,
+      dynamoHeapMb: 0,
     }));
     let received = 0;
     const arrived = new Set<string>();
@@ -126,10 +128,12 @@ async function main(): Promise<void> {
         rssBytes: number;
         heapUsedBytes: number;
         externalBytes?: number;
+        dynamoHeapUsedBytes?: number;
       };
       figures[minute]!.rssMb = stats.rssBytes / 2 ** 20;
       figures[minute]!.heapMb = stats.heapUsedBytes / 2 ** 20;
       figures[minute]!.externalMb = (stats.externalBytes ?? 0) / 2 ** 20;
+      figures[minute]!.dynamoHeapMb = (stats.dynamoHeapUsedBytes ?? 0) / 2 ** 20;
     }, 5_000);
     let failures = 0;
     for (let i = 0; i < total; i += 1) {
@@ -184,7 +188,7 @@ async function main(): Promise<void> {
     );
     for (const f of figures) {
       console.log(
-        `${String(f.minute).padStart(6)}  ${String(f.sent).padStart(4)}  ${percentile(f.answers, 50).toFixed(1).padStart(7)} / ${percentile(f.answers, 99).toFixed(1).padEnd(7)}  ${String(f.latencies.length).padStart(6)}  ${percentile(f.latencies, 50).toFixed(0).padStart(12)} / ${percentile(f.latencies, 99).toFixed(0).padEnd(12)}  ${f.rssMb.toFixed(0).padStart(6)}  ${f.heapMb.toFixed(0).padStart(7)}  ${f.externalMb.toFixed(0).padStart(11)}`,
+        `${String(f.minute).padStart(6)}  ${String(f.sent).padStart(4)}  ${percentile(f.answers, 50).toFixed(1).padStart(7)} / ${percentile(f.answers, 99).toFixed(1).padEnd(7)}  ${String(f.latencies.length).padStart(6)}  ${percentile(f.latencies, 50).toFixed(0).padStart(12)} / ${percentile(f.latencies, 99).toFixed(0).padEnd(12)}  ${f.rssMb.toFixed(0).padStart(6)}  ${f.heapMb.toFixed(0).padStart(7)}  ${f.externalMb.toFixed(0).padStart(11)}  ${f.dynamoHeapMb.toFixed(0).padStart(16)}`,
       );
     }
     const settled = figures

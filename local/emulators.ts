@@ -28,6 +28,8 @@ export interface DynamoEmulator {
   endpoint: string;
   client: DynamoDBClient;
   calls(): CallCounts;
+  /** The emulator thread's V8 heap, as of the last second (thread mode only). */
+  heapUsedBytes?: () => number;
   close(): Promise<void>;
 }
 
@@ -131,11 +133,13 @@ async function startDynamoThread(path?: string): Promise<DynamoEmulator> {
     execArgv: [],
   });
   let counts: CallCounts = {};
+  let heapUsedBytes = 0;
   const port = await new Promise<number>((resolve, reject) => {
     worker.once("error", reject);
-    worker.on("message", (message: { port?: number; calls?: CallCounts }) => {
+    worker.on("message", (message: { port?: number; calls?: CallCounts; heapUsedBytes?: number }) => {
       if (message.port !== undefined) resolve(message.port);
       if (message.calls !== undefined) counts = { ...message.calls };
+      if (message.heapUsedBytes !== undefined) heapUsedBytes = message.heapUsedBytes;
     });
   });
   const endpoint = `http://127.0.0.1:${port}`;
@@ -144,6 +148,7 @@ async function startDynamoThread(path?: string): Promise<DynamoEmulator> {
     endpoint,
     client,
     calls: () => ({ ...counts }),
+    heapUsedBytes: () => heapUsedBytes,
     async close() {
       client.destroy();
       const closed = new Promise<void>((resolve) =>

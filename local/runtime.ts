@@ -537,6 +537,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             // Buffers and other memory V8 tracks outside the heap (sockets, LevelDB values, zlib).
             externalBytes: memory.external,
             arrayBuffersBytes: memory.arrayBuffers,
+            // dynalite's thread under npm start has its own heap, which heapUsed leaves out.
+            ...(dynamo.heapUsedBytes ? { dynamoHeapUsedBytes: dynamo.heapUsedBytes() } : {}),
             deliveriesRecorded: hub.total(),
             journalKept: journal.length,
           });
