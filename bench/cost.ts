@@ -20,6 +20,7 @@ import { VENDORS, type Vendor } from "../lib/model/index.js";
 import { VENDOR_SETTINGS } from "../lib/vendors/settings.js";
 import { type CostPipeline, startCostPipeline } from "./support/cost-pipeline.js";
 import { Meter, type MeterReading } from "./support/meter.js";
+import { vendorOf } from "./support/vendor-mix.js";
 
 // ---- List prices, us-east-1, USD (no free tiers: the marginal cost at scale) ----
 /** Lambda requests, x86 and arm64 alike: https://aws.amazon.com/lambda/pricing/ (limits-and-costs.md §1.1). */
@@ -70,27 +71,6 @@ const RECORDED = {
 const MESSAGES = Number(process.argv[2] ?? 10_000);
 const MEMBERS = Number(process.argv[3] ?? 100_000);
 const ONE_TO_ONE_USERS = 2_000;
-
-/** Devices by vendor per 100 users: iPhones, Android with Google, and the Chinese vendors. */
-const VENDOR_MIX: [Vendor, number][] = [
-  ["apns", 45],
-  ["fcm", 25],
-  ["huawei", 9],
-  ["xiaomi", 7],
-  ["oppo", 5],
-  ["vivo", 5],
-  ["honor", 3],
-  ["meizu", 1],
-];
-
-function vendorOf(i: number): Vendor {
-  let slot = i % 100;
-  for (const [vendor, share] of VENDOR_MIX) {
-    if (slot < share) return vendor;
-    slot -= share;
-  }
-  return "apns";
-}
 
 function tokenFor(vendor: Vendor, i: number): string {
   return vendor === "apns"

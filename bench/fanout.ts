@@ -16,6 +16,7 @@ import { VENDOR_SETTINGS } from "../lib/vendors/settings.js";
 import { ChatpushClient } from "../local/client.js";
 import type { CallCounts } from "../local/emulators.js";
 import { startLocalRuntime } from "../local/runtime.js";
+import { vendorOf } from "./support/vendor-mix.js";
 
 const MEMBERS = Number(process.argv[2] ?? 100_000);
 const GROUP = "@TGS#BENCHFANOUT";
@@ -23,27 +24,6 @@ const CONVERSATION = `group_${GROUP}`;
 const SDK_APP_ID = "1400000000";
 const TOKEN = "bench-callback-token";
 const SQS_BATCH_BYTES = 256 * 1024;
-
-/** Devices by vendor: iPhones, Android with Google, and the Chinese vendors (per 100 users). */
-const VENDOR_MIX: [Vendor, number][] = [
-  ["apns", 45],
-  ["fcm", 25],
-  ["huawei", 9],
-  ["xiaomi", 7],
-  ["oppo", 5],
-  ["vivo", 5],
-  ["honor", 3],
-  ["meizu", 1],
-];
-
-function vendorOf(i: number): Vendor {
-  let slot = i % 100;
-  for (const [vendor, share] of VENDOR_MIX) {
-    if (slot < share) return vendor;
-    slot -= share;
-  }
-  return "apns";
-}
 
 function tokenFor(vendor: Vendor, i: number): string {
   return vendor === "apns"
