@@ -20,6 +20,8 @@ export interface E2eResult {
   latencyP99Ms: number;
   wallSeconds: number;
   deliveriesPerSecond: number;
+  /** DynamoDB and SQS API calls per message, by operation (registration and presence calls excluded). */
+  callsPerMessage: Record<string, number>;
 }
 
 const SDK_APP_ID = "1400000000";
@@ -81,6 +83,7 @@ export async function runE2eBench(messages = 1000, ratePerSecond?: number): Prom
     });
 
     const answers: number[] = [];
+    const callsBefore = runtime.apiCalls();
     const started = performance.now();
     async function post(i: number): Promise<void> {
       const text = `bench message #${i}`;
@@ -129,6 +132,13 @@ export async function runE2eBench(messages = 1000, ratePerSecond?: number): Prom
 
     latencies.sort((a, b) => a - b);
     answers.sort((a, b) => a - b);
+    const callsAfter = runtime.apiCalls();
+    const callsPerMessage: Record<string, number> = {};
+    for (const api of ["dynamodb", "sqs"] as const)
+      for (const [operation, count] of Object.entries(callsAfter[api])) {
+        const delta = count - (callsBefore[api][operation] ?? 0);
+        if (delta > 0) callsPerMessage[`${api} ${operation}`] = delta / messages;
+      }
     const wallSeconds = (lastDelivery - started) / 1000;
     return {
       messages,
@@ -140,6 +150,7 @@ export async function runE2eBench(messages = 1000, ratePerSecond?: number): Prom
       latencyP99Ms: percentile(latencies, 99),
       wallSeconds,
       deliveriesPerSecond: latencies.length / wallSeconds,
+      callsPerMessage,
     };
   } finally {
     await runtime.stop();
@@ -156,6 +167,12 @@ export function formatE2e(r: E2eResult): string {
     `  callback answered:              p50 ${r.answerP50Ms.toFixed(1)} ms   p99 ${r.answerP99Ms.toFixed(1)} ms`,
     `  answered → simulator received:  p50 ${r.latencyP50Ms.toFixed(1)} ms   p99 ${r.latencyP99Ms.toFixed(1)} ms`,
     `  ${r.deliveries} deliveries in ${r.wallSeconds.toFixed(2)} s = ${r.deliveriesPerSecond.toFixed(0)} deliveries/s (${(r.messages / r.wallSeconds).toFixed(0)} messages/s)`,
+    `  API calls per message: ${Object.values(r.callsPerMessage)
+      .reduce((sum, n) => sum + n, 0)
+      .toFixed(1)} (${Object.entries(r.callsPerMessage)
+      .sort(([, a], [, b]) => b - a)
+      .map(([call, n]) => `${call} ${n.toFixed(2)}`)
+      .join(", ")})`,
   ].join("\n");
 }
 

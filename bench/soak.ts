@@ -184,21 +184,24 @@ async function main(): Promise<void> {
       `soak: ${total} one-to-one callbacks at ${rate}/s for ${minutes} min to ${users} users × (APNs + FCM), npm start as its own process`,
     );
     console.log(
-      "minute  sent  answer p50/p99 ms  pushes  answered→received p50/p99 ms  rss MB  heap MB  external MB",
+      "minute  sent  answer p50/p99 ms  pushes  answered→received p50/p99 ms  rss MB  heap MB  external MB  dynalite heap MB",
     );
     for (const f of figures) {
       console.log(
         `${String(f.minute).padStart(6)}  ${String(f.sent).padStart(4)}  ${percentile(f.answers, 50).toFixed(1).padStart(7)} / ${percentile(f.answers, 99).toFixed(1).padEnd(7)}  ${String(f.latencies.length).padStart(6)}  ${percentile(f.latencies, 50).toFixed(0).padStart(12)} / ${percentile(f.latencies, 99).toFixed(0).padEnd(12)}  ${f.rssMb.toFixed(0).padStart(6)}  ${f.heapMb.toFixed(0).padStart(7)}  ${f.externalMb.toFixed(0).padStart(11)}  ${f.dynamoHeapMb.toFixed(0).padStart(16)}`,
       );
     }
+    // The verdict is the process's resident memory (both threads' heaps, buffers and LevelDB's native
+    // memory); heapUsed alone swings with the collector. Minute 1 is the warm-up (JIT, clients, pools).
     const settled = figures
       .slice(1)
-      .map((f) => f.heapMb)
-      .filter((h) => h > 0);
+      .map((f) => f.rssMb)
+      .filter((rss) => rss > 0);
     if (settled.length >= 2) {
       const growth = settled[settled.length - 1]! / settled[0]!;
+      const lastMinute = settled[settled.length - 1]! - settled[settled.length - 2]!;
       console.log(
-        `heap from minute 2 to minute ${minutes}: ×${growth.toFixed(2)} (levels off when close to ×1)`,
+        `rss from minute 2 to minute ${minutes}: ×${growth.toFixed(2)}, last minute ${lastMinute >= 0 ? "+" : ""}${lastMinute.toFixed(0)} MB (levels off: close to ×1, the last minute near 0)`,
       );
     }
     const missing = [...answeredAt.keys()].flatMap((i) =>

@@ -3,6 +3,7 @@
 // it. Plain JavaScript: a worker thread loads it without the TypeScript loader.
 import { parentPort, workerData } from "node:worker_threads";
 import dynalite from "dynalite";
+import "./dynalite-iterators.mjs";
 
 const server = dynalite({ createTableMs: 0, ...(workerData?.path ? { path: workerData.path } : {}) });
 const counts = {};
@@ -15,7 +16,12 @@ server.listen(0, "127.0.0.1", () => parentPort.postMessage({ port: server.addres
 // The counts as of the last second, for `apiCalls()` (benchmarks count in-process instead).
 // Also this thread's own heap: the main thread's process.memoryUsage() does not include it.
 const reporter = setInterval(
-  () => parentPort.postMessage({ calls: counts, heapUsedBytes: process.memoryUsage().heapUsed }),
+  () =>
+    parentPort.postMessage({
+      calls: counts,
+      heapUsedBytes: process.memoryUsage().heapUsed,
+      heapTotalBytes: process.memoryUsage().heapTotal,
+    }),
   1000,
 );
 reporter.unref();

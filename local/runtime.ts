@@ -63,7 +63,14 @@ import {
 } from "../lib/vendors/settings.js";
 import { ANDROID_VENDORS, type AndroidVendor, LOCAL_ANDROID_VENDORS } from "./android-vendors.js";
 import { simulatorCredentials } from "./credentials.js";
-import { type CallCounts, createQueuePair, type QueuePair, startDynamo, startSqs } from "./emulators.js";
+import {
+  type CallCounts,
+  createQueuePair,
+  localClientConfig,
+  type QueuePair,
+  startDynamo,
+  startSqs,
+} from "./emulators.js";
 import { pageAsset, registeredDevices } from "./page/serve.js";
 import { startApnsSimulator } from "./simulators/apns.js";
 import { withDisplay } from "./simulators/display.js";
@@ -251,11 +258,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const sns = await startSnsServer();
       stops.push(() => sns.close());
       const topicArn = sns.createTopic(`${prefix}-delivery-events`);
-      const client = new SNSClient({
-        endpoint: sns.endpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "local", secretAccessKey: "local" },
-      });
+      const client = new SNSClient(localClientConfig(sns.endpoint, "sns"));
       stops.push(async () => client.destroy());
       deliveryEvents = { sns, topicArn, publisher: new SnsDeliveryEvents(client, topicArn) };
     }
@@ -534,11 +537,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           return send(200, {
             rssBytes: memory.rss,
             heapUsedBytes: memory.heapUsed,
+            heapTotalBytes: memory.heapTotal,
             // Buffers and other memory V8 tracks outside the heap (sockets, LevelDB values, zlib).
             externalBytes: memory.external,
             arrayBuffersBytes: memory.arrayBuffers,
             // dynalite's thread under npm start has its own heap, which heapUsed leaves out.
             ...(dynamo.heapUsedBytes ? { dynamoHeapUsedBytes: dynamo.heapUsedBytes() } : {}),
+            ...(dynamo.heapTotalBytes ? { dynamoHeapTotalBytes: dynamo.heapTotalBytes() } : {}),
             deliveriesRecorded: hub.total(),
             journalKept: journal.length,
           });
