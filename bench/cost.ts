@@ -35,13 +35,14 @@ const USD_PER_RRU = 0.125 / 1e6;
 /** CloudWatch Logs ingestion, Standard class, first tier: https://aws.amazon.com/cloudwatch/pricing/ (limits-and-costs.md §1.6). */
 const USD_PER_LOG_GB = 0.5;
 /**
- * Lambda's own START / END / REPORT (and XRAY) lines per invocation: Lambda publishes no size; ~300 B
+ * Lambda's own START / END / REPORT (and XRAY) lines per invocation (with -c systemLogLevel=INFO; the
+ * stack's default WARN drops them): Lambda publishes no size; ~300 B
  * is what those lines measure with a 36-character request id (limits-and-costs.md §1.6 estimates
  * ~600 B per invocation with one application line). An estimate.
  */
 const PLATFORM_LOG_BYTES_PER_INVOCATION = 300;
 /**
- * X-Ray (the stack sets Tracing.ACTIVE): $5.00 per 1M traces recorded,
+ * X-Ray (with -c tracing=active; the stack's default is PassThrough): $5.00 per 1M traces recorded,
  * https://aws.amazon.com/xray/pricing/; the default sampling rule records the first request each
  * second and 5% of the rest, so at volume ≈ 5% of invocations are traced.
  */
@@ -263,13 +264,16 @@ function costs(run: Run): Cost[] {
       usd: gbSeconds * USD_PER_GB_SECOND_ARM64,
       detail: `${line.billedMs} ms × ${line.memoryMb} MB`,
     });
+    // Both off by default (infra/constructs/push-function.ts): counted apart, as what turning them on costs.
     out.push({
-      component: "X-Ray traces",
+      component: "X-Ray traces (-c tracing=active)",
+      feature: true,
       usd: line.invocations * TRACED_SHARE * USD_PER_TRACE,
       detail: `${Math.round(line.invocations * TRACED_SHARE)} traces`,
     });
     out.push({
-      component: `Logs ${fnGroup(line.fn)}`,
+      component: "Lambda start/report lines (-c systemLogLevel=INFO)",
+      feature: true,
       usd: ((line.invocations * PLATFORM_LOG_BYTES_PER_INVOCATION) / 1e9) * USD_PER_LOG_GB,
       detail: "platform lines",
     });
@@ -372,7 +376,8 @@ function printTable(runs: Run[]): void {
       const c = m.get(component);
       return (c === undefined ? "—" : usd(c.usd)).padStart(30);
     });
-    console.log(`  ${(feature ? `${component} (product feature)` : component).padEnd(44)}${cells.join("")}`);
+    const label = feature && !component.includes("(-c ") ? `${component} (product feature)` : component;
+    console.log(`  ${label.padEnd(44)}${cells.join("")}`);
   }
   const sum = (m: Map<string, Cost>, features: boolean) =>
     [...m.values()].filter((c) => features || !c.feature).reduce((s, c) => s + c.usd, 0);

@@ -20,6 +20,7 @@ import { DynamoQuotaGates } from "../../lib/adapters/dynamodb/quota-gates.js";
 import { documentClient, ensureTable, IDEMPOTENCY_TABLE_KEYS } from "../../lib/adapters/dynamodb/table.js";
 import { SqsIngestQueue, SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
 import { ENV, vendorQueueEnv } from "../../lib/config/env-names.js";
+import { sumJobReports } from "../../lib/delivery/job-metrics.js";
 import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
 import { systemClock, type VendorSender } from "../../lib/ports/index.js";
@@ -252,7 +253,7 @@ export async function startCostPipeline(meter: Meter): Promise<CostPipeline> {
       makeDeliverHandler(
         vendor,
         () => worker,
-        (report) => recordJobMetrics(vendor, report),
+        (reports) => recordJobMetrics(vendor, sumJobReports(reports)),
       ),
     ) as SqsHandler;
   }

@@ -1,4 +1,4 @@
-import type { Context, SQSRecord } from "aws-lambda";
+import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import type { JobOptions, JobReport } from "../../lib/delivery/worker.js";
 import type { DeliveryJob, Vendor } from "../../lib/model/index.js";
 import { makeSqsBatchHandler } from "./sqs-batch.js";
@@ -27,16 +27,27 @@ export function parseJob(body: string, vendor: Vendor): DeliveryJob {
  */
 export type Worker = (job: DeliveryJob, options?: JobOptions) => Promise<JobReport>;
 
+/**
+ * `onReports` receives the reports of one invocation's jobs together, once the batch is settled (a
+ * record that failed has none): the workers publish one metrics line per invocation, not per job.
+ */
 export function makeDeliverHandler(
   vendor: Vendor,
   worker: () => Worker | Promise<Worker>,
-  onReport?: (report: JobReport) => void,
+  onReports?: (reports: JobReport[]) => void,
 ) {
-  return makeSqsBatchHandler(async (record: SQSRecord, context?: Context) => {
-    const deliver = await worker();
-    // The worker starts no send that could outlast the invocation (Lambda would cut it mid-job).
-    const deadline = context === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis();
-    const report = await deliver(parseJob(record.body, vendor), deadline === undefined ? {} : { deadline });
-    onReport?.(report);
-  });
+  return async (event: SQSEvent, context?: Context) => {
+    const reports: JobReport[] = [];
+    const handle = makeSqsBatchHandler(async (record: SQSRecord, context?: Context) => {
+      const deliver = await worker();
+      // The worker starts no send that could outlast the invocation (Lambda would cut it mid-job).
+      const deadline = context === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis();
+      reports.push(await deliver(parseJob(record.body, vendor), deadline === undefined ? {} : { deadline }));
+    });
+    try {
+      return await handle(event, context);
+    } finally {
+      if (reports.length > 0) onReports?.(reports);
+    }
+  };
 }

@@ -9,6 +9,7 @@ import { SnsDeliveryEvents } from "../../lib/adapters/sns/delivery-events.js";
 import { SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
 import { ENV } from "../../lib/config/env-names.js";
 import { parseCircuitBreaker, parseTokenBreaker } from "../../lib/delivery/breaker-settings.js";
+import { sumJobReports } from "../../lib/delivery/job-metrics.js";
 import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
 import { type DeliveryEventPublisher, systemClock, type VendorSender } from "../../lib/ports/index.js";
@@ -118,7 +119,7 @@ export function deliverEntry<C extends { certificateId: number; isDefault?: bool
     makeDeliverHandler(
       vendor,
       lazyAsync(() => workerFromEnv<C>(vendor, makeSender)),
-      (report) => recordJobMetrics(vendor, report),
+      (reports) => recordJobMetrics(vendor, sumJobReports(reports)),
     ),
   );
 }

@@ -2,7 +2,14 @@ import { fileURLToPath } from "node:url";
 import { type Duration, Validations } from "aws-cdk-lib";
 import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { Grant, type IGrantable, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import {
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+  Tracing,
+} from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -58,8 +65,57 @@ export interface ConsumeOptions {
 }
 
 /**
+ * X-Ray, `-c tracing=active|passthrough`, default passthrough. Lambda samples actively traced
+ * invocations at a fixed 1 request per second + 5% ("You can't configure the X-Ray sampling rate for
+ * your functions": https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html), $5 per 1M traces
+ * (https://aws.amazon.com/xray/pricing/): $0.28 per 1M one-to-one pushes, the third-largest line of
+ * `npm run bench:cost`, for what `npm run why` (per message) and the dashboard (per vendor) already show.
+ */
+function tracingOf(scope: Construct): Tracing {
+  const value = String(scope.node.tryGetContext("tracing") ?? "passthrough").toLowerCase();
+  if (value === "active") return Tracing.ACTIVE;
+  if (value === "passthrough") return Tracing.PASS_THROUGH;
+  throw new Error(`context tracing must be "active" or "passthrough", not "${value}"`);
+}
+
+/**
+ * Lambda's own log lines, `-c systemLogLevel=DEBUG|INFO|WARN`, default WARN: at INFO Lambda writes a
+ * "start" and a "report" line for every invocation, at WARN only its warnings and errors (timeouts,
+ * crashes) — https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html.
+ * ~300 B per invocation is $0.15 per 1M callbacks on the HTTP function alone; duration and memory
+ * stay in Lambda's own metrics. Log-level filtering needs the JSON log format (same page); our lines
+ * are JSON already (Powertools), and a line without "level" counts as INFO, so EMF lines pass.
+ */
+function systemLogLevelOf(scope: Construct): SystemLogLevel {
+  const value = String(scope.node.tryGetContext("systemLogLevel") ?? "WARN").toUpperCase();
+  const level = { DEBUG: SystemLogLevel.DEBUG, INFO: SystemLogLevel.INFO, WARN: SystemLogLevel.WARN }[value];
+  if (level === undefined)
+    throw new Error(`context systemLogLevel must be DEBUG, INFO or WARN, not "${value}"`);
+  return level;
+}
+
+/**
+ * Our own lines' level under the JSON log format, `-c applicationLogLevel=DEBUG|INFO|WARN|ERROR`,
+ * default INFO. Lambda filters by each line's "level" and Powertools follows the level Lambda sets
+ * (AWS_LAMBDA_LOG_LEVEL), so this, not LOG_LEVEL, is what shows the per-device DEBUG lines.
+ */
+function applicationLogLevelOf(scope: Construct): ApplicationLogLevel {
+  const value = String(scope.node.tryGetContext("applicationLogLevel") ?? "INFO").toUpperCase();
+  const levels: Record<string, ApplicationLogLevel> = {
+    DEBUG: ApplicationLogLevel.DEBUG,
+    INFO: ApplicationLogLevel.INFO,
+    WARN: ApplicationLogLevel.WARN,
+    ERROR: ApplicationLogLevel.ERROR,
+  };
+  const level = levels[value];
+  if (level === undefined)
+    throw new Error(`context applicationLogLevel must be DEBUG, INFO, WARN or ERROR, not "${value}"`);
+  return level;
+}
+
+/**
  * Every chatpush function: Node.js 22 on arm64, bundled by the local esbuild with `BUNDLING`, its own
- * log group (one month), X-Ray tracing, and a role that starts empty apart from writing its own logs.
+ * log group (one month, JSON, Lambda's own lines at WARN), X-Ray as `-c tracing` says, and a role that starts empty apart from writing its own logs.
  * Access comes only through the `bind*` / `consume` methods, each of which sets the environment
  * variable naming the resource and grants exactly the actions that use it.
  */
@@ -94,7 +150,10 @@ export class PushFunction extends Construct {
         : {}),
       role: this.role,
       logGroup: this.logGroup,
-      tracing: Tracing.ACTIVE,
+      loggingFormat: LoggingFormat.JSON,
+      systemLogLevelV2: systemLogLevelOf(this),
+      applicationLogLevelV2: applicationLogLevelOf(this),
+      tracing: tracingOf(this),
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? "chatpush",
@@ -116,7 +175,7 @@ export class PushFunction extends Construct {
     Validations.of(this.role.node.findChild("DefaultPolicy")).acknowledge({
       id: "AwsSolutions-IAM5[Resource::*]",
       reason:
-        "Only X-Ray's PutTraceSegments and PutTelemetryRecords (added by tracing: ACTIVE) are on '*': they support no resource-level permissions.",
+        "Only X-Ray's PutTraceSegments and PutTelemetryRecords (added by tracing: ACTIVE or PASS_THROUGH) are on '*': they support no resource-level permissions.",
     });
     Validations.of(this.function.node.defaultChild!).acknowledge({
       id: "AwsSolutions-L1",

@@ -25,3 +25,17 @@ export const JOB_METRICS: Readonly<Record<JobCount, string>> = {
 
 /** The callback → vendor answer latencies of a job's delivered targets (milliseconds, a list of values). */
 export const LATENCY_METRIC = "LatencyMs";
+
+/** Several jobs' reports as one: counts added, latencies joined (one metrics line per invocation). */
+export function sumJobReports(reports: readonly JobReport[]): JobReport {
+  const sum = Object.fromEntries(Object.keys(JOB_METRICS).map((count) => [count, 0])) as Record<
+    JobCount,
+    number
+  >;
+  const latencyMs: number[] = [];
+  for (const report of reports) {
+    for (const count of Object.keys(JOB_METRICS) as JobCount[]) sum[count] += report[count];
+    if (report.latencyMs !== undefined) latencyMs.push(...report.latencyMs);
+  }
+  return latencyMs.length > 0 ? { ...sum, latencyMs } : sum;
+}

@@ -97,20 +97,58 @@ describe("functions", () => {
   });
 
   it.each(allFunctions)(
-    "%s runs Node.js 22 on arm64 with tracing, source maps and its own log group",
+    "%s runs Node.js 22 on arm64 with source maps and its own JSON log group, without Lambda's start/report lines or X-Ray by default",
     (_, fn) => {
       const p = props(fn.function);
       expect(p.Runtime).toBe("nodejs22.x");
       expect(p.Architectures).toEqual(["arm64"]);
       expect(p.Handler).toBe("index.handler");
-      expect(p.TracingConfig).toEqual({ Mode: "Active" });
-      expect(p.LoggingConfig).toEqual({ LogGroup: { Ref: logicalId(fn.logGroup) } });
+      expect(p.TracingConfig).toEqual({ Mode: "PassThrough" });
+      expect(p.LoggingConfig).toEqual({
+        LogGroup: { Ref: logicalId(fn.logGroup) },
+        LogFormat: "JSON",
+        SystemLogLevel: "WARN",
+        ApplicationLogLevel: "INFO",
+      });
       expect(props(fn.logGroup).RetentionInDays).toBe(30);
       expect(p.Environment).toMatchObject({
         Variables: { NODE_OPTIONS: "--enable-source-maps", POWERTOOLS_SERVICE_NAME: "chatpush" },
       });
     },
   );
+
+  it("turn X-Ray, Lambda's start/report lines and DEBUG lines on with -c tracing / systemLogLevel / applicationLogLevel, and refuse other values", () => {
+    const traced = new ChatpushStack(
+      new App({
+        context: {
+          "aws:cdk:bundling-stacks": [],
+          tracing: "active",
+          systemLogLevel: "INFO",
+          applicationLogLevel: "DEBUG",
+        },
+      }),
+      "Traced",
+      { sdkAppId: "1400000000" },
+    );
+    const fns = Object.values(Template.fromStack(traced).findResources("AWS::Lambda::Function"));
+    expect(fns.length).toBeGreaterThan(2);
+    for (const fn of fns) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: "Active" });
+      expect(fn.Properties.LoggingConfig).toMatchObject({
+        LogFormat: "JSON",
+        SystemLogLevel: "INFO",
+        ApplicationLogLevel: "DEBUG",
+      });
+    }
+    for (const [key, value, message] of [
+      ["tracing", "sometimes", /context tracing must be "active" or "passthrough"/],
+      ["systemLogLevel", "loud", /context systemLogLevel must be DEBUG, INFO or WARN/],
+      ["applicationLogLevel", "chatty", /context applicationLogLevel must be DEBUG, INFO, WARN or ERROR/],
+    ] as const) {
+      const app = new App({ context: { "aws:cdk:bundling-stacks": [], [key]: value } });
+      expect(() => new ChatpushStack(app, "Bad", { sdkAppId: "1400000000" })).toThrow(message);
+    }
+  });
 
   it("gives the HTTP function 512 MB, 10 s and the names it needs", () => {
     const p = props(stack.httpApi.function);

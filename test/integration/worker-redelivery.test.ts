@@ -81,7 +81,7 @@ beforeEach(async () => {
   handler = makeDeliverHandler(
     "meizu",
     () => worker,
-    (report) => reports.push(report),
+    (batch) => reports.push(...batch),
   );
 });
 

@@ -1,10 +1,13 @@
+import type { SQSEvent } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { makeDeliverHandler } from "../../../functions/shared/deliver.js";
 import {
   JOB_METRICS,
   LATENCY_METRIC,
   LATENCY_VALUES_PER_LINE,
   recordJobMetrics,
 } from "../../../functions/shared/powertools.js";
+import { sumJobReports } from "../../../lib/delivery/job-metrics.js";
 import type { JobReport } from "../../../lib/delivery/worker.js";
 
 afterEach(() => {
@@ -117,5 +120,86 @@ describe("recordJobMetrics", () => {
     expect(emf).toHaveLength(1);
     expect(directiveOf(emf[0]!).Metrics.map((m) => m.Name)).not.toContain(LATENCY_METRIC);
     expect(emf[0]![LATENCY_METRIC]).toBeUndefined();
+  });
+});
+
+/** Issue 10.3: one metrics line per worker invocation — a one-to-one job is one push, so a line per job cost ~$0.18 per 1M. */
+describe("metrics per invocation", () => {
+  const job = (n: number) => ({
+    messageId: `m${n}`,
+    body: JSON.stringify({
+      version: 1,
+      vendor: "apns",
+      targets: [],
+      notification: { title: "t", body: "b" },
+    }),
+    attributes: { ApproximateReceiveCount: "1" },
+  });
+  const event = (n: number) =>
+    ({ Records: Array.from({ length: n }, (_, i) => job(i)) }) as unknown as SQSEvent;
+
+  it("adds the counts and joins the latencies of several jobs", () => {
+    const sum = sumJobReports([
+      { ...counts, delivered: 2, latencyMs: [10, 20] },
+      { ...counts, delivered: 1, retried: 1, latencyMs: [30] },
+      { ...counts, deadLettered: 1 },
+    ]);
+    expect(sum).toEqual({ ...counts, delivered: 3, retried: 1, deadLettered: 1, latencyMs: [10, 20, 30] });
+    expect(sumJobReports([{ ...counts, retried: 2 }]).latencyMs).toBeUndefined();
+  });
+
+  it("writes one EMF line for a batch of ten jobs, after every job settled", async () => {
+    let delivered = 0;
+    const handler = makeDeliverHandler(
+      "apns",
+      () => async () => {
+        delivered += 1;
+        return { ...counts, delivered: 1, latencyMs: [delivered * 100] };
+      },
+      (reports) => recordJobMetrics("apns", sumJobReports(reports)),
+    );
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const response = await handler(event(10));
+    vi.restoreAllMocks();
+
+    expect(response.batchItemFailures).toEqual([]);
+    const emf = lines.map((l) => JSON.parse(l)).filter((o) => o._aws !== undefined);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ vendor: "apns", Delivered: 10 });
+    expect(emf[0][LATENCY_METRIC]).toHaveLength(10);
+  });
+
+  it("leaves a failed record out of the line and writes none when every record failed", async () => {
+    const reports: JobReport[][] = [];
+    let calls = 0;
+    const handler = makeDeliverHandler(
+      "apns",
+      () => async () => {
+        calls += 1;
+        if (calls === 2) throw new Error("settling failed");
+        return { ...counts, delivered: 1 };
+      },
+      (batch) => reports.push(batch),
+    );
+    vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const response = await handler(event(3));
+    const none = makeDeliverHandler(
+      "apns",
+      () => async () => {
+        throw new Error("settling failed");
+      },
+      (batch) => reports.push(batch),
+    );
+    await none(event(2));
+    vi.restoreAllMocks();
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m1" }]);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toHaveLength(2);
   });
 });
