@@ -122,7 +122,11 @@ async function main(): Promise<void> {
     const started = performance.now();
     const total = Math.round(rate * minutes * 60);
     const posts: Promise<void>[] = [];
+    let sending = true;
     const sampler = setInterval(async () => {
+      // Memory is sampled while callbacks are sent; the drain after them (load falling to nothing,
+      // the heap shrinking) would read as the last minute's figure.
+      if (!sending) return;
       const minute = Math.min(minutes - 1, Math.floor((performance.now() - started) / 60_000));
       const stats = (await (await fetch(`${runtime.url}/_local/stats`)).json()) as {
         rssBytes: number;
@@ -136,6 +140,11 @@ async function main(): Promise<void> {
       figures[minute]!.dynamoHeapMb = (stats.dynamoHeapUsedBytes ?? 0) / 2 ** 20;
     }, 5_000);
     let failures = 0;
+    const refusals = new Map<string, number>();
+    const refused = (reason: string) => {
+      failures += 1;
+      refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
+    };
     for (let i = 0; i < total; i += 1) {
       const due = started + (i * 1000) / rate;
       const wait = due - performance.now();
@@ -161,17 +170,18 @@ async function main(): Promise<void> {
         ).then(
           (status) => {
             const t1 = performance.now();
-            if (status !== 200) failures += 1;
             figures[minute]!.answers.push(t1 - t0);
-            answeredAt.set(i, { at: t1, minute });
+            if (status === 200) answeredAt.set(i, { at: t1, minute });
+            else refused(`HTTP ${status}`);
           },
-          () => {
-            failures += 1;
+          (error: unknown) => {
+            refused((error as { code?: string }).code ?? String(error));
           },
         ),
       );
     }
     await Promise.all(posts);
+    sending = false;
     // Let the tail drain: every callback pushes to two devices.
     const drainUntil = performance.now() + 60_000;
     while (received < total * 2 && performance.now() < drainUntil) {
@@ -209,7 +219,9 @@ async function main(): Promise<void> {
     );
     if (missing.length > 0) console.log(`not received (first 10): ${missing.slice(0, 10).join(", ")}`);
     console.log(
-      `pushes received: ${received} of ${total * 2}; callbacks refused: ${failures}; lost: ${total * 2 - received}`,
+      `pushes received: ${received} of ${total * 2}; callbacks not answered 200: ${failures}${
+        refusals.size > 0 ? ` (${[...refusals].map(([reason, n]) => `${reason} ${n}`).join(", ")})` : ""
+      }; lost (answered 200, never received): ${missing.length}`,
     );
   } finally {
     await runtime.kill("SIGTERM");
