@@ -15,15 +15,10 @@ server.on("request", (request) => {
 server.listen(0, "127.0.0.1", () => parentPort.postMessage({ port: server.address().port }));
 // The counts as of the last second, for `apiCalls()` (benchmarks count in-process instead).
 // Also this thread's own heap: the main thread's process.memoryUsage() does not include it.
-const reporter = setInterval(
-  () =>
-    parentPort.postMessage({
-      calls: counts,
-      heapUsedBytes: process.memoryUsage().heapUsed,
-      heapTotalBytes: process.memoryUsage().heapTotal,
-    }),
-  1000,
-);
+const reporter = setInterval(() => {
+  const { heapUsed, heapTotal } = process.memoryUsage();
+  parentPort.postMessage({ calls: counts, heapUsedBytes: heapUsed, heapTotalBytes: heapTotal });
+}, 1000);
 reporter.unref();
 parentPort.on("message", (message) => {
   if (message !== "close") return;

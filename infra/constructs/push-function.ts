@@ -64,6 +64,15 @@ export interface ConsumeOptions {
   maxConcurrency: number;
 }
 
+/** A context value that must be one of `choices` (matched without case); `fallback` when unset. */
+function contextChoice<T>(scope: Construct, key: string, fallback: string, choices: Record<string, T>): T {
+  const value = String(scope.node.tryGetContext(key) ?? fallback).toUpperCase();
+  const choice = choices[value];
+  if (choice === undefined)
+    throw new Error(`context ${key} must be one of ${Object.keys(choices).join(", ")}, not "${value}"`);
+  return choice;
+}
+
 /**
  * X-Ray, `-c tracing=active|passthrough`, default passthrough. Lambda samples actively traced
  * invocations at a fixed 1 request per second + 5% ("You can't configure the X-Ray sampling rate for
@@ -71,12 +80,7 @@ export interface ConsumeOptions {
  * (https://aws.amazon.com/xray/pricing/): $0.28 per 1M one-to-one pushes, the third-largest line of
  * `npm run bench:cost`, for what `npm run why` (per message) and the dashboard (per vendor) already show.
  */
-function tracingOf(scope: Construct): Tracing {
-  const value = String(scope.node.tryGetContext("tracing") ?? "passthrough").toLowerCase();
-  if (value === "active") return Tracing.ACTIVE;
-  if (value === "passthrough") return Tracing.PASS_THROUGH;
-  throw new Error(`context tracing must be "active" or "passthrough", not "${value}"`);
-}
+const TRACING = { ACTIVE: Tracing.ACTIVE, PASSTHROUGH: Tracing.PASS_THROUGH };
 
 /**
  * Lambda's own log lines, `-c systemLogLevel=DEBUG|INFO|WARN`, default WARN: at INFO Lambda writes a
@@ -86,36 +90,28 @@ function tracingOf(scope: Construct): Tracing {
  * stay in Lambda's own metrics. Log-level filtering needs the JSON log format (same page); our lines
  * are JSON already (Powertools), and a line without "level" counts as INFO, so EMF lines pass.
  */
-function systemLogLevelOf(scope: Construct): SystemLogLevel {
-  const value = String(scope.node.tryGetContext("systemLogLevel") ?? "WARN").toUpperCase();
-  const level = { DEBUG: SystemLogLevel.DEBUG, INFO: SystemLogLevel.INFO, WARN: SystemLogLevel.WARN }[value];
-  if (level === undefined)
-    throw new Error(`context systemLogLevel must be DEBUG, INFO or WARN, not "${value}"`);
-  return level;
-}
+const SYSTEM_LOG_LEVELS = {
+  DEBUG: SystemLogLevel.DEBUG,
+  INFO: SystemLogLevel.INFO,
+  WARN: SystemLogLevel.WARN,
+};
 
 /**
  * Our own lines' level under the JSON log format, `-c applicationLogLevel=DEBUG|INFO|WARN|ERROR`,
  * default INFO. Lambda filters by each line's "level" and Powertools follows the level Lambda sets
  * (AWS_LAMBDA_LOG_LEVEL), so this, not LOG_LEVEL, is what shows the per-device DEBUG lines.
  */
-function applicationLogLevelOf(scope: Construct): ApplicationLogLevel {
-  const value = String(scope.node.tryGetContext("applicationLogLevel") ?? "INFO").toUpperCase();
-  const levels: Record<string, ApplicationLogLevel> = {
-    DEBUG: ApplicationLogLevel.DEBUG,
-    INFO: ApplicationLogLevel.INFO,
-    WARN: ApplicationLogLevel.WARN,
-    ERROR: ApplicationLogLevel.ERROR,
-  };
-  const level = levels[value];
-  if (level === undefined)
-    throw new Error(`context applicationLogLevel must be DEBUG, INFO, WARN or ERROR, not "${value}"`);
-  return level;
-}
+const APPLICATION_LOG_LEVELS = {
+  DEBUG: ApplicationLogLevel.DEBUG,
+  INFO: ApplicationLogLevel.INFO,
+  WARN: ApplicationLogLevel.WARN,
+  ERROR: ApplicationLogLevel.ERROR,
+};
 
 /**
  * Every chatpush function: Node.js 22 on arm64, bundled by the local esbuild with `BUNDLING`, its own
- * log group (one month, JSON, Lambda's own lines at WARN), X-Ray as `-c tracing` says, and a role that starts empty apart from writing its own logs.
+ * log group (one month, JSON, Lambda's own lines at WARN), X-Ray as `-c tracing` says, and a role
+ * that starts empty apart from writing its own logs.
  * Access comes only through the `bind*` / `consume` methods, each of which sets the environment
  * variable naming the resource and grants exactly the actions that use it.
  */
@@ -151,9 +147,9 @@ export class PushFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
-      systemLogLevelV2: systemLogLevelOf(this),
-      applicationLogLevelV2: applicationLogLevelOf(this),
-      tracing: tracingOf(this),
+      systemLogLevelV2: contextChoice(this, "systemLogLevel", "WARN", SYSTEM_LOG_LEVELS),
+      applicationLogLevelV2: contextChoice(this, "applicationLogLevel", "INFO", APPLICATION_LOG_LEVELS),
+      tracing: contextChoice(this, "tracing", "PASSTHROUGH", TRACING),
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? "chatpush",

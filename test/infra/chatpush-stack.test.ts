@@ -141,9 +141,13 @@ describe("functions", () => {
       });
     }
     for (const [key, value, message] of [
-      ["tracing", "sometimes", /context tracing must be "active" or "passthrough"/],
-      ["systemLogLevel", "loud", /context systemLogLevel must be DEBUG, INFO or WARN/],
-      ["applicationLogLevel", "chatty", /context applicationLogLevel must be DEBUG, INFO, WARN or ERROR/],
+      ["tracing", "sometimes", /context tracing must be one of ACTIVE, PASSTHROUGH, not "SOMETIMES"/],
+      ["systemLogLevel", "loud", /context systemLogLevel must be one of DEBUG, INFO, WARN, not "LOUD"/],
+      [
+        "applicationLogLevel",
+        "chatty",
+        /context applicationLogLevel must be one of DEBUG, INFO, WARN, ERROR, not "CHATTY"/,
+      ],
     ] as const) {
       const app = new App({ context: { "aws:cdk:bundling-stacks": [], [key]: value } });
       expect(() => new ChatpushStack(app, "Bad", { sdkAppId: "1400000000" })).toThrow(message);
