@@ -413,6 +413,18 @@ function printTable(runs: Run[]): void {
     "floor of this design, one-to-one",
     runs.map((r) => (r.name === "group" ? "" : usd(oneToOneFloor * 1e6))),
   );
+  // What any pipeline that stores each callback on SQS before answering and routes by the users' items
+  // pays, with no exactly-once or recall state at all, no worker and no log line: one-to-one, the
+  // callback's invocation, its SQS send, receive and delete, the two user items (eventually consistent
+  // reads); a group, one eventually consistent read per member, per push delivered.
+  const anyDesignFloor = (r: Run) =>
+    r.name === "group"
+      ? ((MEMBERS * USD_PER_RRU) / 2 / r.recipients) * 1e6
+      : (USD_PER_LAMBDA_REQUEST + USD_PER_SQS_REQUEST * 1.2 + USD_PER_RRU) * 1e6;
+  row(
+    "floor with no exactly-once or recall state",
+    runs.map((r) => usd(anyDesignFloor(r))),
+  );
   row(
     "Amazon SNS mobile push, same pushes",
     runs.map(() => usd(USD_SNS_PER_PUSH * 1e6)),

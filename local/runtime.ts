@@ -40,7 +40,7 @@ import { parseCircuitBreaker, parseTokenBreaker } from "../lib/delivery/breaker-
 import { makeDeliveryWorker } from "../lib/delivery/worker.js";
 import { loggableError, safeForLog } from "../lib/http/log-safety.js";
 import type { DeliveryJob, Vendor } from "../lib/model/index.js";
-import { isVendor } from "../lib/model/index.js";
+import { bodyJobs, isVendor } from "../lib/model/index.js";
 import type { Journal, JournalEntry, VendorSender } from "../lib/ports/index.js";
 import { systemClock } from "../lib/ports/index.js";
 import type { ServerPushDeps } from "../lib/push-api/ports.js";
@@ -476,6 +476,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const pair = queues[vendor];
       if (pair === undefined) return [];
       const seen = new Map<string, DeadLetter>();
+      const received = new Set<string>();
       for (let round = 0; round < 20; round += 1) {
         const { Messages = [] } = await sqs.client.send(
           new ReceiveMessageCommand({
@@ -485,14 +486,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             MessageAttributeNames: ["All"],
           }),
         );
-        const fresh = Messages.filter((m) => !seen.has(m.MessageId ?? ""));
+        const fresh = Messages.filter((m) => !received.has(m.MessageId ?? ""));
         if (fresh.length === 0) break;
         for (const m of fresh) {
+          received.add(m.MessageId ?? "");
           const reason = m.MessageAttributes?.[REASON_ATTRIBUTE]?.StringValue;
-          seen.set(m.MessageId ?? "", {
-            vendor,
-            job: JSON.parse(m.Body ?? "{}") as DeliveryJob,
-            ...(reason !== undefined ? { reason } : { reason: "moved by SQS after maxReceiveCount" }),
+          // A bundle SQS moved after maxReceiveCount is listed as its jobs.
+          bodyJobs(JSON.parse(m.Body ?? "{}")).forEach((job, i) => {
+            seen.set(`${m.MessageId ?? ""}#${i}`, {
+              vendor,
+              job: job as DeliveryJob,
+              ...(reason !== undefined ? { reason } : { reason: "moved by SQS after maxReceiveCount" }),
+            });
           });
         }
       }

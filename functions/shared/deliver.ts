@@ -1,15 +1,27 @@
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import type { JobOptions, JobReport } from "../../lib/delivery/worker.js";
-import type { DeliveryJob, Vendor } from "../../lib/model/index.js";
+import { bodyJobs, type DeliveryJob, type JobBundle, type Vendor } from "../../lib/model/index.js";
 import { makeSqsBatchHandler } from "./sqs-batch.js";
 
 export class MalformedJobError extends Error {
   override name = "MalformedJobError";
 }
 
-export function parseJob(body: string, vendor: Vendor): DeliveryJob {
-  const job = JSON.parse(body) as Partial<DeliveryJob>;
+/** A vendor-queue body's jobs: one job, or the jobs of a bundle (lib/model/delivery.ts JobBundle). */
+export function parseJobs(body: string, vendor: Vendor): DeliveryJob[] {
+  const parsed: unknown = JSON.parse(body);
+  const jobs = bodyJobs(parsed);
+  const bundle = parsed as Partial<JobBundle>;
+  if (jobs.length === 0 || (jobs[0] !== parsed && (bundle.version !== 1 || bundle.vendor !== vendor))) {
+    throw new MalformedJobError(`not a version-1 ${vendor} job bundle`);
+  }
+  return jobs.map((job) => checkedJob(job as Partial<DeliveryJob>, vendor));
+}
+
+function checkedJob(job: Partial<DeliveryJob>, vendor: Vendor): DeliveryJob {
   if (
+    typeof job !== "object" ||
+    job === null ||
     job.version !== 1 ||
     job.vendor !== vendor ||
     !Array.isArray(job.targets) ||
@@ -29,7 +41,8 @@ export type Worker = (job: DeliveryJob, options?: JobOptions) => Promise<JobRepo
 
 /**
  * `onReports` receives the reports of one invocation's jobs together, once the batch is settled (a
- * record that failed has none): the workers publish one metrics line per invocation, not per job.
+ * job that failed to settle has none; the other jobs of its bundle have theirs): the workers publish
+ * one metrics line per invocation, not per job.
  */
 export function makeDeliverHandler(
   vendor: Vendor,
@@ -42,7 +55,15 @@ export function makeDeliverHandler(
       const deliver = await worker();
       // The worker starts no send that could outlast the invocation (Lambda would cut it mid-job).
       const deadline = context === undefined ? undefined : Date.now() + context.getRemainingTimeInMillis();
-      reports.push(await deliver(parseJob(record.body, vendor), deadline === undefined ? {} : { deadline }));
+      const options = deadline === undefined ? {} : { deadline };
+      // A bundle's jobs run together; the record fails if any of them failed to settle, once all have
+      // run: SQS brings the bundle back, and the send guard settles the others as they were recorded.
+      const outcomes = await Promise.allSettled(
+        parseJobs(record.body, vendor).map((job) => deliver(job, options)),
+      );
+      for (const outcome of outcomes) if (outcome.status === "fulfilled") reports.push(outcome.value);
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
     });
     try {
       return await handle(event, context);

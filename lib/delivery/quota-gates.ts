@@ -20,6 +20,8 @@ interface Cached {
  */
 export class CachedQuotaGates {
   private readonly cache = new Map<string, Cached>();
+  /** Reads under way: the jobs of a bundle run at once, and all of them wait for one read. */
+  private readonly reading = new Map<string, Promise<Cached>>();
 
   constructor(
     private readonly vendor: Vendor,
@@ -34,14 +36,20 @@ export class CachedQuotaGates {
     let cached = this.cache.get(credential);
     const known = cached?.gate !== undefined && cached.gate.until > now;
     if (cached === undefined || (!known && now - cached.readAt >= this.cacheMs)) {
-      let gate: QuotaGate | undefined;
-      try {
-        gate = await this.store.get(this.vendor, credential);
-      } catch {
-        gate = undefined;
+      let read = this.reading.get(credential);
+      if (read === undefined) {
+        read = this.store
+          .get(this.vendor, credential)
+          .catch(() => undefined)
+          .then((gate) => {
+            const fresh = { gate, readAt: now };
+            this.cache.set(credential, fresh);
+            this.reading.delete(credential);
+            return fresh;
+          });
+        this.reading.set(credential, read);
       }
-      cached = { gate, readAt: now };
-      this.cache.set(credential, cached);
+      cached = await read;
     }
     return cached.gate !== undefined && cached.gate.until > now ? cached.gate : undefined;
   }

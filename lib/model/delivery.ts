@@ -49,3 +49,25 @@ export interface DeliveryJob {
    */
   taskId?: string;
 }
+
+/**
+ * Several small jobs of one vendor in one vendor-queue message. A one-to-one message's job is one
+ * target; carried alone it costs an SQS send, receive and delete and a share of a worker invocation
+ * for one push. The router packs such jobs into bundles of at most 500 targets and one billed SQS
+ * request's 64 KiB, so ten messages a Lambda batch hold as many pushes as before at most, and the
+ * queue hop costs per bundle. Each job keeps its own identity, send guard and record: a bundle that
+ * comes back (one of its jobs failed to settle) re-sends none of the jobs that were sent.
+ */
+export interface JobBundle {
+  version: 1;
+  vendor: Vendor;
+  jobs: DeliveryJob[];
+}
+
+/** The parsed vendor-queue body's jobs: a bundle's, or the body itself (one job, or not a job at all). */
+export function bodyJobs(parsed: unknown): unknown[] {
+  if (typeof parsed === "object" && parsed !== null && Array.isArray((parsed as Partial<JobBundle>).jobs)) {
+    return (parsed as JobBundle).jobs;
+  }
+  return [parsed];
+}

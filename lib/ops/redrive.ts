@@ -58,11 +58,21 @@ export function redrivenBody(body: string): string {
   } catch {
     return body;
   }
+  // A bundle of jobs (SQS moved it after maxReceiveCount) goes back with each of its jobs afresh.
+  if (typeof parsed === "object" && parsed !== null && Array.isArray((parsed as { jobs?: unknown }).jobs)) {
+    const bundle = parsed as { jobs: unknown[] };
+    return JSON.stringify({ ...bundle, jobs: bundle.jobs.map(freshJob) });
+  }
+  const fresh = freshJob(parsed);
+  return fresh === parsed ? body : JSON.stringify(fresh);
+}
+
+function freshJob(parsed: unknown): unknown {
   if (typeof parsed !== "object" || parsed === null || !("targets" in parsed) || !("attempt" in parsed)) {
-    return body;
+    return parsed;
   }
   const { quotaDelays: _quotaDelays, ...job } = parsed as Record<string, unknown>;
-  return JSON.stringify({ ...job, attempt: 0 });
+  return { ...job, attempt: 0 };
 }
 
 /**

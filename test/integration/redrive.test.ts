@@ -106,6 +106,24 @@ describe("redrive", () => {
     expect(await drain(sqs, pair.dlqUrl)).toHaveLength(1);
   });
 
+  it("gives every job of a bundle SQS moved after maxReceiveCount fresh attempts", async () => {
+    const pair = await createQueuePair(sqs.client, "rd-bundle", {
+      visibilityTimeoutSeconds: 30,
+      maxReceiveCount: 5,
+    });
+    await park(sqs, pair, JSON.stringify({ version: 1, vendor: "meizu", jobs: [job(1, 4), job(2, 2)] }));
+    expect(await redrive({ sqs: sqs.client, deadLetterUrl: pair.dlqUrl, queueUrl: pair.url })).toMatchObject({
+      moved: 1,
+    });
+    const [body] = await drain(sqs, pair.url);
+    const moved = JSON.parse(body!) as { vendor: string; jobs: DeliveryJob[] };
+    expect(moved.vendor).toBe("meizu");
+    expect(moved.jobs.map((j) => [j.notification.messageKey, j.attempt, j.quotaDelays])).toEqual([
+      ["k1", 0, undefined],
+      ["k2", 0, undefined],
+    ]);
+  });
+
   it("reads durations and dates for --since", () => {
     expect(parseSince("2h", 10_000_000)).toBe(10_000_000 - 7_200_000);
     expect(parseSince("2026-12-01T00:00:00Z", 0)).toBe(Date.parse("2026-12-01T00:00:00Z"));

@@ -1,7 +1,14 @@
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REASON_ATTRIBUTE, SqsDeliveryQueue, SqsRetryQueue, sendAll } from "../../lib/adapters/sqs/queues.js";
-import type { DeliveryJob } from "../../lib/model/index.js";
+import {
+  BUNDLE_BYTES,
+  bundleBodies,
+  REASON_ATTRIBUTE,
+  SqsDeliveryQueue,
+  SqsRetryQueue,
+  sendAll,
+} from "../../lib/adapters/sqs/queues.js";
+import { bodyJobs, type DeliveryJob, type JobBundle } from "../../lib/model/index.js";
 import { createQueuePair, type SqsEmulator, startSqs } from "../../local/emulators.js";
 
 // Against a real SQS API (the local SQS server, in-process, driven by the AWS SDK).
@@ -40,7 +47,7 @@ async function drain(url: string, opts: { visibility?: number } = {}) {
 }
 
 describe("SQS adapters", () => {
-  it("sends jobs to their vendor's queue in batches of ten", async () => {
+  it("packs small jobs into bundles on their vendor's queue, a lone job as itself", async () => {
     const apns = await createQueuePair(sqs.client, "t-apns", {
       visibilityTimeoutSeconds: 30,
       maxReceiveCount: 3,
@@ -51,12 +58,44 @@ describe("SQS adapters", () => {
     });
     const queue = new SqsDeliveryQueue(sqs.client, { apns: apns.url, fcm: fcm.url });
     await queue.enqueue([...Array.from({ length: 23 }, (_, i) => job("fcm", i)), job("apns", 99)]);
-    expect(
-      (await drain(fcm.url)).map((m) => (JSON.parse(m.body) as DeliveryJob).notification.messageKey).sort(),
-    ).toHaveLength(23);
+    // 23 one-target jobs share one message (one send, one receive, one delete), in order.
+    const fcmBodies = (await drain(fcm.url)).map((m) => JSON.parse(m.body) as JobBundle);
+    expect(fcmBodies).toHaveLength(1);
+    expect(fcmBodies[0]).toMatchObject({ version: 1, vendor: "fcm" });
+    expect(fcmBodies[0]!.jobs.map((j) => j.notification.messageKey)).toEqual(
+      Array.from({ length: 23 }, (_, i) => `k${i}`),
+    );
     expect((await drain(apns.url)).map((m) => (JSON.parse(m.body) as DeliveryJob).targets[0]!.token)).toEqual(
       ["tok99"],
     );
+  });
+
+  it("keeps a bundle within one billed request (64 KiB) and one job's worth of targets (500)", () => {
+    const many = (n: number, targets: number, token: string): DeliveryJob => ({
+      ...job("fcm", n),
+      targets: Array.from({ length: targets }, (_, i) => ({ userId: `u${i}`, deviceId: `d${i}`, token })),
+    });
+    // By targets: 3 jobs of 200 cannot share one bundle of 500.
+    const byTargets = bundleBodies(
+      "fcm",
+      [0, 1, 2].map((n) => many(n, 200, "t")),
+    ).map((b) => bodyJobs(JSON.parse(b)).length);
+    expect(byTargets).toEqual([2, 1]);
+    // By bytes: jobs of ~20 KiB, three to a bundle; every body within 64 KiB.
+    const big = "x".repeat(20 * 1024);
+    const bodies = bundleBodies(
+      "fcm",
+      Array.from({ length: 7 }, (_, n) => many(n, 1, big)),
+    );
+    expect(bodies.map((b) => bodyJobs(JSON.parse(b)).length)).toEqual([3, 3, 1]);
+    for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(BUNDLE_BYTES);
+    // A job of 500 targets travels alone, as itself.
+    const alone = bundleBodies("fcm", [many(0, 1, "a"), many(1, 500, "b"), many(2, 1, "c")]);
+    expect(alone.map((b) => (JSON.parse(b) as Partial<JobBundle>).jobs?.length ?? "job")).toEqual([
+      "job",
+      "job",
+      "job",
+    ]);
   });
 
   it("counts SendMessageBatch requests: the fewest the limits allow", async () => {

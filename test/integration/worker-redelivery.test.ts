@@ -117,8 +117,9 @@ async function receive(): Promise<Message[]> {
   throw new Error("nothing came back on the queue");
 }
 
-async function invoke(messages: Message[]): Promise<void> {
-  await handler({
+/** The event Lambda's event source makes of received messages. */
+function sqsEvent(messages: Message[]): SQSEvent {
+  return {
     Records: messages.map((m) => ({
       messageId: m.MessageId!,
       receiptHandle: m.ReceiptHandle!,
@@ -135,7 +136,11 @@ async function invoke(messages: Message[]): Promise<void> {
       eventSourceARN: queue.arn,
       awsRegion: "us-east-1",
     })),
-  });
+  };
+}
+
+async function invoke(messages: Message[]): Promise<void> {
+  await handler(sqsEvent(messages));
 }
 
 const accepted = () => hub.list().filter((d) => d.status === 200);
@@ -153,6 +158,59 @@ describe("worker: exactly one send per job across SQS redelivery", () => {
     expect(reports.map((r) => [r.delivered, r.alreadySent])).toEqual([
       [2, 0],
       [0, 2],
+    ]);
+  });
+
+  it("a bundle of one-to-one jobs that comes back sends none of the jobs that were sent", async () => {
+    const ok = pushId();
+    const busy = pushId();
+    hub.addFault({ vendor: "meizu", token: busy, status: 503, count: 1 });
+    const one = (token: string, key: string): DeliveryJob => {
+      const j = job([token]);
+      return { ...j, notification: { ...j.notification, messageKey: key } };
+    };
+    await new SqsDeliveryQueue(sqs.client, { meizu: queue.url }).enqueue([
+      one(ok, `ok-${run}`),
+      one(busy, `busy-${run}`),
+    ]);
+    const bundle = await receive();
+    expect(bundle).toHaveLength(1); // both jobs in one message
+
+    // The busy job's retry cannot be enqueued (its queue is gone): that job fails to settle, so the
+    // whole message fails and comes back; the other job was sent and recorded.
+    const db = documentClient(dynamo.client);
+    const broken = makeDeliveryWorker({
+      sender,
+      devices: new DynamoUserStore(db, `redelivery-${run}`),
+      retries: new SqsRetryQueue(sqs.client, `${queue.url}-gone`, queue.dlqUrl),
+      journal,
+      ledger: new DynamoDeliveryLog(db, `redelivery-${run}`, { now: () => Date.now() }),
+      maxAttempts: 5,
+      random: () => 0,
+    });
+    const failing = makeDeliverHandler("meizu", () => broken);
+    const first = (await failing(sqsEvent(bundle))) as { batchItemFailures: { itemIdentifier: string }[] };
+    expect(first.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([bundle[0]!.MessageId]);
+
+    const again = await receive(); // the bundle again: the sent job is settled as recorded
+    expect(again.map((m) => m.MessageId)).toEqual([bundle[0]!.MessageId]);
+    await invoke(again);
+    await sqs.client.send(
+      new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: again[0]!.ReceiptHandle! }),
+    );
+    const retried = await receive(); // the busy job's retry, enqueued by the second run
+    expect(JSON.parse(retried[0]!.Body!).targets[0].token).toBe(busy);
+    await invoke(retried);
+
+    expect(hub.list().map((d) => [d.token, d.status])).toEqual([
+      [ok, 200],
+      [busy, 503],
+      [busy, 200],
+    ]);
+    expect(reports.map((r) => [r.delivered, r.alreadySent])).toEqual([
+      [0, 1],
+      [0, 1],
+      [1, 0],
     ]);
   });
 

@@ -18,6 +18,14 @@ import type { AcceptedCallback } from "../../tencent/callback.schema.js";
 const BATCH_ENTRIES = 10;
 const BATCH_BYTES = 256 * 1024;
 
+/**
+ * A bundle (lib/model/delivery.ts JobBundle) is at most one billed SQS request: "each 64 KB chunk of a
+ * payload is billed as 1 request" (https://aws.amazon.com/sqs/pricing/, limits-and-costs.md §1.3).
+ */
+export const BUNDLE_BYTES = 64 * 1024;
+/** At most one job's worth of targets per bundle, so a Lambda batch of ten messages is no more work than before. */
+export const BUNDLE_TARGETS = 500;
+
 /** The message attribute that carries why a job was dead-lettered. */
 export const REASON_ATTRIBUTE = "chatpush-reason";
 
@@ -52,17 +60,17 @@ export class SqsDeliveryQueue implements DeliveryQueue {
   ) {}
 
   async enqueue(jobs: readonly DeliveryJob[]): Promise<void> {
-    const byVendor = new Map<Vendor, string[]>();
+    const byVendor = new Map<Vendor, DeliveryJob[]>();
     for (const job of jobs) {
-      const bodies = byVendor.get(job.vendor) ?? [];
-      bodies.push(sqsJson(job));
-      byVendor.set(job.vendor, bodies);
+      const same = byVendor.get(job.vendor) ?? [];
+      same.push(job);
+      byVendor.set(job.vendor, same);
     }
     await Promise.all(
-      [...byVendor].map(([vendor, bodies]) => {
+      [...byVendor].map(([vendor, same]) => {
         const url = this.queueUrls[vendor];
         if (url === undefined) throw new Error(`no queue configured for vendor ${vendor}`);
-        return sendAll(this.sqs, url, bodies);
+        return sendAll(this.sqs, url, bundleBodies(vendor, same));
       }),
     );
   }
@@ -94,6 +102,39 @@ export class SqsRetryQueue implements RetryQueue {
       }),
     );
   }
+}
+
+/**
+ * The vendor-queue bodies for one vendor's jobs: small jobs packed into bundles (in order, each
+ * bundle within BUNDLE_BYTES and BUNDLE_TARGETS), a job too big to share a bundle on its own, and a
+ * bundle of one as the plain job.
+ */
+export function bundleBodies(vendor: Vendor, jobs: readonly DeliveryJob[]): string[] {
+  const head = `{"version":1,"vendor":${JSON.stringify(vendor)},"jobs":[`;
+  const overhead = Buffer.byteLength(head) + 2;
+  const bodies: string[] = [];
+  let open: { parts: string[]; bytes: number; targets: number } | undefined;
+  const close = () => {
+    if (open === undefined) return;
+    bodies.push(open.parts.length === 1 ? open.parts[0]! : `${head}${open.parts.join(",")}]}`);
+    open = undefined;
+  };
+  for (const job of jobs) {
+    const body = sqsJson(job);
+    const bytes = Buffer.byteLength(body);
+    if (
+      open !== undefined &&
+      (open.bytes + 1 + bytes > BUNDLE_BYTES || open.targets + job.targets.length > BUNDLE_TARGETS)
+    ) {
+      close();
+    }
+    if (open === undefined) open = { parts: [], bytes: overhead - 1, targets: 0 };
+    open.parts.push(body);
+    open.bytes += 1 + bytes;
+    open.targets += job.targets.length;
+  }
+  close();
+  return bodies;
 }
 
 /** Sends bodies in as few SendMessageBatch calls as the limits allow; entries that fail are retried once. */

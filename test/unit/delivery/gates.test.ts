@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MemoryQuotaGates } from "../../../lib/delivery/quota-gates.js";
+import { CachedQuotaGates, MemoryQuotaGates } from "../../../lib/delivery/quota-gates.js";
 import { makeDeliveryWorker, SEND_BUDGET_MS } from "../../../lib/delivery/worker.js";
 import type { DeliveryTarget, Notification, Outcome } from "../../../lib/model/index.js";
 import type { SendResult, VendorSender } from "../../../lib/ports/index.js";
@@ -62,6 +62,17 @@ describe("daily-quota gates shared across containers", () => {
     clock.nowMs += 500;
     await makeDeliveryWorker(second)(makeJob([target("y")], { vendor: "vivo" }));
     expect(gates.writes).toBe(1);
+  });
+});
+
+describe("gate reads per container", () => {
+  it("jobs of a bundle asking at once share one read of the shared store", async () => {
+    const store = new MemoryQuotaGates();
+    const gates = new CachedQuotaGates("fcm", store, new FixedClock(1_000));
+    await Promise.all(Array.from({ length: 30 }, () => gates.closed("default")));
+    expect(store.reads).toBe(1);
+    await gates.closed("other");
+    expect(store.reads).toBe(2);
   });
 });
 
