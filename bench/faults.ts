@@ -246,6 +246,10 @@ async function main(): Promise<void> {
       stuck.set(last, (stuck.get(last) ?? 0) + 1);
     }
     for (const [last, n] of stuck) console.log(`  not arrived ${n}×, last seen: ${last}`);
+    for (const p of pairs.filter((pair) => outcomeOf(pair) === "lost").slice(0, 5)) {
+      console.log(`  not arrived: message ${p.message} to ${p.deviceId}:`);
+      for (const line of history.get(pairKey(p.message, p.deviceId)) ?? []) console.log(`    ${line}`);
+    }
     for (const p of pairs.filter((pair) => outcomeOf(pair) === "duplicated").slice(0, 5)) {
       console.log(`  duplicated: message ${p.message} to ${p.deviceId}:`);
       for (const line of history.get(pairKey(p.message, p.deviceId)) ?? []) console.log(`    ${line}`);

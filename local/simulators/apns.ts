@@ -28,7 +28,7 @@ import type {
   HostPort,
 } from "../../lib/vendors/credentials.js";
 import { retryAfterHeader, takeFaults } from "./faults.js";
-import type { SimulatorHub } from "./hub.js";
+import type { FaultRule, SimulatorHub } from "./hub.js";
 import { bearerToken, decodeJwtPart, isObject, parseOrRaw, recordedHeaders } from "./wire.js";
 
 export interface ApnsSimulatorOptions {
@@ -507,10 +507,11 @@ async function answer(args: {
   if (result.authenticated === true && state !== undefined && stream.session !== undefined) {
     authenticate(stream.session, state, context);
   }
+  let fault: FaultRule | undefined;
   if (result.status === 200 && token !== undefined) {
     const { rules, delayMs } = takeFaults(hub, "apns", [token]);
     if (delayMs > 0) await sleep(delayMs);
-    const fault = rules[0];
+    fault = rules[0];
     if (fault !== undefined && fault.status !== 200) {
       result = {
         status: fault.status,
@@ -520,18 +521,21 @@ async function answer(args: {
     }
   }
 
-  hub.record({
-    vendor: "apns",
-    token: token ?? "",
-    at,
-    status: result.status,
-    request: {
-      headers: recordedHeaders(headers, REDACTED_HEADERS),
-      body: result.payload ?? parseOrRaw(body),
+  hub.record(
+    {
+      vendor: "apns",
+      token: token ?? "",
+      at,
+      status: result.status,
+      request: {
+        headers: recordedHeaders(headers, REDACTED_HEADERS),
+        body: result.payload ?? parseOrRaw(body),
+      },
+      environment,
+      endpoint: apnsDeviceUrl(environment, token ?? ""),
     },
-    environment,
-    endpoint: apnsDeviceUrl(environment, token ?? ""),
-  });
+    fault,
+  );
   const latency = context.latency();
   if (latency > 0) await delay(Math.max(0, (state?.readyAt ?? 0) - Date.now()) + latency);
   if (stream.destroyed) return;

@@ -399,20 +399,24 @@ async function send(args: {
     );
     return;
   }
+  let fault: FaultRule | undefined;
   if (answer === undefined) {
     answer = { httpStatus: 200, body: { name: `projects/${projectId}/messages/${messageId()}` } };
-    const fault = await takeFaultAndWait(hub, "fcm", token);
+    fault = await takeFaultAndWait(hub, "fcm", token);
     if (fault !== undefined && fault.status !== 200) answer = faultAnswer(fault, projectId);
   }
 
-  hub.record({
-    vendor: "fcm",
-    token,
-    at,
-    status: answer.httpStatus,
-    endpoint,
-    request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
-  });
+  hub.record(
+    {
+      vendor: "fcm",
+      token,
+      at,
+      status: answer.httpStatus,
+      endpoint,
+      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
+    },
+    fault,
+  );
   write(response, answer);
 }
 

@@ -123,8 +123,9 @@ export async function startHonorSimulator(opts: HonorSimulatorOptions): Promise<
       authorize(request.headers, decodeURIComponent(appId), tokens) ??
       checkTimestamp(request.headers.timestamp) ??
       validate(parsed);
+    let faults: (FaultRule | undefined)[] = [];
     if (answer === undefined) {
-      const faults = await takeFaultsAndWait(opts.hub, "honor", targets);
+      faults = await takeFaultsAndWait(opts.hub, "honor", targets);
       const whole = faults.map((fault) => fault && wholeRequestAnswer(fault)).find(Boolean);
       const failTokens = targets.filter((_, index) => isTokenFault(faults[index], 404));
       const expireTokens = targets.filter((_, index) => isTokenFault(faults[index], 410));
@@ -145,13 +146,18 @@ export async function startHonorSimulator(opts: HonorSimulatorOptions): Promise<
       }
     }
 
-    recordPerTarget(opts.hub, targets, {
-      vendor: "honor",
-      at,
-      status: answer.httpStatus,
-      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
-      endpoint,
-    });
+    recordPerTarget(
+      opts.hub,
+      targets,
+      {
+        vendor: "honor",
+        at,
+        status: answer.httpStatus,
+        request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
+        endpoint,
+      },
+      faults,
+    );
     writeJson(response, answer.httpStatus, answer.body, answer.headers);
   });
 

@@ -4,7 +4,7 @@ import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
 import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
 import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
 import { type JsonAnswer, type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
-import { type FaultRule, recordPerTarget, type SimulatorHub } from "./hub.js";
+import { type FaultRule, recordPerTarget } from "./hub.js";
 import { AccessTokenBook } from "./tokens.js";
 import { bearerToken, isObject, parseOrRaw, readBody, recordedHeaders } from "./wire.js";
 
@@ -114,19 +114,28 @@ export async function startHuaweiSimulator(opts: HuaweiSimulatorOptions): Promis
     const targets = tokensOf(parsed);
     const named = request.headers[REAL_URL_HEADER];
     const endpoint = typeof named === "string" ? named : `${PUSH_HOST}${path}`;
-    const answer =
+    let rules: (FaultRule | undefined)[] = [];
+    let answer =
       wrongHost(endpoint, path) ??
       authorize(request.headers.authorization, appId, tokens) ??
-      validate(parsed) ??
-      (await answerWithFaults(opts.hub, targets));
+      validate(parsed);
+    if (answer === undefined) {
+      rules = await takeFaultsAndWait(opts.hub, "huawei", targets);
+      answer = answerWithFaults(targets, rules);
+    }
 
-    recordPerTarget(opts.hub, targets, {
-      vendor: "huawei",
-      at,
-      status: answer.httpStatus,
-      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
-      endpoint,
-    });
+    recordPerTarget(
+      opts.hub,
+      targets,
+      {
+        vendor: "huawei",
+        at,
+        status: answer.httpStatus,
+        request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body: parsed },
+        endpoint,
+      },
+      rules,
+    );
     writeJson(response, answer.httpStatus, { ...answer.body, requestId: requestId() }, answer.headers);
   });
 
@@ -347,13 +356,12 @@ function isIntegerIn(value: unknown, min: number, max: number): boolean {
 }
 
 /**
- * Takes one fault per token, as Huawei would meet each token of the multicast. A 404/410 fault without
+ * Huawei's answer to a multicast whose tokens took these faults, one per token. A 404/410 fault without
  * a Push Kit code makes only that token illegal (listed in an 80100000 answer; every token of the
  * request illegal is Huawei's 80300007); any other fault, an explicit code such as "80300007"
  * included, answers for the whole request.
  */
-async function answerWithFaults(hub: SimulatorHub, targets: readonly string[]): Promise<Answer> {
-  const rules = await takeFaultsAndWait(hub, "huawei", targets);
+function answerWithFaults(targets: readonly string[], rules: readonly (FaultRule | undefined)[]): Answer {
   const faults = targets.map((token, index) => ({ token, fault: rules[index] }));
 
   const illegal = faults

@@ -58,8 +58,6 @@ export class SimulatorHub {
   private readonly faults: FaultRule[] = [];
   private readonly listeners = new Set<(d: SimulatedDelivery) => void>();
   private recorded = 0;
-  /** Faults that fired, per target token, until the simulator records that target's delivery. */
-  private readonly fired = new Map<string, FaultRule[]>();
   /** Rolls for rate faults; a suite that wants a repeatable run seeds it (`seedFaults`). */
   private random: () => number = Math.random;
 
@@ -77,13 +75,15 @@ export class SimulatorHub {
     this.logFd = logPath === undefined ? undefined : openSync(logPath, "a");
   }
 
-  record(delivery: SimulatedDelivery): void {
-    const fired = this.fired.get(delivery.token);
-    const rule = fired?.shift();
-    if (fired !== undefined && fired.length === 0) this.fired.delete(delivery.token);
-    if (rule !== undefined && delivery.fault === undefined) {
-      delivery.fault = { status: rule.status, ...(rule.reason !== undefined ? { reason: rule.reason } : {}) };
-    }
+  /**
+   * `rule` is the fault this target's request took (`takeFault`), if any: a refusal marks the
+   * delivery with it. The simulator hands it over itself: a mark kept per token would go to whichever
+   * request for that token is recorded next, and requests for one phone overtake each other (a slow
+   * answer, two streams whose handlers interleave), which marked an accepted message refused.
+   */
+  record(delivery: SimulatedDelivery, rule?: FaultRule): void {
+    const fault = refusalOf(rule);
+    if (fault !== undefined && delivery.fault === undefined) delivery.fault = fault;
     if (this.logFd !== undefined) writeSync(this.logFd, `${JSON.stringify(delivery)}\n`);
     this.recorded += 1;
     this.deliveries.push(delivery);
@@ -131,7 +131,6 @@ export class SimulatorHub {
 
   clearFaults(): void {
     this.faults.length = 0;
-    this.fired.clear();
   }
 
   /**
@@ -149,25 +148,28 @@ export class SimulatorHub {
     const rule = this.faults[index]!;
     rule.count -= 1;
     if (rule.count <= 0) this.faults.splice(index, 1);
-    // A refusal is answered (and recorded) right away; `record` marks that target's next delivery
-    // with it. A slow success is not queued here: the requests that overtake it while it waits must
-    // not take its place.
-    if (rule.status !== 200 || rule.reason !== undefined) {
-      this.fired.set(token, [...(this.fired.get(token) ?? []), { ...rule }]);
-    }
     return { ...rule };
   }
 }
 
+/** The refusal a taken fault stands for; none for no fault or a slow success. */
+export function refusalOf(rule: FaultRule | undefined): SimulatedDelivery["fault"] {
+  if (rule === undefined || (rule.status === 200 && rule.reason === undefined)) return undefined;
+  return { status: rule.status, ...(rule.reason !== undefined ? { reason: rule.reason } : {}) };
+}
+
 /**
- * Records one delivery per target of a request, all with the same answer and request; a request that
- * names no target is still recorded once, under the empty token.
+ * Records one delivery per target of a request, all with the same answer and request, each marked
+ * with the fault its target took (`rules`, in target order); a request that names no target is still
+ * recorded once, under the empty token.
  */
 export function recordPerTarget(
   hub: SimulatorHub,
   targets: readonly string[],
   delivery: Omit<SimulatedDelivery, "token">,
+  rules: readonly (FaultRule | undefined)[] = [],
 ): void {
   const { vendor, ...rest } = delivery;
-  for (const token of targets.length > 0 ? targets : [""]) hub.record({ vendor, token, ...rest });
+  if (targets.length === 0) hub.record({ vendor, token: "", ...rest });
+  for (const [index, token] of targets.entries()) hub.record({ vendor, token, ...rest }, rules[index]);
 }

@@ -5,7 +5,7 @@ import { REAL_URL_HEADER } from "../../lib/vendors/endpoint.js";
 import { type GeneratedCredentialOptions, generatedCredential } from "./credentials.js";
 import { retryAfterHeader, takeFaultsAndWait } from "./faults.js";
 import { type SimulatorOptions, startSimulatorServer, writeJson } from "./http-server.js";
-import { type FaultRule, recordPerTarget, type SimulatorHub } from "./hub.js";
+import { type FaultRule, recordPerTarget } from "./hub.js";
 import { BeijingDailyQuota } from "./quota.js";
 import { isObject, parseOrRaw, readBody, recordedForm, recordedHeaders } from "./wire.js";
 
@@ -157,8 +157,10 @@ export async function startMeizuSimulator(opts: MeizuSimulatorOptions): Promise<
     const pushIds = (form.get("pushIds") ?? "").split(",").filter((id) => id !== "");
 
     let answer = check(request.headers["content-type"], form, pushIds, apps);
+    let rules: (FaultRule | undefined)[] = [];
     if (answer.code === "200") {
-      answer = await applyFaults(answer, pushIds, opts.hub);
+      rules = await takeFaultsAndWait(opts.hub, "meizu", pushIds);
+      answer = applyFaults(answer, pushIds, rules);
     }
     if (answer.code === "200") {
       answer = countAgainstQuota(answer, pushIds, quota, form.get("appId") ?? "");
@@ -167,13 +169,18 @@ export async function startMeizuSimulator(opts: MeizuSimulatorOptions): Promise<
     // Meizu requests carry no credentials in their headers: nothing to redact.
     const recorded = { headers: recordedHeaders(request.headers), body: recordedForm(form, RECORDED_FIELDS) };
     const realUrl = request.headers[REAL_URL_HEADER];
-    recordPerTarget(opts.hub, pushIds, {
-      vendor: "meizu",
-      at,
-      status: answer.httpStatus,
-      request: recorded,
-      endpoint: typeof realUrl === "string" ? realUrl : `${MEIZU_HOST}${PUSH_PATH}`,
-    });
+    recordPerTarget(
+      opts.hub,
+      pushIds,
+      {
+        vendor: "meizu",
+        at,
+        status: answer.httpStatus,
+        request: recorded,
+        endpoint: typeof realUrl === "string" ? realUrl : `${MEIZU_HOST}${PUSH_PATH}`,
+      },
+      rules,
+    );
     writeAnswer(response, answer);
   });
 
@@ -372,14 +379,13 @@ function advanceProblem(advance: unknown): string | undefined {
 }
 
 /**
- * Takes one fault per pushId. A per-pushId fault (a per-pushId code, 404/410, or 110010 for a named
+ * The answer after one fault per pushId. A per-pushId fault (a per-pushId code, 404/410, or 110010 for a named
  * token: its user switched messages off) lists that id in `value`; any other makes the whole request fail
- * (the first such fault wins); the slowest delay holds the answer back.
+ * (the first such fault wins).
  */
-async function applyFaults(answer: Answer, pushIds: string[], hub: SimulatorHub): Promise<Answer> {
+function applyFaults(answer: Answer, pushIds: string[], faults: readonly (FaultRule | undefined)[]): Answer {
   let whole: Answer | undefined;
   const failed = new Map(answer.failed);
-  const faults = await takeFaultsAndWait(hub, "meizu", pushIds);
   for (const [index, token] of pushIds.entries()) {
     const fault = faults[index];
     if (fault === undefined) continue;

@@ -303,8 +303,9 @@ async function unicastBatch(args: {
       ? undefined
       : { errorCode: 10000, errorMessage: MESSAGES[10000]! },
   );
+  let faults: (FaultRule | undefined)[] = [];
   if (refusal === undefined) {
-    const faults = await takeFaultsAndWait(hub, "oppo", registrationIds);
+    faults = await takeFaultsAndWait(hub, "oppo", registrationIds);
     refusal = faults.map(faultRefusal).find((r) => r !== undefined);
     items = items.map((item, index) => item ?? faultItem(faults[index]));
   }
@@ -318,19 +319,22 @@ async function unicastBatch(args: {
   // The form as recorded: auth_token redacted, messages parsed (each action_parameters too, below).
   const recorded = recordedForm(form, { auth_token: () => "<redacted>", messages: () => parsedMessages });
   for (const [index, token] of (registrationIds.length > 0 ? registrationIds : [""]).entries()) {
-    hub.record({
-      vendor: "oppo",
-      token,
-      at,
-      endpoint,
-      status: httpStatus,
-      request: {
-        headers: recordedHeaders(request.headers, REDACTED_HEADERS),
-        // Each entry shows its own message, not the other 999 of the batch.
-        body:
-          messages === undefined ? recorded : { ...recorded, messages: [recordedMessage(messages[index])] },
+    hub.record(
+      {
+        vendor: "oppo",
+        token,
+        at,
+        endpoint,
+        status: httpStatus,
+        request: {
+          headers: recordedHeaders(request.headers, REDACTED_HEADERS),
+          // Each entry shows its own message, not the other 999 of the batch.
+          body:
+            messages === undefined ? recorded : { ...recorded, messages: [recordedMessage(messages[index])] },
+        },
       },
-    });
+      faults[index],
+    );
   }
 
   if (refusal !== undefined) {

@@ -180,13 +180,13 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     return vivo(0, undefined, { authToken });
   };
 
-  /** What vivo answers a valid send to `targets`, after the hub's faults. */
-  const deliver = async (
+  /** What vivo answers a valid send to `targets`, after the faults each target took. */
+  const deliver = (
     path: typeof PATHS.send | typeof PATHS.pushToList,
     body: Record<string, unknown>,
     targets: string[],
-  ): Promise<Answer> => {
-    const faults = await takeFaultsAndWait(hub, "vivo", targets);
+    faults: readonly (FaultRule | undefined)[],
+  ): Answer => {
     const invalid = new Map<string, number>();
     for (const [index, fault] of faults.entries()) {
       const effect = fault === undefined ? undefined : faultEffect(fault);
@@ -259,11 +259,12 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     const duplicate = remembered(requestKey);
     // The push was accepted already: vivo shows it once, so the resend is neither delivered nor recorded.
     if (duplicate !== undefined) return duplicate;
-    const answer = await deliver(path, body, targets);
+    const faults = await takeFaultsAndWait(hub, "vivo", targets);
+    const answer = deliver(path, body, targets, faults);
     if (answer.httpStatus === 200 && isObject(answer.body) && answer.body.result === 0) {
       acceptedRequests.set(requestKey, { answer, at: Date.now() });
     }
-    record(request, path, body, targets, answer, at);
+    record(request, path, body, targets, answer, at, faults);
     return answer;
   };
 
@@ -275,16 +276,22 @@ export async function startVivoSimulator(opts: VivoSimulatorOptions): Promise<Vi
     targets: string[],
     answer: Answer,
     at: string,
+    faults: readonly (FaultRule | undefined)[] = [],
   ): void => {
     if (targets.length === 0) return;
     const realUrl = request.headers[REAL_URL_HEADER];
-    recordPerTarget(hub, targets, {
-      vendor: "vivo",
-      at,
-      status: answer.httpStatus,
-      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
-      endpoint: typeof realUrl === "string" ? realUrl : `${VIVO_HOST}${path}`,
-    });
+    recordPerTarget(
+      hub,
+      targets,
+      {
+        vendor: "vivo",
+        at,
+        status: answer.httpStatus,
+        request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
+        endpoint: typeof realUrl === "string" ? realUrl : `${VIVO_HOST}${path}`,
+      },
+      faults,
+    );
   };
 
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {

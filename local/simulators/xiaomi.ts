@@ -208,9 +208,11 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
         ? refuse(21301, "Authentication failed")
         : (validate(form, app, tokens) ?? checkRegion(realUrl, app));
     let delayMs = 0;
+    let rules: (FaultRule | undefined)[] = [];
     if (answer === undefined) {
       const faults = takeFaults(opts.hub, "xiaomi", tokens);
       delayMs = faults.delayMs;
+      rules = faults.rules;
       // Dead regIds come back in data.bad_regids, even when every regId of the request is dead (how
       // Xiaomi answers that case is UNCONFIRMED; 20301 stays the answer of a request it cannot serve).
       const dead = new Set(tokens.filter((_, index) => isDeadToken(faults.rules[index])));
@@ -221,13 +223,18 @@ export async function startXiaomiSimulator(opts: XiaomiSimulatorOptions): Promis
     }
 
     const body = isForm(request) ? recordedForm(form, JSON_FIELDS) : parseOrRaw(text);
-    recordPerTarget(opts.hub, tokens, {
-      vendor: "xiaomi",
-      at,
-      endpoint: realUrl,
-      status: answer.httpStatus,
-      request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
-    });
+    recordPerTarget(
+      opts.hub,
+      tokens,
+      {
+        vendor: "xiaomi",
+        at,
+        endpoint: realUrl,
+        status: answer.httpStatus,
+        request: { headers: recordedHeaders(request.headers, REDACTED_HEADERS), body },
+      },
+      rules,
+    );
     // The hub has the delivery before the slow answer arrives.
     if (delayMs > 0) await sleep(delayMs);
     writeJson(response, answer.httpStatus, answer.body, retryAfterHeader(answer.retryAfter));

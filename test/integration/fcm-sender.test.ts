@@ -309,6 +309,28 @@ describe("FcmSender against the FCM simulator", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
   });
 
+  it("marks the refused request refused when another message to the same phone overtakes it", async () => {
+    // Two messages to one phone in flight at once (a bundle's jobs do that): the first is refused
+    // slowly, the second is accepted while it waits. The fault suites count a delivery as accepted
+    // by its status and fault mark, so the mark must stay with the request that took the fault.
+    const device = target();
+    hub.addFault({ vendor: "fcm", token: device.token, status: 503, delayMs: 300, count: 1 });
+
+    const slow = sender.send(notification, [device]);
+    await sleep(50);
+    const [fast] = await sender.send({ ...notification, messageKey: "144115233406627467_4_1709281816" }, [
+      device,
+    ]);
+    const [refused] = await slow;
+
+    expect(fast?.outcome.kind).toBe("delivered");
+    expect(refused?.outcome.kind).toBe("retry");
+    expect(sent(device.token).map((d) => [d.status, d.fault?.status])).toEqual([
+      [200, undefined],
+      [503, 503],
+    ]);
+  });
+
   it("answers retry when FCM does not answer within the request timeout", async () => {
     const impatient = new FcmSender({ credentials: [credential], requestTimeoutMs: 200 });
     try {

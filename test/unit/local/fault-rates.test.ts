@@ -51,31 +51,36 @@ describe("rate faults", () => {
 });
 
 describe("a delivery answered by a fault", () => {
-  it("carries the refusal, even when the vendor refuses inside an HTTP 200, and a slow success carries none", () => {
+  it("carries the refusal the simulator hands over, even inside an HTTP 200; a slow success carries none", () => {
     const hub = new SimulatorHub();
     hub.addFault({ vendor: "xiaomi", status: 200, reason: "10027", count: 1 });
     hub.addFault({ vendor: "fcm", status: 200, delayMs: 5, count: 1 });
     const base = { at: "2026-12-02T00:00:00Z", status: 200, request: { headers: {}, body: {} } };
-    hub.takeFault("xiaomi", "mi-1");
-    hub.record({ vendor: "xiaomi", token: "mi-1", ...base });
-    hub.record({ vendor: "xiaomi", token: "mi-1", ...base });
-    hub.takeFault("fcm", "f-1");
-    hub.record({ vendor: "fcm", token: "f-1", ...base });
+    const refused = hub.takeFault("xiaomi", "mi-1");
+    hub.record({ vendor: "xiaomi", token: "mi-1", ...base }, refused);
+    hub.record({ vendor: "xiaomi", token: "mi-1", ...base }, hub.takeFault("xiaomi", "mi-1"));
+    hub.record({ vendor: "fcm", token: "f-1", ...base }, hub.takeFault("fcm", "f-1"));
     expect(hub.list().map((d) => d.fault)).toEqual([{ status: 200, reason: "10027" }, undefined, undefined]);
   });
 });
 
-describe("a slow success overtaken by a refused request for the same token", () => {
-  it("leaves the refusal on the refused request, not on the slow one", () => {
+describe("requests for the same token recorded out of the order they took their faults", () => {
+  it("leave each refusal on the request that took it", () => {
     const hub = new SimulatorHub();
     const base = { at: "2026-12-02T00:00:00Z", status: 200, request: { headers: {}, body: {} } };
     hub.addFault({ vendor: "vivo", status: 200, delayMs: 3_000, count: 1 });
-    hub.takeFault("vivo", "v-1"); // the slow request starts waiting
+    const slow = hub.takeFault("vivo", "v-1"); // the slow request starts waiting
     hub.addFault({ vendor: "vivo", status: 200, reason: "10072", count: 1 });
-    hub.takeFault("vivo", "v-1"); // another message to the same phone is refused meanwhile
-    hub.record({ vendor: "vivo", token: "v-1", ...base, request: { headers: {}, body: "refused" } });
-    hub.record({ vendor: "vivo", token: "v-1", ...base, request: { headers: {}, body: "slow" } });
+    const refused = hub.takeFault("vivo", "v-1"); // another message to the same phone is refused meanwhile
+    const accepted = hub.takeFault("vivo", "v-1"); // and a third is accepted, recorded first
+    hub.record(
+      { vendor: "vivo", token: "v-1", ...base, request: { headers: {}, body: "accepted" } },
+      accepted,
+    );
+    hub.record({ vendor: "vivo", token: "v-1", ...base, request: { headers: {}, body: "refused" } }, refused);
+    hub.record({ vendor: "vivo", token: "v-1", ...base, request: { headers: {}, body: "slow" } }, slow);
     expect(hub.list().map((d) => [d.request.body, d.fault?.reason])).toEqual([
+      ["accepted", undefined],
       ["refused", "10072"],
       ["slow", undefined],
     ]);
