@@ -115,11 +115,10 @@ export const handler = lambdaEntry(
         admin: adminFromEnv(),
       });
     }),
-    // Events are claimed (one write each) rather than wrapped in Powertools idempotency (two).
-    undefined,
     () => journal().flush(),
     {
       deliveries,
+      // Events are claimed (one write each) rather than wrapped in Powertools idempotency (two).
       claims: lazy(() => new DynamoEventClaims(awsClients().dynamodb, requireEnv(ENV.idempotencyTableName))),
     },
   ),

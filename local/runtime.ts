@@ -401,7 +401,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         // As deployed (functions/route-events.ts): one claim per event, a batch's jobs sent together.
         handler: makeRouteEventsHandler(
           () => router,
-          undefined,
           () => routingJournal.flush(),
           {
             deliveries: routedJobs,

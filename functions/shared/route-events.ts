@@ -1,5 +1,3 @@
-import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
-import type { BasePersistenceLayer } from "@aws-lambda-powertools/idempotency/persistence";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { type EventClaims, EventInProgressError } from "../../lib/ingest/event-claims.js";
 import { eventIdentity } from "../../lib/ingest/event-identity.js";
@@ -8,66 +6,37 @@ import type { DeliveryQueue } from "../../lib/ports/index.js";
 import type { Router, RouterEvent } from "../../lib/routing/router.js";
 import { makeSqsBatchHandler } from "./sqs-batch.js";
 
-/** How long a routed callback is remembered: longer than Tencent's retries and SQS's redeliveries. */
-export const IDEMPOTENCY_SECONDS = 3600;
-
 /** A routing's deadline when no Lambda context says (the router's timeout). */
 const DEFAULT_ROUTING_MS = 60_000;
 
-/** What the idempotent step receives: the event and the identity it is remembered by. */
-interface Identified {
-  identity: string;
-  event: RouterEvent;
-}
-
 /**
  * Ingest queue consumer: each record is one accepted callback; a failure is retried by SQS.
- * With a persistence store, an event is routed once however often it arrives (Tencent retrying a
- * timed-out callback, SQS delivering a message twice, a copy with another EventTime): the key is the
- * event's identity (lib/ingest/event-identity.ts: MsgKey, group + MsgSeq + topic, …), never the
- * whole body, and never the time we accepted it. With `claims`, that is one conditional write per
- * event instead of two (lib/ingest/event-claims.ts says why it is as safe). With `deliveries` (the
- * router's DeliveryQueue), the jobs of the records a batch routes at the same time go out together.
+ * With `claims`, an event is routed once however often it arrives (Tencent retrying a timed-out
+ * callback, SQS delivering a message twice, a copy with another EventTime): one conditional write per
+ * event (lib/ingest/event-claims.ts says why it is as safe as Powertools idempotency's two), keyed by
+ * the event's identity (lib/ingest/event-identity.ts: MsgKey, group + MsgSeq + topic, …), never the
+ * whole body, and never the time we accepted it. With `deliveries` (the router's DeliveryQueue), the
+ * jobs of the records a batch routes at the same time go out together.
  */
 export function makeRouteEventsHandler(
   router: () => Router,
-  idempotency?: () => BasePersistenceLayer,
   /** After each batch, whatever it routed or not: writes the routing trace (lib/trace/routing-trace.ts). */
   afterBatch?: () => Promise<void>,
   options: {
     /** The router's DeliveryQueue, when it sends the jobs of a batch's records together. */
     deliveries?: CoalescedDeliveryQueue;
-    /** One claim per event (lib/ingest/event-claims.ts) instead of `idempotency`'s two writes. */
+    /** The event claims (lib/ingest/event-claims.ts); without them every copy is routed. */
     claims?: () => EventClaims;
   } = {},
 ) {
   const { deliveries, claims } = options;
-  let route: ((input: Identified) => Promise<unknown>) | undefined;
-  // Knowing the invocation's remaining time lets an in-progress record expire with the invocation.
-  const config = new IdempotencyConfig({
-    eventKeyJmesPath: "identity",
-    expiresAfterSeconds: IDEMPOTENCY_SECONDS,
-  });
-  const routeOnce = () => {
-    if (route !== undefined) return route;
-    const handle = async ({ event }: Identified) => {
-      await router().handle(event);
-      return true;
-    };
-    route =
-      idempotency === undefined
-        ? handle
-        : makeIdempotent(handle, { persistenceStore: idempotency(), config });
-    return route;
-  };
   const routeRecord = async (record: SQSRecord, context?: Context) => {
-    if (context !== undefined) config.registerLambdaContext(context);
     const event = JSON.parse(record.body) as RouterEvent;
-    const identity = eventIdentity(event).key;
     if (claims === undefined) {
-      await routeOnce()({ identity, event });
+      await router().handle(event);
       return;
     }
+    const identity = eventIdentity(event).key;
     const store = claims();
     const untilMs = Date.now() + (context?.getRemainingTimeInMillis() ?? DEFAULT_ROUTING_MS);
     const answer = await store.claim(identity, record.messageId, untilMs);

@@ -54,7 +54,7 @@ function routerCounting(fail: () => boolean = () => false) {
 
 function handlerFor(router: Router, now: () => number = Date.now) {
   const claims = new DynamoEventClaims(dynamo.client, TABLE, now);
-  return makeRouteEventsHandler(() => router, undefined, undefined, { claims: () => claims });
+  return makeRouteEventsHandler(() => router, undefined, { claims: () => claims });
 }
 
 const failures = (response: { batchItemFailures: { itemIdentifier: string }[] }) =>

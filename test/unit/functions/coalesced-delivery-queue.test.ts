@@ -135,7 +135,7 @@ describe("makeRouteEventsHandler with a coalesced queue", () => {
         await coalesced.enqueue([job(key)]);
       },
     };
-    const handler = makeRouteEventsHandler(() => router, undefined, undefined, { deliveries: coalesced });
+    const handler = makeRouteEventsHandler(() => router, undefined, { deliveries: coalesced });
     const event: SQSEvent = {
       Records: [record("1", c2c("m1")), record("2", c2c("bad")), record("3", c2c("m333"))],
     };
