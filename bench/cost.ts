@@ -307,6 +307,9 @@ function costs(run: Run): Cost[] {
       // made at ingest costs (architecture note, Presence).
       out.push({ component: "DynamoDB user reads", usd: usd / 2, detail });
       out.push({ component: "DynamoDB presence: strong reads", feature: true, usd: usd / 2, detail });
+    } else if (line.purpose === "user") {
+      // A sender's nickname, read eventually consistent (lib/routing/names.ts).
+      out.push({ component: "DynamoDB user reads", usd, detail });
     } else if (line.purpose === "TRACE") {
       out.push({ component: "DynamoDB routing trace (npm run why)", feature: true, usd, detail });
     } else {

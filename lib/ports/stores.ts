@@ -110,10 +110,18 @@ export interface BadgeStore {
   countPush(userIds: readonly string[], messageKey: string): Promise<Map<string, number>>;
 }
 
+export type SenderProfile = Pick<UserRecord, "nickname" | "nicknameKnown">;
+
 export interface ProfileStore {
   /** Keeps the newest nickname (by `at`). */
   setNickname(userId: string, nickname: string, at: number): Promise<void>;
   getNicknames(userIds: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * What a title needs of a sender: the nickname and whether it is known. Eventually consistent —
+   * half the read of a recipient's item (0.5 RRU up to 4 KB, https://aws.amazon.com/dynamodb/pricing/on-demand/,
+   * limits-and-costs.md §1) — since a name may lag a profile callback by a second; a recipient's presence may not.
+   */
+  getProfile(userId: string): Promise<SenderProfile>;
   /**
    * Records what Tencent's directory said (a nickname, or none), so a sender is looked up once; a
    * newer nickname from a profile callback wins.

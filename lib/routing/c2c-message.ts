@@ -57,14 +57,18 @@ export function makeC2CMessageHandler(deps: RouterDeps): Handler<"C2C.CallbackAf
       return;
     }
 
-    // One read for both: the recipient's presence, preferences and devices, and the sender's nickname.
-    const users = await deps.users.getUsers([recipient, msg.From_Account]);
+    // The recipient's presence, preferences and devices (strongly consistent) and, in parallel, the
+    // sender's nickname (eventually consistent, half the read), unless OfflinePushInfo.Title replaces it.
+    const [users, title] = await Promise.all([
+      deps.users.getUsers([recipient]),
+      options.title ?? senderName(deps, msg.From_Account, messageKey),
+    ]);
     const conversationId = c2cConversationId(msg.From_Account);
     const content: MessageContent = {
       conversationId,
       messageKey,
       sentAt: (msg.MsgTime ?? Math.floor(acceptedAt / 1000)) * 1000,
-      title: await senderName(deps, msg.From_Account, users.get(msg.From_Account), messageKey),
+      title,
       bodies: messageTexts(msg.MsgBody),
       ext: ext ?? conversationExt(conversationId),
       ...(sound !== undefined ? { sound } : {}),

@@ -302,8 +302,10 @@ export function makeCallHandlers(deps: RouterDeps): {
     if (invitees.length === 0) return skip(messageKey, "call invitation: nobody to ring but the caller");
 
     const caller = message.from;
-    const users = await deps.users.getUsers([...invitees, caller]);
-    const callerName = await senderName(deps, caller, users.get(caller), messageKey);
+    const [users, callerName] = await Promise.all([
+      deps.users.getUsers(invitees),
+      senderName(deps, caller, messageKey),
+    ]);
     const conversationId =
       message.groupId === undefined ? c2cConversationId(caller) : groupConversationId(message.groupId);
     const call: CallInfo = {

@@ -116,13 +116,11 @@ export function makeGroupMessageHandlers(deps: RouterDeps): {
         deps.journal.record({ stage: "skipped", messageKey, reason: skip });
         return;
       }
-      const [group, sender] = await Promise.all([
+      // The sender's item is read only when the callback carries no name card.
+      const [group, name] = await Promise.all([
         deps.groups.getGroup(msg.GroupId),
-        deps.users.getUsers([msg.From_Account]),
+        nameCardOf(msg) ?? senderName(deps, msg.From_Account, messageKey),
       ]);
-      const name =
-        nameCardOf(msg) ??
-        (await senderName(deps, msg.From_Account, sender.get(msg.From_Account), messageKey));
       const conversationId = groupConversationId(msg.GroupId, topicId);
       const content: MessageContent = {
         conversationId,

@@ -32,9 +32,11 @@ export function makeRecallHandlers(deps: RouterDeps): {
     }
     // The recipients' devices say which language each reads; the sender's item gives the title.
     const ids = [...new Set(delivered.map((d) => d.target.userId))];
-    const users = await deps.users.getUsers(knownSender === undefined ? ids : [...ids, knownSender]);
-    const title =
-      knownSender === undefined ? original.title : users.get(knownSender)?.nickname || original.title;
+    const [users, sender] = await Promise.all([
+      deps.users.getUsers(ids),
+      knownSender === undefined ? undefined : deps.profiles.getProfile(knownSender),
+    ]);
+    const title = sender?.nickname || original.title;
     const batches = new Map<Language, { notification: Notification; devices: Reachable[] }>();
     for (const { vendor, target } of delivered) {
       const device = users.get(target.userId)?.devices.find((d) => d.deviceId === target.deviceId);

@@ -99,8 +99,7 @@ export function makeServerPushHandlers(deps: RouterDeps): {
       if (content.title === "") {
         // No OfflinePushInfo.Title: the sender's name (the admin's configured display name, a nickname,
         // else the account), decided before any later page is queued so every page says the same.
-        const sender = await deps.users.getUsers([task.from]);
-        content = { ...content, title: await senderName(deps, task.from, sender.get(task.from), messageKey) };
+        content = { ...content, title: await senderName(deps, task.from, messageKey) };
       }
       const current: ServerPushTask = { ...task, content };
       const { userIds, fromAll } = await candidates(sp, current);

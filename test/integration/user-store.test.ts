@@ -98,6 +98,35 @@ describe("DynamoUserStore: devices", () => {
 
 // Presence, badges and profiles: test/integration/user-store-presence.test.ts.
 describe("DynamoUserStore: reading users", () => {
+  it("reads a sender's profile eventually consistent, for half the read of a recipient", async () => {
+    // dynalite reports capacity by DynamoDB's rules (0.5 RRU per 4 KB eventually consistent, 1 strong).
+    const consumed: number[] = [];
+    const client = documentClient(dynamo.client);
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = "TOTAL";
+        const result = await next(args);
+        type Capacity = { CapacityUnits?: number };
+        const capacity = (result.output as { ConsumedCapacity?: Capacity | Capacity[] }).ConsumedCapacity;
+        for (const c of [capacity ?? []].flat()) consumed.push(c.CapacityUnits ?? 0);
+        return result;
+      },
+      { step: "initialize", name: "countCapacity" },
+    );
+    const metered = new DynamoUserStore(client, `users-${table}`);
+    await store.setNickname("alice", "Alice", 1);
+    await store.put(device("alice", "phone", "tok-alice"));
+    await store.recordLookup("bob", undefined, 2);
+    consumed.length = 0; // the writes above go through the same client
+
+    expect(await metered.getProfile("alice")).toEqual({ nickname: "Alice", nicknameKnown: true });
+    expect(await metered.getProfile("bob")).toEqual({ nicknameKnown: true });
+    expect(await metered.getProfile("nobody")).toEqual({});
+    expect(consumed).toEqual([0.5, 0.5, 0.5]);
+    await metered.getUsers(["alice"]);
+    expect(consumed.at(-1)).toBe(1);
+  });
+
   it("reads many users in batches of 100, unknown users included", async () => {
     const ids = Array.from({ length: 250 }, (_, i) => `user${i}`);
     for (const id of ids.slice(0, 5)) await store.put(device(id, "phone", `tok-${id}`));

@@ -13,6 +13,7 @@ import type {
   ProfileStore,
   ReceiveOpt,
   RecipientReader,
+  SenderProfile,
   UserRecord,
 } from "../../lib/ports/stores.js";
 
@@ -174,6 +175,14 @@ export class MemoryProfileStore implements ProfileStore {
       if (name !== undefined) found.set(id, name.nickname);
     }
     return found;
+  }
+
+  async getProfile(userId: string): Promise<SenderProfile> {
+    const name = this.names.get(userId);
+    return {
+      ...(name !== undefined ? { nickname: name.nickname } : {}),
+      ...(this.known(userId) ? { nicknameKnown: true } : {}),
+    };
   }
 
   readonly lookedUp = new Set<string>();

@@ -36,6 +36,7 @@ import type {
   ProfileStore,
   ReceiveOpt,
   RecipientReader,
+  SenderProfile,
   UserRecord,
 } from "../../ports/index.js";
 import { isReservedKey } from "../../tencent/ids.js";
@@ -152,9 +153,15 @@ function toRecord(userId: string, item: UserItem | undefined): UserRecord {
     userId,
     presence,
     devices,
+    ...profileOf(item),
+    ...(preferences !== undefined ? { preferences } : {}),
+  };
+}
+
+function profileOf(item: Pick<UserItem, "nickname" | "nicknameCheckedAt"> | undefined): SenderProfile {
+  return {
     ...(item?.nickname !== undefined ? { nickname: item.nickname } : {}),
     ...(item?.nickname !== undefined || item?.nicknameCheckedAt !== undefined ? { nicknameKnown: true } : {}),
-    ...(preferences !== undefined ? { preferences } : {}),
   };
 }
 
@@ -219,6 +226,18 @@ export class DynamoUserStore
       }),
     );
     return new Map(unique.map((id) => [id, toRecord(id, items.get(id))]));
+  }
+
+  async getProfile(userId: string): Promise<SenderProfile> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: userKey(userId),
+        ConsistentRead: false,
+        ProjectionExpression: "nickname, nicknameCheckedAt",
+      }),
+    );
+    return profileOf(Item as UserItem | undefined);
   }
 
   async getNicknames(userIds: readonly string[]): Promise<Map<string, string>> {

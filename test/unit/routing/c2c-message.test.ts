@@ -258,6 +258,18 @@ describe("one-to-one messages", () => {
     expect(directory.asked).toEqual([["erin"], ["frank"]]);
   });
 
+  it("reads nothing of the sender when their OfflinePushInfo gives the title", async () => {
+    const directory = new FakeDirectory({ erin: "Erin Wu" });
+    h = routerHarness(NOW, { directory });
+    await h.register({ userId: "bob", deviceId: "pixel", vendor: "fcm", token: "fcm-1" });
+    const titled = JSON.stringify({ OfflinePushInfo: { Title: "Order #42" } });
+    await route(message({ From_Account: "erin", CloudCustomData: titled }));
+    expect(directory.asked).toEqual([]);
+    await route(message({ From_Account: "erin", MsgKey: "untitled" }));
+    expect(h.pushed().map((p) => p.title)).toEqual(["Order #42", "Erin Wu"]);
+    expect(directory.asked).toEqual([["erin"]]);
+  });
+
   it("titles the push with the user ID when the look-up fails, and asks again next time", async () => {
     const directory = new FakeDirectory();
     directory.failWith = new Error("Tencent REST v4/profile/portrait_get failed: ErrorCode 60007");
