@@ -8,28 +8,21 @@ import {
 } from "@aws-sdk/client-sqs";
 import { App } from "aws-cdk-lib";
 import type { Context, LambdaFunctionURLEvent, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { makeDeliverHandler } from "../../functions/shared/deliver.js";
 import { awsClients, userStoreFromEnv } from "../../functions/shared/deps.js";
 import { makeHttpHandler } from "../../functions/shared/http.js";
-import { lambdaEntry, logJournal, recordJobMetrics } from "../../functions/shared/powertools.js";
+import { lambdaEntry } from "../../functions/shared/powertools.js";
+import { vendorDeliverHandler, vendorWorker } from "../../functions/shared/worker-from-env.js";
 import { ChatpushStack } from "../../infra/chatpush-stack.js";
-import { DynamoAnswerWindow } from "../../lib/adapters/dynamodb/answer-window.js";
-import { DynamoDeliveryLog } from "../../lib/adapters/dynamodb/delivery-log.js";
-import { DynamoPushTasks } from "../../lib/adapters/dynamodb/push-tasks.js";
-import { DynamoQuotaGates } from "../../lib/adapters/dynamodb/quota-gates.js";
 import { documentClient, ensureTable, IDEMPOTENCY_TABLE_KEYS } from "../../lib/adapters/dynamodb/table.js";
-import { SqsIngestQueue, SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
+import { SqsIngestQueue } from "../../lib/adapters/sqs/queues.js";
 import { ENV, vendorQueueEnv } from "../../lib/config/env-names.js";
-import { sumJobReports } from "../../lib/delivery/job-metrics.js";
-import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
 import { systemClock, type VendorSender } from "../../lib/ports/index.js";
-import { countTaskOutcomes } from "../../lib/push-api/task-outcomes.js";
 import { callbackSign } from "../../lib/tencent/sign.js";
 import { ApnsSender } from "../../lib/vendors/apns.js";
 import type { CredentialsByVendor } from "../../lib/vendors/credentials.js";
 import { FcmSender } from "../../lib/vendors/fcm.js";
-import { ACTIVE_VENDORS, credentialKeyOf, VENDOR_SETTINGS } from "../../lib/vendors/settings.js";
+import { ACTIVE_VENDORS, VENDOR_SETTINGS } from "../../lib/vendors/settings.js";
 import { ANDROID_VENDORS, type AndroidVendor, LOCAL_ANDROID_VENDORS } from "../../local/android-vendors.js";
 import { simulatorCredentials } from "../../local/credentials.js";
 import { createQueuePair, type QueuePair, startDynamo, startSqs } from "../../local/emulators.js";
@@ -233,29 +226,20 @@ export async function startCostPipeline(meter: Meter): Promise<CostPipeline> {
   const db = documentClient(clients.dynamodb);
   const handlers = { router } as unknown as Record<"router" | Vendor, SqsHandler>;
   for (const vendor of ACTIVE_VENDORS) {
-    // workerFromEnv without Secrets Manager. Unpaced: pacing only re-queues what exceeds a vendor's
-    // rate, which a one-machine run would hit only because it runs far fewer containers.
-    const worker = countTaskOutcomes(
-      makeDeliveryWorker({
-        sender: senders[vendor],
-        devices: users,
-        retries: new SqsRetryQueue(clients.sqs, queues[vendor].url, queues[vendor].dlqUrl),
-        journal: logJournal,
-        ledger: new DynamoDeliveryLog(db, tableName, systemClock),
-        quotaGates: new DynamoQuotaGates(db, tableName),
-        answers: new DynamoAnswerWindow(db, tableName),
-        credentialOf: credentialKeyOf(credentials[vendor] as { certificateId: number }[]),
-        maxAttempts: VENDOR_SETTINGS[vendor].maxAttempts,
-      }),
-      { tasks: new DynamoPushTasks(db, tableName), journal: logJournal, clock: systemClock },
-    );
-    handlers[vendor] = lambdaEntry(
-      makeDeliverHandler(
-        vendor,
-        () => worker,
-        (reports) => recordJobMetrics(vendor, sumJobReports(reports)),
-      ),
-    ) as SqsHandler;
+    // The deployed worker and handler without Secrets Manager. Unpaced: pacing only re-queues what
+    // exceeds a vendor's rate, which a one-machine run would hit only because it runs far fewer containers.
+    const worker = vendorWorker({
+      vendor,
+      sender: senders[vendor],
+      credentials: credentials[vendor] as { certificateId: number }[],
+      devices: users,
+      db,
+      table: tableName,
+      sqs: clients.sqs,
+      queueUrl: queues[vendor].url,
+      dlqUrl: queues[vendor].dlqUrl,
+    });
+    handlers[vendor] = vendorDeliverHandler(vendor, () => worker) as SqsHandler;
   }
 
   const functionName = (name: "router" | Vendor) => (name === "router" ? "router" : `worker ${name}`);

@@ -1,5 +1,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { SNSClient } from "@aws-sdk/client-sns";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { DynamoAnswerWindow } from "../../lib/adapters/dynamodb/answer-window.js";
 import { DynamoDeliveryLog } from "../../lib/adapters/dynamodb/delivery-log.js";
 import { DynamoPushTasks } from "../../lib/adapters/dynamodb/push-tasks.js";
@@ -10,9 +12,14 @@ import { SqsRetryQueue } from "../../lib/adapters/sqs/queues.js";
 import { ENV } from "../../lib/config/env-names.js";
 import { parseCircuitBreaker, parseTokenBreaker } from "../../lib/delivery/breaker-settings.js";
 import { sumJobReports } from "../../lib/delivery/job-metrics.js";
-import { makeDeliveryWorker } from "../../lib/delivery/worker.js";
+import { makeDeliveryWorker, type WorkerDeps } from "../../lib/delivery/worker.js";
 import type { Vendor } from "../../lib/model/index.js";
-import { type DeliveryEventPublisher, systemClock, type VendorSender } from "../../lib/ports/index.js";
+import {
+  type DeliveryEventPublisher,
+  type DeviceStore,
+  systemClock,
+  type VendorSender,
+} from "../../lib/ports/index.js";
 import { countTaskOutcomes } from "../../lib/push-api/task-outcomes.js";
 import {
   credentialKeyOf,
@@ -59,12 +66,54 @@ function deliveryEventsFromEnv(): DeliveryEventPublisher | undefined {
 }
 
 /**
+ * What a vendor worker is made of once its environment is read: the send guard and recall record,
+ * the shared daily-quota gates and token-breaker counts in the table, its own queue for retries and
+ * its dead-letter queue. `workerFromEnv` adds the environment's settings; `npm run bench:cost`
+ * (bench/support/cost-pipeline.ts) builds the same worker against local emulators, unpaced.
+ */
+export interface VendorWorkerParts<C extends { certificateId: number; isDefault?: boolean }> {
+  vendor: Vendor;
+  sender: VendorSender;
+  credentials: C[];
+  devices: DeviceStore;
+  db: DynamoDBDocumentClient;
+  table: string;
+  sqs: SQSClient;
+  queueUrl: string;
+  dlqUrl: string;
+  settings?: Pick<WorkerDeps, "pacing" | "tokenBreaker" | "circuitBreaker" | "events">;
+}
+
+export function vendorWorker<C extends { certificateId: number; isDefault?: boolean }>(
+  parts: VendorWorkerParts<C>,
+): Worker {
+  const { db, table } = parts;
+  const worker = makeDeliveryWorker({
+    sender: parts.sender,
+    devices: parts.devices,
+    retries: new SqsRetryQueue(parts.sqs, parts.queueUrl, parts.dlqUrl),
+    journal: logJournal,
+    ledger: new DynamoDeliveryLog(db, table, systemClock),
+    quotaGates: new DynamoQuotaGates(db, table),
+    answers: new DynamoAnswerWindow(db, table),
+    credentialOf: credentialKeyOf(parts.credentials),
+    maxAttempts: VENDOR_SETTINGS[parts.vendor].maxAttempts,
+    ...parts.settings,
+  });
+  // Server push jobs (Tencent REST timpush/*) count their outcomes per task and stop once it is revoked.
+  return countTaskOutcomes(worker, {
+    tasks: new DynamoPushTasks(db, table),
+    journal: logJournal,
+    clock: systemClock,
+  });
+}
+
+/**
  * A vendor worker as deployed: credentials from the vendor's secret (a JSON array of certificates),
- * its own queue for retries and its dead-letter queue, the send guard and recall record, the shared
- * daily-quota gates and token-breaker counts in the table, and its share of the vendor's rate: the
- * rate (CHATPUSH_VENDOR_QPS, else documented) divided by the event source's maximum concurrency, which
- * the stack derives from the same rate (VendorChannel). Built once per execution environment, so the
- * sender's connections, auth tokens, pacing and circuits live across invocations.
+ * and its share of the vendor's rate: the rate (CHATPUSH_VENDOR_QPS, else documented) divided by the
+ * event source's maximum concurrency, which the stack derives from the same rate (VendorChannel).
+ * Built once per execution environment, so the sender's connections, auth tokens, pacing and
+ * circuits live across invocations.
  */
 export async function workerFromEnv<C extends { certificateId: number; isDefault?: boolean }>(
   vendor: Vendor,
@@ -76,34 +125,31 @@ export async function workerFromEnv<C extends { certificateId: number; isDefault
     throw new ConfigError(`secret ${secretName} must hold a non-empty JSON array of ${vendor} credentials`);
   }
   const qps = setting(ENV.vendorQps, parseVendorQps);
-  const db = documentClient(awsClients().dynamodb);
-  const table = requireEnv(ENV.tableName);
   const events = deliveryEventsFromEnv();
-  const worker = makeDeliveryWorker({
+  return vendorWorker({
+    vendor,
     sender: makeSender(credentials as C[]),
+    credentials: credentials as C[],
     devices: userStoreFromEnv(),
-    retries: new SqsRetryQueue(
-      awsClients().sqs,
-      requireEnv(ENV.vendorQueueUrl),
-      requireEnv(ENV.vendorDlqUrl),
-    ),
-    journal: logJournal,
-    ledger: new DynamoDeliveryLog(db, table, systemClock),
-    quotaGates: new DynamoQuotaGates(db, table),
-    answers: new DynamoAnswerWindow(db, table),
-    tokenBreaker: setting(ENV.tokenBreaker, parseTokenBreaker),
-    circuitBreaker: setting(ENV.circuitBreaker, parseCircuitBreaker),
-    pacing: pacingFor(vendor, qps, workerConcurrency(vendor, qps)),
-    credentialOf: credentialKeyOf(credentials as C[]),
-    maxAttempts: VENDOR_SETTINGS[vendor].maxAttempts,
-    ...(events !== undefined ? { events } : {}),
+    db: documentClient(awsClients().dynamodb),
+    table: requireEnv(ENV.tableName),
+    sqs: awsClients().sqs,
+    queueUrl: requireEnv(ENV.vendorQueueUrl),
+    dlqUrl: requireEnv(ENV.vendorDlqUrl),
+    settings: {
+      tokenBreaker: setting(ENV.tokenBreaker, parseTokenBreaker),
+      circuitBreaker: setting(ENV.circuitBreaker, parseCircuitBreaker),
+      pacing: pacingFor(vendor, qps, workerConcurrency(vendor, qps)),
+      ...(events !== undefined ? { events } : {}),
+    },
   });
-  // Server push jobs (Tencent REST timpush/*) count their outcomes per task and stop once it is revoked.
-  return countTaskOutcomes(worker, {
-    tasks: new DynamoPushTasks(db, table),
-    journal: logJournal,
-    clock: systemClock,
-  });
+}
+
+/** A vendor worker's SQS handler with Powertools middleware and one metrics line per invocation. */
+export function vendorDeliverHandler(vendor: Vendor, worker: () => Worker | Promise<Worker>) {
+  return lambdaEntry(
+    makeDeliverHandler(vendor, worker, (reports) => recordJobMetrics(vendor, sumJobReports(reports))),
+  );
 }
 
 /**
@@ -115,11 +161,8 @@ export function deliverEntry<C extends { certificateId: number; isDefault?: bool
   vendor: Vendor,
   makeSender: (credentials: C[]) => VendorSender,
 ) {
-  return lambdaEntry(
-    makeDeliverHandler(
-      vendor,
-      lazyAsync(() => workerFromEnv<C>(vendor, makeSender)),
-      (reports) => recordJobMetrics(vendor, sumJobReports(reports)),
-    ),
+  return vendorDeliverHandler(
+    vendor,
+    lazyAsync(() => workerFromEnv<C>(vendor, makeSender)),
   );
 }
