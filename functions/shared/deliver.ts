@@ -40,9 +40,19 @@ function checkedJob(job: Partial<DeliveryJob>, vendor: Vendor): DeliveryJob {
 export type Worker = (job: DeliveryJob, options?: JobOptions) => Promise<JobReport>;
 
 /**
+ * How long before the invocation's deadline the jobs finished so far have their metrics published. A
+ * Lambda cut at its timeout runs no more code (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html),
+ * so without this an invocation that hung on its last job would leave no line for the others — nor
+ * their `CredentialProblem` count, which is alarmed. The line is one synchronous stdout write.
+ */
+export const METRICS_DEADLINE_MARGIN_MS = 500;
+
+/**
  * `onReports` receives the reports of one invocation's jobs together, once the batch is settled (a
  * job that failed to settle has none; the other jobs of its bundle have theirs): the workers publish
- * one metrics line per invocation, not per job.
+ * one metrics line per invocation, not per job. An invocation still running
+ * `METRICS_DEADLINE_MARGIN_MS` before its deadline publishes what has finished then, and the rest at
+ * the end.
  */
 export function makeDeliverHandler(
   vendor: Vendor,
@@ -50,7 +60,18 @@ export function makeDeliverHandler(
   onReports?: (reports: JobReport[]) => void,
 ) {
   return async (event: SQSEvent, context?: Context) => {
-    const reports: JobReport[] = [];
+    let reports: JobReport[] = [];
+    const publish = () => {
+      if (reports.length === 0) return;
+      const finished = reports;
+      reports = [];
+      onReports?.(finished);
+    };
+    const remainingMs = context?.getRemainingTimeInMillis();
+    const beforeDeadline =
+      onReports === undefined || remainingMs === undefined
+        ? undefined
+        : setTimeout(publish, Math.max(0, remainingMs - METRICS_DEADLINE_MARGIN_MS));
     const handle = makeSqsBatchHandler(async (record: SQSRecord, context?: Context) => {
       const deliver = await worker();
       // The worker starts no send that could outlast the invocation (Lambda would cut it mid-job).
@@ -68,7 +89,8 @@ export function makeDeliverHandler(
     try {
       return await handle(event, context);
     } finally {
-      if (reports.length > 0) onReports?.(reports);
+      clearTimeout(beforeDeadline);
+      publish();
     }
   };
 }

@@ -1,6 +1,6 @@
-import type { SQSEvent } from "aws-lambda";
+import type { Context, SQSEvent } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { makeDeliverHandler } from "../../../functions/shared/deliver.js";
+import { METRICS_DEADLINE_MARGIN_MS, makeDeliverHandler } from "../../../functions/shared/deliver.js";
 import {
   JOB_METRICS,
   LATENCY_METRIC,
@@ -201,5 +201,36 @@ describe("metrics per invocation", () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m1" }]);
     expect(reports).toHaveLength(1);
     expect(reports[0]).toHaveLength(2);
+  });
+
+  it("publishes the finished jobs before the deadline when a job still runs (Lambda would cut the invocation)", async () => {
+    const published: JobReport[][] = [];
+    let release: () => void = () => {};
+    const stuck = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let calls = 0;
+    const handler = makeDeliverHandler(
+      "apns",
+      () => async () => {
+        calls += 1;
+        if (calls === 3) await stuck; // e.g. a DynamoDB write that never answers
+        return { ...counts, delivered: 1, credentialProblems: calls === 1 ? 1 : 0 };
+      },
+      (batch) => published.push(batch),
+    );
+    const context = {
+      getRemainingTimeInMillis: () => METRICS_DEADLINE_MARGIN_MS + 50,
+    } as unknown as Context;
+    const running = handler(event(3), context);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Two jobs finished, one still runs: their line (with the alarmed count) is out before the cut.
+    expect(published).toHaveLength(1);
+    expect(sumJobReports(published[0]!)).toMatchObject({ delivered: 2, credentialProblems: 1 });
+
+    release();
+    await running;
+    // Had the invocation lived on, the last job gets a line of its own; nothing is counted twice.
+    expect(published.map((batch) => batch.length)).toEqual([2, 1]);
   });
 });
