@@ -97,16 +97,29 @@ const SYSTEM_LOG_LEVELS = {
 };
 
 /**
- * Our own lines' level under the JSON log format, `-c applicationLogLevel=DEBUG|INFO|WARN|ERROR`,
- * default INFO. Lambda filters by each line's "level" and Powertools follows the level Lambda sets
- * (AWS_LAMBDA_LOG_LEVEL), so this, not LOG_LEVEL, is what shows the per-device DEBUG lines.
+ * Our own lines' level under the JSON log format, `-c applicationLogLevel=DEBUG|INFO`, default INFO.
+ * Lambda filters by each line's "level" and Powertools follows the level Lambda sets
+ * (AWS_LAMBDA_LOG_LEVEL), so this, not LOG_LEVEL, is what shows the per-device DEBUG lines. WARN and
+ * ERROR are refused: Lambda gives a JSON line without a valid "level" the level INFO
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html), which the
+ * Powertools EMF lines are, so either would drop every metric — and the alarms built on them.
  */
 const APPLICATION_LOG_LEVELS = {
   DEBUG: ApplicationLogLevel.DEBUG,
   INFO: ApplicationLogLevel.INFO,
-  WARN: ApplicationLogLevel.WARN,
-  ERROR: ApplicationLogLevel.ERROR,
 };
+const METRIC_DROPPING_LOG_LEVELS = new Set(["WARN", "ERROR", "FATAL"]);
+
+function applicationLogLevel(scope: Construct): ApplicationLogLevel {
+  const asked = String(scope.node.tryGetContext("applicationLogLevel") ?? "").toUpperCase();
+  if (METRIC_DROPPING_LOG_LEVELS.has(asked)) {
+    throw new Error(
+      `context applicationLogLevel ${asked} would drop the metrics and silence the alarms: Lambda counts ` +
+        `the EMF lines, which carry no "level", as INFO; use INFO or DEBUG`,
+    );
+  }
+  return contextChoice(scope, "applicationLogLevel", "INFO", APPLICATION_LOG_LEVELS);
+}
 
 /**
  * Every chatpush function: Node.js 22 on arm64, bundled by the local esbuild with `BUNDLING`, its own
@@ -148,7 +161,7 @@ export class PushFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
       systemLogLevelV2: contextChoice(this, "systemLogLevel", "WARN", SYSTEM_LOG_LEVELS),
-      applicationLogLevelV2: contextChoice(this, "applicationLogLevel", "INFO", APPLICATION_LOG_LEVELS),
+      applicationLogLevelV2: applicationLogLevel(this),
       tracing: contextChoice(this, "tracing", "PASSTHROUGH", TRACING),
       environment: {
         NODE_OPTIONS: "--enable-source-maps",

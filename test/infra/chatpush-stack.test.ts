@@ -146,8 +146,15 @@ describe("functions", () => {
       [
         "applicationLogLevel",
         "chatty",
-        /context applicationLogLevel must be one of DEBUG, INFO, WARN, ERROR, not "CHATTY"/,
+        /context applicationLogLevel must be one of DEBUG, INFO, not "CHATTY"/,
       ],
+      // The EMF lines carry no "level": Lambda counts them as INFO, so WARN would drop every metric.
+      [
+        "applicationLogLevel",
+        "warn",
+        /applicationLogLevel WARN would drop the metrics and silence the alarms/,
+      ],
+      ["applicationLogLevel", "ERROR", /applicationLogLevel ERROR would drop the metrics/],
     ] as const) {
       const app = new App({ context: { "aws:cdk:bundling-stacks": [], [key]: value } });
       expect(() => new ChatpushStack(app, "Bad", { sdkAppId: "1400000000" })).toThrow(message);
