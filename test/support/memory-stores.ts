@@ -251,10 +251,8 @@ export class MemoryRecipients implements RecipientReader {
   ) {}
 
   async getUsers(userIds: readonly string[]): Promise<Map<string, UserRecord>> {
-    const names = await this.profiles.getNicknames(userIds);
     const users = new Map<string, UserRecord>();
     for (const userId of userIds) {
-      const nickname = names.get(userId);
       const preferences = await this.preferences?.getPreferences(userId);
       const known =
         preferences !== undefined && (Object.keys(preferences.conversations).length > 0 || preferences.all);
@@ -262,8 +260,7 @@ export class MemoryRecipients implements RecipientReader {
         userId,
         presence: this.presence.get(userId),
         devices: await this.devices.list(userId),
-        ...(nickname !== undefined ? { nickname } : {}),
-        ...(this.profiles.known(userId) ? { nicknameKnown: true } : {}),
+        ...(await this.profiles.getProfile(userId)),
         ...(known ? { preferences } : {}),
       });
     }
